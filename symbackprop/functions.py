@@ -1,0 +1,171 @@
+"""The network functions as SymPy functions: each knows its value, its derivative and its LaTeX form.
+
+`relu`, `leaky_relu`, `sigmoid` and `softmax` stay unevaluated on symbols (so a worked solution shows
+`relu(w3*x_n)`, not a `Max`), and evaluate on numbers: exactly on rationals, in floating point at the
+argument's own precision on Floats. Derivatives use `Heaviside(x, 0)` for the kink, PyTorch's
+convention (`torch.relu` has gradient 0 at 0); the engine re-labels the kink when a problem asks for
+another convention.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+def _is_exact_number(arg: sp.Expr) -> bool:
+    return arg.is_number and not arg.has(sp.Float)
+
+
+class relu(sp.Function):
+    """relu(x) = max(0, x); relu'(x) = 1 for x > 0 and 0 for x <= 0."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            if x.is_extended_positive:
+                return x
+            if x.is_extended_nonpositive:
+                return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.Heaviside(self.args[0], 0)
+
+    def _latex(self, printer):
+        return r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class leaky_relu(sp.Function):
+    """leaky_relu(x, alpha) = x for x > 0, alpha*x otherwise; slope alpha at 0, as PyTorch."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, alpha):
+        if x.is_number:
+            if x.is_extended_positive:
+                return x
+            if x.is_extended_nonpositive:
+                return alpha * x
+        return None
+
+    def fdiff(self, argindex=1):
+        x, alpha = self.args
+        if argindex == 1:
+            return alpha + (1 - alpha) * sp.Heaviside(x, 0)
+        return sp.Min(x, 0)
+
+    def _latex(self, printer):
+        x, alpha = (printer._print(a) for a in self.args)
+        return r"\operatorname{LeakyReLU}_{%s}\left(%s\right)" % (alpha, x)
+
+
+class sigmoid(sp.Function):
+    """sigmoid(x) = 1 / (1 + exp(-x)); sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x))."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.Rational(1, 2)
+        if x.is_Float:
+            return 1 / (1 + sp.exp(-x))
+        return None
+
+    def fdiff(self, argindex=1):
+        return self * (1 - self)
+
+    def closed_form(self):
+        return 1 / (1 + sp.exp(-self.args[0]))
+
+    def _eval_evalf(self, prec):
+        return self.closed_form()._eval_evalf(prec)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sp.exp(-x))
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+class softmax(sp.Function):
+    """softmax(k, z1, ..., zn) = exp(zk) / sum_j exp(zj), the k-th output counting from 1.
+
+    d softmax_k / d z_j = softmax_k * ([k == j] - softmax_j).
+    """
+
+    @classmethod
+    def eval(cls, k, *zs):
+        if not (k.is_Integer and 1 <= k <= len(zs)):
+            raise ValueError(
+                f"softmax(k, z1, ..., zn) needs a whole number k from 1 to {len(zs)}, got {k}"
+            )
+        if len(zs) == 1:
+            return sp.S.One
+        if all(z.is_Float or z.is_Rational for z in zs) and any(z.is_Float for z in zs):
+            return cls(k, *zs, evaluate=False).closed_form().evalf(_float_precision(zs))
+        return None
+
+    def closed_form(self):
+        k, *zs = self.args
+        # Shifting by the largest known input keeps exp from overflowing; the value is the same.
+        return 1 / sp.Add(*(sp.exp(z - zs[int(k) - 1]) for z in zs))
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            raise ValueError("softmax cannot be differentiated by its index k")
+        k, *zs = self.args
+        j = argindex - 1
+        s_k = self
+        s_j = softmax(j, *zs)
+        return s_k * ((1 if j == int(k) else 0) - s_j)
+
+    def _eval_evalf(self, prec):
+        return self.closed_form()._eval_evalf(prec)
+
+    def _latex(self, printer):
+        k, *zs = self.args
+        inner = ", ".join(printer._print(z) for z in zs)
+        return r"\operatorname{softmax}_{%s}\left(%s\right)" % (printer._print(k), inner)
+
+
+def _float_precision(args) -> int:
+    """Decimal digits of the least precise Float among args."""
+    precs = [a._prec for a in args if a.is_Float]
+    return sp.mpmath.libmp.prec_to_dps(min(precs)) if precs else 15
+
+
+#: Functions a problem file may call, by the name it uses.
+FUNCTIONS = {
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "sigmoid": sigmoid,
+    "softmax": softmax,
+    "tanh": sp.tanh,
+    "exp": sp.exp,
+    "log": sp.log,
+    "max": sp.Max,
+    "Max": sp.Max,
+    "min": sp.Min,
+    "Min": sp.Min,
+    "abs": sp.Abs,
+}
+
+#: How many arguments each function takes: an exact count, or a minimum written as (n, None).
+ARITY = {
+    "relu": 1,
+    "leaky_relu": 2,
+    "sigmoid": 1,
+    "softmax": (2, None),
+    "tanh": 1,
+    "exp": 1,
+    "log": 1,
+    "max": (2, None),
+    "Max": (2, None),
+    "min": (2, None),
+    "Min": (2, None),
+    "abs": 1,
+}

@@ -1,0 +1,76 @@
+"""Exact numbers, high-precision decimals, and the rule that decides between them.
+
+Every value is a SymPy expression. Rationals stay rational however far they travel. An irrational
+value keeps its closed form (`sigmoid(1/2)`, `exp(3)/(1 + exp(3))`) while that form is short; once
+it grows past `MAX_CLOSED_FORM_SIZE` it is replaced by a Float carried at `WORKING_DIGITS` digits,
+so a deep network never builds nested exact expressions that take seconds to evaluate. Rounding
+happens only when a value is printed.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+#: Digits carried by values that have no short closed form; printed values use far fewer.
+WORKING_DIGITS = 50
+#: Digits of the `decimal` strings in answer keys.
+DECIMAL_DIGITS = 15
+#: Closed forms with more tree nodes than this are carried as Floats (and shown as decimals only).
+MAX_CLOSED_FORM_SIZE = 30
+
+
+class NumericError(ValueError):
+    """A value that is not a real number: division by zero, log of zero or of a negative number."""
+
+
+def size(expr: sp.Basic, cap: int = 10**9) -> int:
+    """Number of nodes in the expression tree, counting no further than `cap`."""
+    count = 0
+    for _ in sp.preorder_traversal(expr):
+        count += 1
+        if count > cap:
+            break
+    return count
+
+
+def settle(expr: sp.Expr) -> sp.Expr:
+    """The form in which a computed value is carried: exact where short, else a precise Float.
+
+    Raises NumericError for a value that is not a finite real number.
+    """
+    if expr.is_Rational:
+        return expr
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise NumericError("division by zero or log of zero")
+    if not expr.is_number:
+        return expr
+    if expr.is_Float:
+        return expr
+    if expr.has(sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:
+        value = expr.evalf(WORKING_DIGITS)
+    else:
+        value = expr
+    if value.is_real is False or value.has(sp.I):
+        raise NumericError(f"{expr} is not a real number")
+    return value
+
+
+def is_exact(expr: sp.Expr) -> bool:
+    """True when the value is known exactly (no Float was needed to carry it)."""
+    return not expr.has(sp.Float)
+
+
+def exact_string(expr: sp.Expr) -> str | None:
+    """SymPy's string for an exact value, or None where only a decimal is carried."""
+    return str(expr) if is_exact(expr) else None
+
+
+def decimal_string(expr: sp.Expr, digits: int = DECIMAL_DIGITS) -> str | None:
+    """The value to `digits` significant digits, or None while it still depends on a symbol."""
+    if not expr.is_number:
+        return None
+    return str(sp.N(expr, digits))
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    return expr.is_number and expr.is_zero is True

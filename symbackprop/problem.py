@@ -1,0 +1,305 @@
+"""Read and check a problem (a YAML file or a mapping built in Python) into a `Problem`.
+
+Every error names the file, the key and, for files, the line. Nothing in a problem is executed:
+expressions go through `parse.py`, numbers through `parse.parse_number`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import sympy as sp
+import yaml
+
+from . import layers as layers_module
+from .errors import ProblemError
+from .graph import Graph
+from .parse import check_name, from_sympy, parse_expression, parse_number
+from .rules import check_supported
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 20_000
+
+KEYS = {
+    "title": "a heading for the solution",
+    "notes": "remarks printed with the solution",
+    "nodes": "the forward pass: node name -> expression",
+    "layers": "a multilayer network, expanded into nodes",
+    "loss": "the node to differentiate (default: the last node)",
+    "values": "numbers for symbols",
+    "given": "forward values taken as given instead of computed",
+    "parameters": "the symbols gradient descent updates",
+    "learning_rate": "the step size eta of gradient descent",
+    "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as PyTorch)",
+}
+
+
+@dataclass
+class Problem:
+    nodes: dict[str, sp.Expr]
+    loss: str
+    values: dict[str, sp.Expr]
+    given: dict[str, sp.Expr] = field(default_factory=dict)
+    parameters: tuple[str, ...] = ()
+    learning_rate: sp.Expr | None = None
+    kink: sp.Expr = sp.S.Zero
+    title: str | None = None
+    notes: tuple[str, ...] = ()
+    source: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: Line of each key path ("nodes.y") in the source file, for error messages.
+    lines: dict[str, int] = field(default_factory=dict)
+    graph: Graph | None = None
+
+    def solve(self, kink: sp.Expr | None = None):
+        """Forward pass, reverse pass, update and the forward pass after it, as a Solution."""
+        from .solution import solve
+
+        try:
+            return solve(self, self.kink if kink is None else kink)
+        except ProblemError as exc:
+            raise exc.located(source=self.source, line=self.lines.get(exc.key or "")) from None
+
+
+def load(problem: str | Path | Mapping[str, Any]) -> Problem:
+    """A Problem from a YAML file's path or from a mapping with the same keys."""
+    if isinstance(problem, Mapping):
+        return _from_mapping(problem, source=None, lines={})
+    path = Path(problem)
+    source = str(problem)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB", source=source)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProblemError("no such file", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemError(f"cannot read the file: {exc}", source=source) from None
+    return loads(text, source=source)
+
+
+def loads(text: str, source: str = "<string>") -> Problem:
+    """A Problem from YAML text."""
+    data, lines = read_yaml(text, source)
+    if not isinstance(data, Mapping):
+        raise ProblemError("a problem file must be a mapping of keys such as nodes:, values:, loss:",
+                           source=source)
+    return _from_mapping(data, source=source, lines=lines)
+
+
+class FloatText(str):
+    """A YAML float kept as its text, so 0.1 stays exactly 1/10 and trailing zeros are kept."""
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> FloatText:
+    return FloatText(loader.construct_scalar(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    """Parse YAML safely, keeping floats as text and recording the line of every mapping key."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProblemError(f"this is not valid YAML: {problem}", source=source,
+                           line=mark.line + 1 if mark else None) from None
+    if root is None:
+        raise ProblemError("the file is empty", source=source)
+    lines: dict[str, int] = {}
+    _record_lines(root, "", lines)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise ProblemError(f"this is not valid YAML: {exc}", source=source) from None
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, prefix: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            path = f"{prefix}{key}"
+            if key in seen:
+                raise ProblemError(f"'{path}' appears twice", key=path, line=key_node.start_mark.line + 1)
+            seen.add(key)
+            lines[path] = key_node.start_mark.line + 1
+            _record_lines(value_node, path + ".", lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[f"{prefix}{index}"] = item.start_mark.line + 1
+            _record_lines(item, f"{prefix}{index}.", lines)
+
+
+def _from_mapping(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -> Problem:
+    try:
+        return _build(data, source, lines)
+    except ProblemError as exc:
+        raise exc.located(source=source, line=lines.get(exc.key or "")) from None
+
+
+def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -> Problem:
+    unknown = [str(k) for k in data if k not in KEYS]
+    if unknown:
+        raise ProblemError(f"unknown key '{unknown[0]}'; a problem may have: " + ", ".join(KEYS),
+                           key=unknown[0])
+    warnings: list[str] = []
+    values = _numbers(data.get("values") or {}, "values")
+
+    if "layers" in data:
+        if "nodes" in data:
+            raise ProblemError("give either nodes: or layers:, not both", key="layers")
+        expanded = layers_module.expand(data["layers"], key="layers")
+        node_texts = expanded.nodes
+        for name, value in expanded.values.items():
+            if name in values:
+                raise ProblemError(f"'{name}' is set by layers: and again in values:", key=f"values.{name}")
+            values[name] = value
+        default_parameters = expanded.parameters
+        default_loss = expanded.loss
+    else:
+        node_texts = data.get("nodes")
+        default_parameters = ()
+        default_loss = None
+    nodes = _nodes(node_texts)
+
+    graph = Graph.build(nodes)
+    loss = data.get("loss", default_loss or list(nodes)[-1])
+    if loss not in nodes:
+        raise ProblemError(f"the loss '{loss}' is not a node; nodes are: " + ", ".join(nodes), key="loss")
+
+    used = set(graph.symbols)
+    for name in values:
+        if name in nodes:
+            raise ProblemError(f"'{name}' is a node, not a symbol; to take its forward value as given, "
+                               "put it under given:", key=f"values.{name}")
+        if name not in used:
+            warnings.append(f"values.{name}: '{name}' is not used by any node; its value is ignored")
+
+    given = _numbers(data.get("given") or {}, "given")
+    for name in given:
+        if name not in nodes:
+            raise ProblemError(f"'{name}' is not a node; given: takes node names (symbols go under "
+                               "values:)", key=f"given.{name}")
+
+    parameters = _parameters(data.get("parameters", list(default_parameters)), values, nodes)
+    learning_rate = None
+    if data.get("learning_rate") is not None:
+        learning_rate = _number(data["learning_rate"], "learning_rate")
+        if not parameters:
+            raise ProblemError("a learning rate needs parameters: the list of symbols to update",
+                               key="learning_rate")
+    elif parameters and "parameters" in data:
+        warnings.append("parameters: no learning_rate is given, so no update is made")
+    ancestors = set(graph.ancestors(loss))
+    for name in parameters:
+        if name not in ancestors:
+            warnings.append(f"parameters: the loss '{loss}' does not depend on '{name}'; its gradient is 0")
+
+    kink = _number(data.get("kink", 0), "kink")
+    if not (0 <= kink <= 1):
+        raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
+
+    return Problem(
+        nodes=nodes, loss=loss, values=values, given=given, parameters=parameters,
+        learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
+        notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
+    )
+
+
+def _nodes(node_texts: Any) -> dict[str, sp.Expr]:
+    if not isinstance(node_texts, Mapping) or not node_texts:
+        raise ProblemError("nodes: must map node names to expressions, for example  y: relu(w3*x_n)",
+                           key="nodes")
+    if len(node_texts) > MAX_NODES:
+        raise ProblemError(f"{len(node_texts)} nodes is more than the {MAX_NODES} allowed", key="nodes")
+    nodes: dict[str, sp.Expr] = {}
+    for name, text in node_texts.items():
+        key = f"nodes.{name}"
+        check_name_at(name, "node name", key)
+        try:
+            if isinstance(text, sp.Basic):
+                expr = from_sympy(text)
+            elif isinstance(text, (int, float, FloatText)) and not isinstance(text, bool):
+                expr = parse_number(text)
+            else:
+                expr = parse_expression(text)
+            check_supported(expr, key)
+        except ProblemError as exc:
+            exc.key = key
+            raise
+        nodes[name] = expr
+    return nodes
+
+
+def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:
+    if not isinstance(mapping, Mapping):
+        raise ProblemError(f"{key}: must map names to numbers, for example  w3: 0.2", key=key)
+    result = {}
+    for name, value in mapping.items():
+        check_name_at(name, "name", f"{key}.{name}")
+        result[name] = _number(value, f"{key}.{name}")
+    return result
+
+
+def _number(value: Any, key: str) -> sp.Expr:
+    try:
+        number = parse_number(value)
+    except ProblemError as exc:
+        exc.key = key
+        raise
+    if not number.is_real:
+        raise ProblemError(f"{number} is not a real number", key=key)
+    return number
+
+
+def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: dict[str, sp.Expr]) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)):
+        raise ProblemError("parameters: must be a list of symbol names, for example [w1, w2]",
+                           key="parameters")
+    for index, name in enumerate(raw):
+        key = f"parameters.{index}"
+        check_name_at(name, "parameter", key)
+        if name in nodes:
+            raise ProblemError(f"'{name}' is a node; parameters are symbols with values", key=key)
+        if name not in values:
+            raise ProblemError(f"parameter '{name}' has no value under values:", key=key)
+    if len(set(raw)) != len(raw):
+        raise ProblemError("a parameter is listed twice", key="parameters")
+    return tuple(raw)
+
+
+def check_name_at(name: Any, what: str, key: str) -> str:
+    try:
+        return check_name(name, what)
+    except ProblemError as exc:
+        exc.key = key
+        raise
+
+
+def _text(value: Any, key: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ProblemError("must be text", key=key)
+
+
+def _notes(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ProblemError("notes: must be text or a list of texts", key="notes")

@@ -1,0 +1,138 @@
+"""Local derivatives: one table of the operations a node may use, with each one's rule.
+
+The derivative itself comes from SymPy (each project function defines `fdiff`); this table says which
+operations are allowed, what their derivative is in words, and which gate rule of the lecture notes
+applies. The kink of ReLU, max, min and leaky ReLU is a `Heaviside(x, h0)` step whose value at exactly
+0 is the problem's `kink` convention (0 by default, as `torch.relu`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import functions as fn
+from .errors import ProblemError
+from .steps import Branch
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    #: The local derivative, as a formula a reader knows.
+    formula: str
+    #: What the rule does to the upstream gradient, in words (the gate rules of the lecture notes).
+    gate: str
+
+
+RULES: dict[type, Rule] = {
+    sp.Add: Rule("add", "d(a + b)/da = 1",
+                 "an add gate passes the upstream gradient unchanged to every input"),
+    sp.Mul: Rule("multiply", "d(a*b)/da = b",
+                 "a multiply gate gives each input the upstream gradient times the other inputs' "
+                 "forward values (the inputs swap)"),
+    sp.Pow: Rule("power", "d(a**n)/da = n*a**(n-1)", "a power multiplies by n*a**(n-1)"),
+    sp.Max: Rule("max", "d max(a, b)/da = 1 if a > b else 0",
+                 "a max gate routes the upstream gradient to the larger input and 0 to the others"),
+    sp.Min: Rule("min", "d min(a, b)/da = 1 if a < b else 0",
+                 "a min gate routes the upstream gradient to the smaller input and 0 to the others"),
+    fn.relu: Rule("relu", "relu'(z) = 1 if z > 0 else 0",
+                  "ReLU passes the upstream gradient where its input is positive and blocks it "
+                  "(0) otherwise"),
+    fn.leaky_relu: Rule("leaky_relu", "leaky_relu'(z) = 1 if z > 0 else alpha",
+                        "leaky ReLU passes the upstream gradient where its input is positive and "
+                        "scales it by alpha otherwise"),
+    fn.sigmoid: Rule("sigmoid", "sigmoid'(z) = sigmoid(z)*(1 - sigmoid(z))",
+                     "the sigmoid multiplies by its output times one minus its output"),
+    fn.softmax: Rule("softmax", "d softmax_k/d z_j = softmax_k*([k = j] - softmax_j)",
+                     "softmax multiplies by s_k(1 - s_k) for its own input and -s_k s_j for the others"),
+    sp.tanh: Rule("tanh", "tanh'(z) = 1 - tanh(z)**2", "tanh multiplies by one minus its output squared"),
+    sp.exp: Rule("exp", "exp'(z) = exp(z)", "exp multiplies by its own output"),
+    sp.log: Rule("log", "log'(z) = 1/z", "log divides by its input"),
+    sp.Abs: Rule("abs", "abs'(z) = sign(z)", "abs passes the gradient with the sign of its input"),
+}
+
+#: A node whose input sits inside several operations: the chain rule through all of them.
+CHAIN = Rule("chain", "chain rule through the node's expression",
+             "the node's expression is differentiated by the chain rule")
+
+RULES_BY_KEY = {rule.key: rule for rule in [*RULES.values(), CHAIN]}
+
+
+def check_supported(expr: sp.Expr, where: str) -> None:
+    """Raise a ProblemError naming any operation in expr that has no derivative rule."""
+    for sub in sp.preorder_traversal(expr):
+        if sub.is_Atom:
+            continue
+        if sub.func not in RULES:
+            raise ProblemError(f"'{sub}' uses {sub.func.__name__}, which has no derivative rule",
+                               key=where)
+
+
+def gate_rule(expr: sp.Expr, wrt: sp.Symbol) -> Rule:
+    """The rule that takes expr's gradient to wrt: the top operation's rule if wrt is one of its
+    direct inputs (a scaled input such as -ybar in y - ybar counts as direct), else the chain rule."""
+    direct = [_strip_coefficient(a) for a in expr.args]
+    if expr.func in RULES and wrt in direct:
+        return RULES[expr.func]
+    return CHAIN
+
+
+def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
+    """d expr / d wrt in general form, its kinks valued `kink` at exactly 0."""
+    derivative = sp.diff(expr, wrt)
+    derivative = derivative.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, kink))
+    # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar).
+    return sp.factor_terms(derivative)
+
+
+def settle_branches(derivative: sp.Expr, known: dict[sp.Basic, sp.Expr],
+                    facts: dict[sp.Expr, tuple[sp.Expr, str]], kink: sp.Expr
+                    ) -> tuple[sp.Expr, tuple[Branch, ...]]:
+    """Decide each kink in a derivative where the values decide it.
+
+    `known` maps symbols to their values; `facts` maps an expression to a value learnt from a given
+    node (y = relu(w3*x_n) given as 3 means w3*x_n = 3) and the name of that node. Returns the
+    derivative with every decided step replaced by 1, 0 or the kink value, and one Branch per step.
+    """
+    branches = []
+    replacements = {}
+    for step in sorted(derivative.atoms(sp.Heaviside, sp.sign), key=sp.default_sort_key):
+        argument = step.args[0]
+        source = "forward"
+        if argument in facts:
+            value, source = facts[argument]
+        else:
+            value = argument.xreplace(known)
+        if not value.is_number:
+            branches.append(Branch(argument, None, None))
+            continue
+        outcome = sp.Heaviside(value, kink) if step.func is sp.Heaviside else sp.sign(value)
+        replacements[step] = outcome
+        branches.append(Branch(argument, value, outcome, source))
+    return derivative.xreplace(replacements), tuple(branches)
+
+
+def kink_facts(expr: sp.Expr, value: sp.Expr, node: str) -> dict[sp.Expr, tuple[sp.Expr, str]]:
+    """What a given value of a ReLU-like node says about its input (relu(a) = 3 means a = 3)."""
+    if not value.is_number or not expr.args:
+        return {}
+    argument = expr.args[0]
+    if expr.func is fn.relu and value > 0:
+        return {argument: (value, node)}
+    if expr.func is fn.leaky_relu and value != 0:
+        return {argument: (value if value > 0 else value / expr.args[1], node)}
+    if expr.func is sp.Max and len(expr.args) == 2 and sp.S.Zero in expr.args and value > 0:
+        other = expr.args[1] if expr.args[0] == 0 else expr.args[0]
+        return {other: (value, node)}
+    return {}
+
+
+def _strip_coefficient(arg: sp.Expr) -> sp.Expr:
+    """-ybar -> ybar, 3*x -> x: a constant multiple of an input is still that input for the gate."""
+    if arg.is_Mul:
+        coefficient, rest = arg.as_coeff_Mul()
+        if coefficient.is_Number:
+            return rest
+    return arg

@@ -1,0 +1,89 @@
+"""The steps of a solution, as data. Renderers show them; nothing here prints.
+
+Expressions are SymPy objects. "General" forms are written over node names and symbols
+(`2*(y - ybar)`); "value" forms have the known numbers substituted and may still hold the symbols
+that have no value (`2*x_n`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """node = definition = definition with numbers substituted = value."""
+
+    node: str
+    definition: sp.Expr
+    substituted: sp.Expr
+    value: sp.Expr
+    #: True when the value was given in the problem rather than computed.
+    given: bool = False
+    #: The value the definition gives, where a given value was used instead and this is known.
+    computed: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Which side of a kink (ReLU, max, min, abs) a local derivative takes, and why."""
+
+    #: The expression whose sign decides, as it appears in the derivative (`w3*x_n`).
+    argument: sp.Expr
+    #: Its value where known, else None (the derivative then keeps its Heaviside step).
+    value: sp.Expr | None
+    #: What the step function evaluated to: 1, 0, or the kink convention at exactly 0.
+    outcome: sp.Expr | None
+    #: How the value was known: "forward" (computed) or the given node it was read from.
+    source: str = "forward"
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One path of the chain rule: dL/d target (via consumer) = dL/d via * d via/d target."""
+
+    target: str
+    via: str
+    #: Key into rules.RULES: the gate rule that applies ("add", "multiply", "max", ...).
+    rule: str
+    local: sp.Expr
+    local_value: sp.Expr
+    upstream: sp.Expr | None
+    upstream_value: sp.Expr
+    #: upstream * local in general form, or None where it grew too long to show.
+    general: sp.Expr | None
+    value: sp.Expr
+    branches: tuple[Branch, ...] = ()
+    #: True when dL/d via had been computed before and is reused here (memoised).
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class SumStep:
+    """A node that feeds several others: its gradient is the sum of the paths through each."""
+
+    target: str
+    vias: tuple[str, ...]
+    general: sp.Expr | None
+    value: sp.Expr
+
+
+@dataclass(frozen=True)
+class UpdateStep:
+    """Gradient descent: parameter+ = parameter - learning_rate * dL/d parameter."""
+
+    parameter: str
+    old: sp.Expr
+    learning_rate: sp.Expr
+    gradient: sp.Expr
+    new: sp.Expr
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """dL/d name: in general form (None when too long to show) and with numbers substituted."""
+
+    general: sp.Expr | None
+    value: sp.Expr
