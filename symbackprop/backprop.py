@@ -37,8 +37,7 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
     for node in graph.nodes.values():
-        with sp.evaluate(False):
-            substituted = node.expr.xreplace(known)
+        inputs = tuple((name, known[symbol(name)]) for name in node.inputs if symbol(name) in known)
         try:
             computed = numeric.settle(node.expr.xreplace(known))
         except numeric.NumericError as exc:
@@ -50,10 +49,10 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
         if node.name in given:
             value = given[node.name]
             facts.update(rules.kink_facts(node.expr, value, node.name))
-            steps[node.name] = ForwardStep(node.name, node.expr, substituted, value, True, computed)
+            steps[node.name] = ForwardStep(node.name, node.expr, inputs, value, True, computed)
         else:
             value = computed
-            steps[node.name] = ForwardStep(node.name, node.expr, substituted, value)
+            steps[node.name] = ForwardStep(node.name, node.expr, inputs, value)
         known[node.symbol] = value
     return ForwardPass(steps, known, facts)
 
@@ -92,7 +91,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
     consumer = graph.nodes[via]
     wrt = symbol(name)
     local = rules.local_derivative(consumer.expr, wrt, kink)
-    local, branches = rules.settle_branches(local, fwd.known, fwd.facts, kink)
+    local, branches = rules.settle_branches(local, consumer.expr, fwd.known, fwd.facts, kink)
     # Write the derivative in the reader's names: sigmoid(z)*(1 - sigmoid(z)) becomes h*(1 - h).
     local = local.xreplace({e: s for e, s in by_expression.items() if s != wrt})
     local_value = _settled(local.xreplace(fwd.known), via)
@@ -103,7 +102,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
             general = None
     value = _settled(upstream.value * local_value, via)
     return ChainStep(
-        target=name, via=via, rule=rules.gate_rule(consumer.expr, wrt).key,
+        target=name, via=via, rules=tuple(r.key for r in rules.gate_rules(consumer.expr, wrt)),
         local=local, local_value=local_value, upstream=upstream.general,
         upstream_value=upstream.value, general=general, value=value, branches=branches,
         reused=reused,

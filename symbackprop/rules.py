@@ -70,13 +70,21 @@ def check_supported(expr: sp.Expr, where: str) -> None:
                                key=where)
 
 
-def gate_rule(expr: sp.Expr, wrt: sp.Symbol) -> Rule:
-    """The rule that takes expr's gradient to wrt: the top operation's rule if wrt is one of its
-    direct inputs (a scaled input such as -ybar in y - ybar counts as direct), else the chain rule."""
-    direct = [_strip_coefficient(a) for a in expr.args]
-    if expr.func in RULES and wrt in direct:
-        return RULES[expr.func]
-    return CHAIN
+def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[Rule, ...]:
+    """The rules that take expr's gradient to wrt, outermost first.
+
+    One rule when wrt is a direct input of expr's top operation (a scaled input such as -ybar in
+    y - ybar counts as direct): relu(z) -> (relu,). Where wrt sits deeper, the operations on the way
+    down: relu(w3*x_n) -> (relu, multiply). Where wrt appears in several places, the chain rule.
+    """
+    path: list[Rule] = []
+    while expr != wrt:
+        holding = [a for a in expr.args if a.has(wrt)]
+        if expr.func not in RULES or len(holding) != 1:
+            return (CHAIN,)
+        path.append(RULES[expr.func])
+        expr = _strip_coefficient(holding[0])
+    return tuple(path) or (CHAIN,)
 
 
 def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
@@ -87,7 +95,7 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     return sp.factor_terms(derivative)
 
 
-def settle_branches(derivative: sp.Expr, known: dict[sp.Basic, sp.Expr],
+def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp.Expr],
                     facts: dict[sp.Expr, tuple[sp.Expr, str]], kink: sp.Expr
                     ) -> tuple[sp.Expr, tuple[Branch, ...]]:
     """Decide each kink in a derivative where the values decide it.
@@ -98,20 +106,40 @@ def settle_branches(derivative: sp.Expr, known: dict[sp.Basic, sp.Expr],
     """
     branches = []
     replacements = {}
+    kinds = _kink_kinds(expr)
     for step in sorted(derivative.atoms(sp.Heaviside, sp.sign), key=sp.default_sort_key):
         argument = step.args[0]
+        kind = kinds.get(argument, "abs" if step.func is sp.sign else "step")
         source = "forward"
         if argument in facts:
             value, source = facts[argument]
         else:
             value = argument.xreplace(known)
         if not value.is_number:
-            branches.append(Branch(argument, None, None))
+            branches.append(Branch(kind, argument, None, None))
             continue
         outcome = sp.Heaviside(value, kink) if step.func is sp.Heaviside else sp.sign(value)
         replacements[step] = outcome
-        branches.append(Branch(argument, value, outcome, source))
+        branches.append(Branch(kind, argument, value, outcome, source))
     return derivative.xreplace(replacements), tuple(branches)
+
+
+def _kink_kinds(expr: sp.Expr) -> dict[sp.Expr, str]:
+    """Which function each possible step argument comes from: relu(z) -> {z: relu},
+    max(a, b) -> {a - b: max, b - a: max}, as SymPy writes the derivatives."""
+    kinds: dict[sp.Expr, str] = {}
+    for sub in sp.preorder_traversal(expr):
+        if sub.func in (fn.relu, fn.leaky_relu):
+            kinds[sub.args[0]] = sub.func.__name__
+        elif sub.func in (sp.Max, sp.Min):
+            for a in sub.args:
+                others = [b for b in sub.args if b != a]
+                rest = others[0] if len(others) == 1 else sub.func(*others)
+                difference = a - rest if sub.func is sp.Max else rest - a
+                kinds[difference] = sub.func.__name__.lower()
+        elif sub.func is sp.Abs:
+            kinds[sub.args[0]] = "abs"
+    return kinds
 
 
 def kink_facts(expr: sp.Expr, value: sp.Expr, node: str) -> dict[sp.Expr, tuple[sp.Expr, str]]:

@@ -96,7 +96,7 @@ def _step_dict(step: ChainStep | SumStep) -> dict[str, Any]:
     for field in dataclasses.fields(step):
         value = getattr(step, field.name)
         if field.name == "branches":
-            value = [{"argument": str(b.argument), "value": _maybe_str(b.value),
+            value = [{"kind": b.kind, "argument": str(b.argument), "value": _maybe_str(b.value),
                       "outcome": _maybe_str(b.outcome), "source": b.source} for b in value]
         elif isinstance(value, tuple):
             value = list(value)

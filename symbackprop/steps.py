@@ -18,7 +18,8 @@ class ForwardStep:
 
     node: str
     definition: sp.Expr
-    substituted: sp.Expr
+    #: The values substituted into the definition: each input that has one, by name.
+    inputs: tuple[tuple[str, sp.Expr], ...]
     value: sp.Expr
     #: True when the value was given in the problem rather than computed.
     given: bool = False
@@ -30,6 +31,8 @@ class ForwardStep:
 class Branch:
     """Which side of a kink (ReLU, max, min, abs) a local derivative takes, and why."""
 
+    #: The function with the kink: "relu", "leaky_relu", "max", "min", "abs", or "step" if unknown.
+    kind: str
     #: The expression whose sign decides, as it appears in the derivative (`w3*x_n`).
     argument: sp.Expr
     #: Its value where known, else None (the derivative then keeps its Heaviside step).
@@ -46,8 +49,9 @@ class ChainStep:
 
     target: str
     via: str
-    #: Key into rules.RULES: the gate rule that applies ("add", "multiply", "max", ...).
-    rule: str
+    #: Keys into rules.RULES_BY_KEY, outermost first: the gate rules on the way from via down to
+    #: target ("add", "multiply", "max", ...), or ("chain",) where target appears several times.
+    rules: tuple[str, ...]
     local: sp.Expr
     local_value: sp.Expr
     upstream: sp.Expr | None

@@ -1,0 +1,73 @@
+"""The command line: `symbackprop solve [PROBLEM]`. Library errors become one-paragraph messages, exit 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import render as render_module
+from .errors import ProblemError
+from .parse import parse_number
+from .problem import load
+from .resources import builtin_example
+
+INPUT_ERROR = 2
+
+
+class InputError(click.ClickException):
+    """Bad input: printed as 'Error: ...' without a traceback, exit status 2."""
+
+    exit_code = INPUT_ERROR
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="symbackprop")
+def main() -> None:
+    """Derive backpropagation symbolically and write step-by-step worked solutions."""
+
+
+@main.command()
+@click.argument("problem", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(render_module.FORMATS), default="txt",
+              show_default=True, help="txt: every step for the terminal; json: the answer key.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.option("--digits", type=click.IntRange(1, 100), default=render_module.DEFAULT_DIGITS,
+              show_default=True, help="Significant digits of decimals in txt output.")
+@click.option("--kink", help="Derivative of ReLU, max and min at exactly 0 (0 by default, as PyTorch).")
+@click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Use templates from this folder (a restyled copy of the shipped ones).")
+def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, kink: str | None,
+          template_dir: Path | None) -> None:
+    """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
+    try:
+        loaded = load(problem if problem is not None else builtin_example())
+        for warning in loaded.warnings:
+            click.echo(f"warning: {loaded.source}: {warning}", err=True)
+        kink_value = None
+        if kink is not None:
+            kink_value = parse_number(kink)
+            if not 0 <= kink_value <= 1:
+                raise ProblemError(f"must be between 0 and 1, got {kink}", key="--kink")
+        solution = loaded.solve(kink=kink_value)
+        text = render_module.render(solution, fmt, digits=digits, template_dir=template_dir)
+    except ProblemError as exc:
+        raise InputError(str(exc)) from None
+    _write(text, output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
