@@ -37,13 +37,17 @@ def main() -> None:
 @click.option("--digits", type=click.IntRange(1, 100), default=render_module.DEFAULT_DIGITS,
               show_default=True, help="Significant digits of decimals in txt output.")
 @click.option("--kink", help="Derivative of ReLU, max and min at exactly 0 (0 by default, as PyTorch).")
+@click.option("--gates", is_flag=True,
+              help="Split compound expressions into one node per operation (one gate rule per step).")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Use templates from this folder (a restyled copy of the shipped ones).")
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, kink: str | None,
-          template_dir: Path | None) -> None:
+          gates: bool, template_dir: Path | None) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     try:
         loaded = load(problem if problem is not None else builtin_example())
+        if gates:
+            loaded = loaded.with_gates()
         for warning in loaded.warnings:
             click.echo(f"warning: {loaded.source}: {warning}", err=True)
         kink_value = None

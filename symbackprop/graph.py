@@ -21,6 +21,8 @@ class Node:
     expr: sp.Expr
     #: Direct inputs (earlier nodes and plain symbols), sorted by name.
     inputs: tuple[str, ...]
+    #: True for a node made by splitting a user's compound expression into gates.
+    generated: bool = False
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -36,7 +38,14 @@ class Graph:
     consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, definitions: dict[str, sp.Expr]) -> "Graph":
+    def build(cls, definitions: dict[str, sp.Expr], gates: bool = False) -> "Graph":
+        """The graph of the user's nodes; with gates=True, every compound expression is first split
+        into one node per primitive operation (add, multiply, power, function), so that each step
+        of the reverse pass is a single gate rule."""
+        generated: set[str] = set()
+        if gates:
+            _check_order(definitions)
+            definitions, generated = split_into_gates(definitions)
         nodes: dict[str, Node] = {}
         symbols: list[str] = []
         names = list(definitions)
@@ -55,7 +64,7 @@ class Graph:
                         "forward order: move it above)", key=f"nodes.{name}")
                 if other not in definitions and other not in symbols:
                     symbols.append(other)
-            nodes[name] = Node(name, expr, tuple(used))
+            nodes[name] = Node(name, expr, tuple(used), name in generated)
         consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
         for node in nodes.values():
             for used_name in node.inputs:
@@ -75,6 +84,59 @@ class Graph:
                     stack.append(used)
         order = [n for n in reversed(self.nodes) if n in seen]
         return order + [s for s in self.symbols if s in seen]
+
+
+def _check_order(definitions: dict[str, sp.Expr]) -> None:
+    """Raise the usual error for a node used before it is defined, before splitting renames things."""
+    Graph.build(definitions)
+
+
+def split_into_gates(definitions: dict[str, sp.Expr]) -> tuple[dict[str, sp.Expr], set[str]]:
+    """Split every compound expression into primitive operations, each a node of its own.
+
+    `y: relu(w3*x_n)` becomes `y_1: w3*x_n` and `y: relu(y_1)`. An operand stays inline when it is a
+    symbol, a number, or a number times a symbol (so y - ybar stays one add gate). Generated names
+    are the user node's name with _1, _2, ... and never collide with a name already in use.
+    """
+    taken = {s.name for e in definitions.values() for s in e.free_symbols} | set(definitions)
+    result: dict[str, sp.Expr] = {}
+    generated: set[str] = set()
+    for name, expr in definitions.items():
+        counter = [0]
+
+        def fresh() -> str:
+            while True:
+                counter[0] += 1
+                candidate = f"{name}_{counter[0]}"
+                if candidate not in taken:
+                    taken.add(candidate)
+                    return candidate
+
+        def gate(e: sp.Expr) -> sp.Expr:
+            """e with each compound operand replaced by the symbol of a new node computing it."""
+            if e.is_Atom:
+                return e
+            args = []
+            for arg in e.args:
+                if _is_simple(arg):
+                    args.append(arg)
+                else:
+                    inner = gate(arg)
+                    new_name = fresh()
+                    result[new_name] = inner
+                    generated.add(new_name)
+                    args.append(symbol(new_name))
+            return e.func(*args)
+
+        result[name] = gate(expr)
+    return result, generated
+
+
+def _is_simple(e: sp.Expr) -> bool:
+    if e.is_Atom:
+        return True
+    coefficient, rest = e.as_coeff_Mul()
+    return coefficient.is_Number and coefficient != 1 and rest.is_Symbol
 
 
 def _reaches(definitions: dict[str, sp.Expr], start: str, target: str, seen: set[str]) -> bool:

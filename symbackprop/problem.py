@@ -6,6 +6,7 @@ expressions go through `parse.py`, numbers through `parse.parse_number`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -33,6 +34,7 @@ KEYS = {
     "parameters": "the symbols gradient descent updates",
     "learning_rate": "the step size eta of gradient descent",
     "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as PyTorch)",
+    "gates": "true to split compound expressions into one node per operation",
 }
 
 
@@ -52,6 +54,11 @@ class Problem:
     #: Line of each key path ("nodes.y") in the source file, for error messages.
     lines: dict[str, int] = field(default_factory=dict)
     graph: Graph | None = None
+    gates: bool = False
+
+    def with_gates(self) -> "Problem":
+        """The same problem with every compound expression split into primitive gates."""
+        return dataclasses.replace(self, gates=True, graph=Graph.build(self.nodes, gates=True))
 
     def solve(self, kink: sp.Expr | None = None):
         """Forward pass, reverse pass, update and the forward pass after it, as a Solution."""
@@ -173,9 +180,12 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         default_loss = None
     nodes = _nodes(node_texts)
 
-    graph = Graph.build(nodes)
+    gates = data.get("gates", False)
+    if not isinstance(gates, bool):
+        raise ProblemError("gates: must be true or false", key="gates")
+    graph = Graph.build(nodes, gates=gates)
     loss = data.get("loss", default_loss or list(nodes)[-1])
-    if loss not in nodes:
+    if not isinstance(loss, str) or loss not in nodes:
         raise ProblemError(f"the loss '{loss}' is not a node; nodes are: " + ", ".join(nodes), key="loss")
 
     used = set(graph.symbols)
@@ -214,6 +224,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         nodes=nodes, loss=loss, values=values, given=given, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
+        gates=gates,
     )
 
 

@@ -156,6 +156,7 @@ def view(solution: Solution, printer: TextPrinter) -> dict[str, Any]:
             "substituted": p.substituted(step.definition, dict(step.inputs)),
             "value": p.number(step.value),
             "given": step.given,
+            "generated": problem.graph.nodes[step.node].generated,
             "computed": None if step.computed is None else p.number(step.computed),
             "agrees": step.computed is None or not step.computed.is_number
                       or sp.simplify(step.computed - step.value) == 0,
@@ -180,6 +181,7 @@ def view(solution: Solution, printer: TextPrinter) -> dict[str, Any]:
         "notes": list(problem.notes),
         "loss": loss,
         "nodes": [{"name": n, "definition": p.expr(e)} for n, e in problem.nodes.items()],
+        "gates": problem.gates,
         "values": [{"name": n, "value": p.number(v)} for n, v in problem.values.items()],
         "given": [{"name": n, "value": p.number(v)} for n, v in problem.given.items()],
         "parameters": list(problem.parameters),
@@ -216,7 +218,7 @@ def _backward_entry(step: ChainStep | SumStep, solution: Solution, p: TextPrinte
         "chain": p.times(p.partial(loss, step.via), p.partial(step.via, step.target)),
         "path": len(solution.problem.graph.consumers[step.target]) > 1,
         "via": step.via,
-        "definition": p.expr(solution.problem.nodes[step.via]),
+        "definition": p.expr(solution.problem.graph.nodes[step.via].expr),
         "local_lhs": p.partial(step.via, step.target),
         "local": p.expr(step.local),
         "local_value": p.number(step.local_value),
@@ -241,7 +243,7 @@ def _branch_sentence(branch: Branch, solution: Solution, p: TextPrinter) -> str:
     fact = f"{argument} = {p.number(branch.value)}"
     if branch.source != "forward":
         given = solution.forward[branch.source].value
-        fact += (f" (the given {branch.source} = {p.expr(solution.problem.nodes[branch.source])} "
+        fact += (f" (the given {branch.source} = {p.expr(solution.problem.graph.nodes[branch.source].expr)} "
                  f"= {p.number(given)} is positive, so the ReLU's input equals it)")
     return f"{fact}: " + _BRANCH_VERDICTS[branch.kind][sign].format(kink=p.number(solution.kink))
 

@@ -28,7 +28,8 @@ class Rule:
 
 RULES: dict[type, Rule] = {
     sp.Add: Rule("add", "d(a + b)/da = 1",
-                 "an add gate passes the upstream gradient unchanged to every input"),
+                 "an add gate passes the upstream gradient unchanged to every input (negated for one "
+                 "that is subtracted)"),
     sp.Mul: Rule("multiply", "d(a*b)/da = b",
                  "a multiply gate gives each input the upstream gradient times the other inputs' "
                  "forward values (the inputs swap)"),

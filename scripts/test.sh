@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: make a virtual environment, install symbackprop with everything the
+# tests need (PyTorch 2.13.0 is the CPU wheel on this machine's disk), and run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet -e '.[test,torch]'
+.venv/bin/python -m pytest "$@"
