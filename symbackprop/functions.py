@@ -9,6 +9,7 @@ another convention.
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 
 
@@ -135,7 +136,7 @@ class softmax(sp.Function):
 def _float_precision(args) -> int:
     """Decimal digits of the least precise Float among args."""
     precs = [a._prec for a in args if a.is_Float]
-    return sp.mpmath.libmp.prec_to_dps(min(precs)) if precs else 15
+    return mpmath.libmp.prec_to_dps(min(precs)) if precs else 15
 
 
 #: Functions a problem file may call, by the name it uses.

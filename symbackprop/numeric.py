@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .printers import text
+
 #: Digits carried by values that have no short closed form; printed values use far fewer.
 WORKING_DIGITS = 50
 #: Digits of the `decimal` strings in answer keys.
@@ -62,7 +64,7 @@ def is_exact(expr: sp.Expr) -> bool:
 
 def exact_string(expr: sp.Expr) -> str | None:
     """SymPy's string for an exact value, or None where only a decimal is carried."""
-    return str(expr) if is_exact(expr) else None
+    return text(expr) if is_exact(expr) else None
 
 
 def decimal_string(expr: sp.Expr, digits: int = DECIMAL_DIGITS) -> str | None:

@@ -15,9 +15,8 @@ from typing import Any
 
 import jinja2
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
-from . import numeric
+from . import numeric, printers
 from .errors import ProblemError
 from .rules import RULES_BY_KEY
 from .solution import Solution
@@ -77,11 +76,11 @@ class TextPrinter:
         self.digits = digits
 
     def expr(self, e: sp.Basic) -> str:
-        return _ReadableStrPrinter().doprint(e)
+        return printers.text(e)
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
-        return _SubstitutingStrPrinter({n: self.factor(v, bracket_fractions=True)
+        return printers.SubstitutingStrPrinter({n: self.factor(v, bracket_fractions=True)
                                         for n, v in values.items()}).doprint(e)
 
     def partial(self, top: str, bottom: str) -> str:
@@ -116,31 +115,6 @@ class TextPrinter:
         if "e" not in text and "." in text:
             text = text.rstrip("0").rstrip(".")
         return text
-
-
-class _ReadableStrPrinter(StrPrinter):
-    """SymPy's str printer with sums written positive terms first: y - ybar, not -ybar + y."""
-
-    def _as_ordered_terms(self, expr, order=None):
-        terms = super()._as_ordered_terms(expr, order=order)
-        return positive_first(terms)
-
-
-def positive_first(terms: list[sp.Expr]) -> list[sp.Expr]:
-    """Reorder a sum's terms so that it starts with a positive one where there is one."""
-    positive = [t for t in terms if not t.could_extract_minus_sign()]
-    return positive + [t for t in terms if t.could_extract_minus_sign()]
-
-
-class _SubstitutingStrPrinter(_ReadableStrPrinter):
-    """The readable printer, printing named symbols as given strings (their values)."""
-
-    def __init__(self, names: dict[str, str]):
-        super().__init__()
-        self.names = names
-
-    def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return self.names.get(expr.name, expr.name)
 
 
 def view(solution: Solution, printer: TextPrinter) -> dict[str, Any]:

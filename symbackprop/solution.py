@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from . import backprop, numeric
+from .printers import text
 from .errors import ProblemError
 from .steps import ChainStep, ForwardStep, Gradient, SumStep, UpdateStep
 
@@ -41,14 +42,14 @@ class Solution:
         return {
             "title": problem.title,
             "loss": problem.loss,
-            "learning_rate": None if problem.learning_rate is None else str(problem.learning_rate),
-            "kink": str(self.kink),
+            "learning_rate": None if problem.learning_rate is None else text(problem.learning_rate),
+            "kink": text(self.kink),
             "forward": {
-                name: {"expr": str(step.definition), **_number(step.value), "given": step.given}
+                name: {"expr": text(step.definition), **_number(step.value), "given": step.given}
                 for name, step in self.forward.items()
             },
             "gradients": {
-                name: {"symbolic": None if g.general is None else str(g.general), **_number(g.value)}
+                name: {"symbolic": None if g.general is None else text(g.general), **_number(g.value)}
                 for name, g in self.gradients.items()
             },
             "updated": {u.parameter: _number(u.new) for u in self.updates},
@@ -96,15 +97,15 @@ def _step_dict(step: ChainStep | SumStep) -> dict[str, Any]:
     for field in dataclasses.fields(step):
         value = getattr(step, field.name)
         if field.name == "branches":
-            value = [{"kind": b.kind, "argument": str(b.argument), "value": _maybe_str(b.value),
+            value = [{"kind": b.kind, "argument": text(b.argument), "value": _maybe_str(b.value),
                       "outcome": _maybe_str(b.outcome), "source": b.source} for b in value]
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, sp.Basic):
-            value = str(value)
+            value = text(value)
         result[field.name] = value
     return result
 
 
 def _maybe_str(value: sp.Basic | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else text(value)
