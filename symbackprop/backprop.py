@@ -19,7 +19,7 @@ from .parse import symbol
 from .steps import ChainStep, ForwardStep, Gradient, SumStep
 
 #: General forms with more tree nodes than this are not shown (None); the values are still exact.
-MAX_GENERAL_SIZE = 120
+MAX_GENERAL_SIZE = 60
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
     local_value = _settled(local.xreplace(fwd.known), via)
     general = None
     if upstream.general is not None:
-        general = sp.factor_terms(upstream.general * local)
+        general = upstream.general * local
         if numeric.size(general, MAX_GENERAL_SIZE) > MAX_GENERAL_SIZE:
             general = None
     value = _settled(upstream.value * local_value, via)

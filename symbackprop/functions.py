@@ -106,6 +106,8 @@ class softmax(sp.Function):
             )
         if len(zs) == 1:
             return sp.S.One
+        if all(z == zs[0] for z in zs):
+            return sp.Rational(1, len(zs))
         if all(z.is_Float or z.is_Rational for z in zs) and any(z.is_Float for z in zs):
             return cls(k, *zs, evaluate=False).closed_form().evalf(_float_precision(zs))
         return None
@@ -126,6 +128,9 @@ class softmax(sp.Function):
 
     def _eval_evalf(self, prec):
         return self.closed_form()._eval_evalf(prec)
+
+    def _eval_rewrite_as_exp(self, k, *zs, **kwargs):
+        return sp.exp(zs[int(k) - 1]) / sp.Add(*(sp.exp(z) for z in zs))
 
     def _latex(self, printer):
         k, *zs = self.args

@@ -72,7 +72,11 @@ class Graph:
         return cls(nodes, tuple(symbols), {k: tuple(v) for k, v in consumers.items()})
 
     def ancestors(self, name: str) -> list[str]:
-        """Every node and symbol the named node depends on, itself first, in reverse forward order."""
+        """Every node and symbol the named node depends on, itself first, in reverse forward order.
+
+        A symbol comes right after the earliest node that uses it, the last of its consumers the
+        reverse pass reaches, so that dE/dw5 follows dE/dnet_o1 as in the lecture notes.
+        """
         seen = {name}
         stack = [name]
         while stack:
@@ -82,8 +86,14 @@ class Graph:
                 if used not in seen:
                     seen.add(used)
                     stack.append(used)
-        order = [n for n in reversed(self.nodes) if n in seen]
-        return order + [s for s in self.symbols if s in seen]
+        order: list[str] = []
+        for node_name in reversed(self.nodes):
+            if node_name not in seen:
+                continue
+            order.append(node_name)
+            order.extend(s for s in self.symbols if s in seen and
+                         next(c for c in self.consumers[s] if c in seen) == node_name)
+        return order
 
 
 def _check_order(definitions: dict[str, sp.Expr]) -> None:

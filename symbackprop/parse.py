@@ -50,12 +50,12 @@ def symbol(name: str) -> sp.Symbol:
 def check_name(name: object, what: str = "name") -> str:
     """A name a user may give to a node or symbol: a letter, then letters, digits and underscores."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise ProblemError(f"{what} {name!r} is not a valid name: use a letter followed by letters, "
+        raise ExpressionError(f"{what} {name!r} is not a valid name: use a letter followed by letters, "
                            "digits and underscores (for example w3, x_n, ybar)")
     if len(name) > MAX_NAME_LENGTH:
-        raise ProblemError(f"{what} '{name[:20]}...' is longer than {MAX_NAME_LENGTH} characters")
+        raise ExpressionError(f"{what} '{name[:20]}...' is longer than {MAX_NAME_LENGTH} characters")
     if keyword.iskeyword(name) or name in FUNCTIONS:
-        raise ProblemError(f"{what} '{name}' is a reserved word or a function name")
+        raise ExpressionError(f"{what} '{name}' is a reserved word or a function name")
     return name
 
 

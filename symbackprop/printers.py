@@ -6,6 +6,8 @@ syntax, so an answer key's strings can be parsed back.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -34,6 +36,7 @@ class SubstitutingStrPrinter(ReadableStrPrinter):
         return self.names.get(expr.name, expr.name)
 
 
+@functools.lru_cache(maxsize=65536)
 def text(expr: sp.Basic) -> str:
-    """The readable SymPy string of an expression."""
+    """The readable SymPy string of an expression (cached: steps repeat their upstream gradients)."""
     return ReadableStrPrinter().doprint(expr)

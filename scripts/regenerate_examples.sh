@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Regenerate the committed worked solutions beside each problem file in worked_examples/.
+# tests/test_worked_examples.py checks that the committed files equal what this writes, byte for byte.
+set -euo pipefail
+cd "$(dirname "$0")/../worked_examples"
+for problem in *.yaml; do
+  for format in txt json; do
+    symbackprop solve "$problem" --format "$format" -o "${problem%.yaml}.$format" 2>/dev/null
+  done
+done
