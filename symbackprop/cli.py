@@ -46,6 +46,8 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, kink
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     try:
         loaded = load(problem if problem is not None else builtin_example())
+        if problem is None:
+            loaded.source = f"built-in example {builtin_example().name}"
         if gates:
             loaded = loaded.with_gates()
         for warning in loaded.warnings:

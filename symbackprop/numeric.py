@@ -21,6 +21,12 @@ DECIMAL_DIGITS = 15
 MAX_CLOSED_FORM_SIZE = 30
 
 
+#: Exact rationals with more bits than this (about 10,000 digits) are refused rather than carried.
+MAX_BITS = 33_220
+#: exp(x) with x above this is refused: it overflows any sensible precision.
+MAX_EXP_ARGUMENT = 10_000
+
+
 class NumericError(ValueError):
     """A value that is not a real number: division by zero, log of zero or of a negative number."""
 
@@ -41,11 +47,17 @@ def settle(expr: sp.Expr) -> sp.Expr:
     Raises NumericError for a value that is not a finite real number.
     """
     if expr.is_Rational:
+        if max(abs(int(expr.p)).bit_length(), int(expr.q).bit_length()) > MAX_BITS:
+            raise NumericError(f"the exact value has more than {MAX_BITS * 3 // 10} digits")
         return expr
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise NumericError("division by zero or log of zero")
     if not expr.is_number:
         return expr
+    for power in expr.atoms(sp.exp):
+        if power.args[0].evalf(15) > MAX_EXP_ARGUMENT:
+            raise NumericError(f"exp({power.args[0].evalf(6)}) overflows: its argument is above "
+                               f"{MAX_EXP_ARGUMENT}")
     if expr.is_Float:
         return expr
     if expr.has(sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:

@@ -24,6 +24,8 @@ MAX_NAME_LENGTH = 64
 MAX_NUMBER_LENGTH = 100
 #: A power with numeric base and exponent may have at most this many decimal digits.
 MAX_POWER_DIGITS = 10_000
+#: exp(x) of a number is refused above this x: its value would have thousands of digits.
+MAX_EXP_ARGUMENT = 10_000
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -67,6 +69,9 @@ def parse_expression(text: str) -> sp.Expr:
         raise ExpressionError(f"expression is longer than {MAX_TEXT_LENGTH} characters")
     if not text.strip():
         raise ExpressionError("expression is empty")
+    if "#" in text:
+        # Python would read the rest as a comment and silently drop it: w1*x1 #+ w2*x2 is w1*x1.
+        raise ExpressionError(f"'{_short(text)}' contains '#'; expressions cannot hold comments")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -193,6 +198,9 @@ class _Builder:
             raise ExpressionError(f"'{_short(self.text)}': {name}() takes no *arguments")
         _check_arity(name, len(node.args), self.text)
         args = [self.build(a, depth) for a in node.args]
+        if name == "exp" and not _exp_in_range(args[0]):
+            raise ExpressionError(f"'{_short(self.text)}': exp of a number above {MAX_EXP_ARGUMENT} "
+                                  "is too large to compute")
         try:
             return FUNCTIONS[name](*args)
         except ValueError as exc:
@@ -225,6 +233,14 @@ def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
                 raise _PowerTooLarge("the power has more than "
                                      f"{MAX_POWER_DIGITS} digits")
     return base**exponent
+
+
+def _exp_in_range(argument: sp.Expr) -> bool:
+    """False for a number too large to exponentiate. Every number built here passed this check or the
+    power check, so evaluating the argument to a few digits is itself safe."""
+    if not argument.is_number:
+        return True
+    return bool(argument.evalf(15) <= MAX_EXP_ARGUMENT)
 
 
 def _decimal(literal: str) -> sp.Rational:
