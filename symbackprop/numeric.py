@@ -21,8 +21,10 @@ DECIMAL_DIGITS = 15
 MAX_CLOSED_FORM_SIZE = 30
 
 
-#: Exact rationals with more bits than this (about 10,000 digits) are refused rather than carried.
-MAX_BITS = 33_220
+#: Exact numbers with more digits than this are refused rather than carried (Python will not even
+#: print an integer of more than 4,300 digits).
+MAX_DIGITS = 4_000
+MAX_BITS = int(MAX_DIGITS * 3.33)
 #: exp(x) with x above this is refused: it overflows any sensible precision.
 MAX_EXP_ARGUMENT = 10_000
 
@@ -48,16 +50,13 @@ def settle(expr: sp.Expr) -> sp.Expr:
     """
     if expr.is_Rational:
         if max(abs(int(expr.p)).bit_length(), int(expr.q).bit_length()) > MAX_BITS:
-            raise NumericError(f"the exact value has more than {MAX_BITS * 3 // 10} digits")
+            raise NumericError(f"the exact value has more than {MAX_DIGITS} digits")
         return expr
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise NumericError("division by zero or log of zero")
     if not expr.is_number:
         return expr
-    for power in expr.atoms(sp.exp):
-        if power.args[0].evalf(15) > MAX_EXP_ARGUMENT:
-            raise NumericError(f"exp({power.args[0].evalf(6)}) overflows: its argument is above "
-                               f"{MAX_EXP_ARGUMENT}")
+    check_magnitude(expr)
     if expr.is_Float:
         return expr
     if expr.has(sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:
@@ -67,6 +66,38 @@ def settle(expr: sp.Expr) -> sp.Expr:
     if value.is_real is False or value.has(sp.I):
         raise NumericError(f"{expr} is not a real number")
     return value
+
+
+def check_magnitude(expr: sp.Expr, known: dict | None = None) -> None:
+    """Refuse, before SymPy computes it, a number too large to hold: an exp of more than
+    MAX_EXP_ARGUMENT, or a power with more than MAX_DIGITS digits.
+
+    With `known`, the check is of expr once those values are substituted. Inner parts are checked
+    before the parts that contain them, so every estimate below works on numbers already known to be
+    of sensible size.
+    """
+    for sub in sp.postorder_traversal(expr):
+        if not (sub.is_Pow or sub.func is sp.exp):
+            continue
+        if sub.func is sp.exp:
+            argument = sub.args[0].xreplace(known) if known else sub.args[0]
+            if argument.is_number and argument.is_real and argument.evalf(15) > MAX_EXP_ARGUMENT:
+                raise NumericError(f"exp({sp.N(argument, 6)}) overflows: its argument is above "
+                                   f"{MAX_EXP_ARGUMENT}")
+            continue
+        base, exponent = ((a.xreplace(known) if known else a) for a in sub.args)
+        if power_digits(base, exponent) > MAX_DIGITS:
+            raise NumericError(f"the power {sub} has more than {MAX_DIGITS} digits at these values")
+
+
+def power_digits(base: sp.Expr, exponent: sp.Expr) -> float:
+    """Roughly how many decimal digits base**exponent has (0 when it is not a plain number)."""
+    if not (base.is_number and exponent.is_number and base.is_real and exponent.is_real):
+        return 0.0
+    if base.is_zero or abs(exponent) > 10**9:
+        return 0.0 if base.is_zero else float("inf")
+    magnitude = abs(float(sp.log(sp.Abs(base), 10).evalf(15)))
+    return abs(float(exponent.evalf(15))) * magnitude
 
 
 def is_exact(expr: sp.Expr) -> bool:

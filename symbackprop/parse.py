@@ -11,19 +11,19 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+import warnings
 
 import sympy as sp
 
 from .errors import ProblemError
 from .functions import ARITY, FUNCTIONS
+from .numeric import MAX_DIGITS, power_digits
 
 MAX_TEXT_LENGTH = 10_000
 MAX_TREE_NODES = 5_000
 MAX_DEPTH = 60
 MAX_NAME_LENGTH = 64
 MAX_NUMBER_LENGTH = 100
-#: A power with numeric base and exponent may have at most this many decimal digits.
-MAX_POWER_DIGITS = 10_000
 #: exp(x) of a number is refused above this x: its value would have thousands of digits.
 MAX_EXP_ARGUMENT = 10_000
 
@@ -73,7 +73,10 @@ def parse_expression(text: str) -> sp.Expr:
         # Python would read the rest as a comment and silently drop it: w1*x1 #+ w2*x2 is w1*x1.
         raise ExpressionError(f"'{_short(text)}' contains '#'; expressions cannot hold comments")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns about escapes such as '\_' in string literals; the whitelist rejects them.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"cannot parse '{_short(text)}': {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
@@ -224,14 +227,10 @@ class _PowerTooLarge(Exception):
 
 def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
     """base**exponent, refusing numeric powers whose value would have too many digits to compute."""
-    if exponent.is_number and exponent.is_real:
-        if abs(exponent) > MAX_POWER_DIGITS:
-            raise _PowerTooLarge(f"the exponent {_short(str(exponent))} is too large")
-        if base.is_number and base.is_real and not base.is_zero:
-            digits = abs(float(exponent)) * abs(float(sp.log(sp.Abs(base), 10).evalf(5)))
-            if digits > MAX_POWER_DIGITS:
-                raise _PowerTooLarge("the power has more than "
-                                     f"{MAX_POWER_DIGITS} digits")
+    if exponent.is_number and exponent.is_real and abs(exponent) > MAX_DIGITS:
+        raise _PowerTooLarge(f"the exponent {_short(str(exponent))} is above {MAX_DIGITS}")
+    if power_digits(base, exponent) > MAX_DIGITS:
+        raise _PowerTooLarge(f"the power has more than {MAX_DIGITS} digits")
     return base**exponent
 
 

@@ -113,22 +113,24 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     """Parse YAML safely, keeping floats as text and recording the line of every mapping key."""
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = loader.get_single_node()
+        if root is None:
+            raise ProblemError("the file is empty", source=source)
+        lines: dict[str, int] = {}
+        _record_lines(root, "", lines)
+        return loader.construct_document(root), lines
     except yaml.YAMLError as exc:
+        # A one-line message: PyYAML's own str() spans several lines and names "<unicode string>".
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ProblemError(f"this is not valid YAML: {problem}", source=source,
                            line=mark.line + 1 if mark else None) from None
-    if root is None:
-        raise ProblemError("the file is empty", source=source)
-    lines: dict[str, int] = {}
-    _record_lines(root, "", lines)
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise ProblemError(f"this is not valid YAML: {exc}", source=source) from None
-    return data, lines
+    except ProblemError as exc:
+        raise exc.located(source=source) from None
+    finally:
+        loader.dispose()
 
 
 def _record_lines(node: yaml.Node, prefix: str, lines: dict[str, int]) -> None:

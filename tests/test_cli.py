@@ -1,0 +1,186 @@
+"""cli.py: `symbackprop solve`, its formats and output file, and bad input as exit 2 without traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from symbackprop.cli import main
+
+SCRIPT = Path(sys.executable).parent / "symbackprop"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["solve", *args])
+
+
+def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+# --- the built-in example -----------------------------------------------------------------------
+
+def test_solve_without_argument_solves_the_builtin_example():
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert "dE/dw3" in result.stdout
+    assert "2*x_n" in result.stdout
+    assert "2/5" in result.stdout
+
+
+def test_builtin_example_shows_the_seed_gradients():
+    lines = [line.strip() for line in run().stdout.splitlines()]
+    assert any(line.startswith("dE/dy = ") and line.endswith("= 2") for line in lines)
+    assert any(line.startswith("dE/dw3 = ") and line.endswith("= 2*x_n") for line in lines)
+    assert any(line.startswith("dE/dx_n = ") and "= 2/5" in line for line in lines)
+
+
+def test_json_format_is_the_answer_key():
+    result = run("--format", "json")
+    assert result.exit_code == 0, result.output
+    key = json.loads(result.stdout)
+    assert {"loss", "forward", "gradients", "updated", "after_update"} <= set(key)
+    assert key["loss"] == "E"
+    assert key["gradients"]["w3"] == {"symbolic": "2*x_n*(y - ybar)", "exact": "2*x_n",
+                                      "decimal": None}
+    assert key["gradients"]["x_n"]["exact"] == "2/5"
+    assert key["gradients"]["y"]["exact"] == "2"
+    assert key["forward"]["y"]["exact"] == "3"
+    assert set(key["updated"]) == {"w3"}
+
+
+def test_output_option_writes_the_file(tmp_path):
+    target = tmp_path / "answer.json"
+    result = run("--format", "json", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert target.read_text(encoding="utf-8") == run("--format", "json").stdout
+    assert json.loads(target.read_text(encoding="utf-8"))["gradients"]["x_n"]["exact"] == "2/5"
+
+
+def test_unused_value_warnings_go_to_stderr_only():
+    result = run()
+    assert result.exit_code == 0
+    for name in ("w1", "w2", "x4"):
+        warning = [line for line in result.stderr.splitlines() if f"values.{name}:" in line]
+        assert len(warning) == 1, result.stderr
+        assert warning[0].startswith("warning: ")
+        assert f"values.{name}" not in result.stdout
+    assert "warning" not in result.stdout
+
+
+def test_json_output_has_no_warnings_mixed_in():
+    result = run("--format", "json")
+    json.loads(result.stdout)  # would fail if a warning were printed into stdout
+    assert "values.w1" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json"])
+def test_output_is_identical_across_runs(fmt):
+    first = run("--format", fmt)
+    second = run("--format", fmt)
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout_bytes == second.stdout_bytes
+
+
+def test_installed_script_output_is_byte_identical_in_separate_processes():
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([str(SCRIPT), "solve"], capture_output=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()
+        assert b"Traceback" not in done.stderr
+        assert b"values.w1" in done.stderr and b"values.w1" not in done.stdout
+        assert b"dE/dw3" in done.stdout
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+
+
+# --- bad input: exit 2, one paragraph starting "Error:", naming file and key, no traceback --------
+
+BAD = {
+    "yaml-syntax": ("nodes:\n  y: relu(x)\n  E: [1, 2\n", ["line 4", "YAML"]),
+    "unknown-key": ("nodes:\n  y: w*x\nvalue:\n  w: 1\n", ["key 'value'", "line 3"]),
+    "loss-unknown-name": ("nodes:\n  y: w*x\nloss: E\n", ["key 'loss'"]),
+    "given-unknown-name": ("nodes:\n  y: w*x\ngiven:\n  z: 1\n", ["key 'given.z'"]),
+    "cycle": ("nodes:\n  a: b + 1\n  b: a*x\n", ["key 'nodes.a'", "cycle"]),
+    "used-before-defined": ("nodes:\n  y: z + 1\n  z: 2*x\n", ["key 'nodes.y'"]),
+    "non-numeric-value": ("nodes:\n  y: w3*x\nvalues:\n  w3: abc\n", ["key 'values.w3'", "line 4"]),
+    "division-by-zero": ("nodes:\n  q: 1/(a - b)\nvalues:\n  a: 1\n  b: 1\n", ["key 'nodes.q'"]),
+    "log-of-zero": ("nodes:\n  y: log(x)\nvalues:\n  x: 0\n", ["key 'nodes.y'"]),
+    "unsupported-function": ("nodes:\n  y: sqrt(x)\n", ["key 'nodes.y'", "sqrt"]),
+    "code-in-expression": ("nodes:\n  y: __import__('os').getcwd()\n", ["key 'nodes.y'"]),
+    "empty-file": ("", ["empty"]),
+    "not-a-mapping": ("- a\n- b\n", ["mapping"]),
+    "layers-row-length": (
+        "layers:\n  inputs: [1, 2]\n  dense:\n    - activation: relu\n"
+        "      weights: [[1, 2], [3]]\n  targets: [0, 1]\n",
+        ["key 'layers.dense.0.weights.1'"]),
+    "duplicate-key": ("nodes:\n  y: x\n  y: 2*x\n", ["key 'nodes.y'", "line 3"]),
+    "python-yaml-tag": ("nodes:\n  y: !!python/object/apply:os.getcwd []\n", ["YAML"]),
+}
+
+
+def assert_input_error(result, path: Path, fragments: list[str]) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    message = result.stderr
+    assert message.startswith("Error:"), message
+    assert "\n" not in message.strip(), f"not one paragraph: {message!r}"
+    assert "Traceback" not in result.output
+    assert str(path) in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("text, fragments", list(BAD.values()), ids=list(BAD))
+def test_bad_input_exits_2_with_one_paragraph_naming_file_and_key(tmp_path, text, fragments):
+    path = write(tmp_path, text)
+    assert_input_error(run(str(path)), path, fragments)
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json"])
+def test_bad_input_error_is_the_same_in_every_format(tmp_path, fmt):
+    path = write(tmp_path, "nodes:\n  q: 1/(a - b)\nvalues:\n  a: 1\n  b: 1\n")
+    assert_input_error(run(str(path), "--format", fmt), path, ["key 'nodes.q'", "line 2"])
+
+
+def test_missing_file_exits_2(tmp_path):
+    path = tmp_path / "absent.yaml"
+    assert_input_error(run(str(path)), path, ["no such file"])
+
+
+def test_bad_input_with_output_option_writes_no_file(tmp_path):
+    path = write(tmp_path, "nodes:\n  y: sqrt(x)\n")
+    target = tmp_path / "answer.txt"
+    assert_input_error(run(str(path), "-o", str(target)), path, ["key 'nodes.y'"])
+    assert not target.exists()
+
+
+def test_kink_option_outside_zero_one_exits_2(tmp_path):
+    path = write(tmp_path, "nodes:\n  y: relu(x)\n", name="relu.yaml")
+    result = run(str(path), "--kink", "2")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error:")
+    assert "--kink" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_huge_integer_value_does_not_crash(tmp_path):
+    """10**5000 is a legal number; printing it must not escape as a ValueError traceback."""
+    path = write(tmp_path, "nodes:\n  y: 10**5000\n", name="big.yaml")
+    result = run(str(path), "--format", "json")
+    assert result.exit_code in (0, 2), (result.exit_code, repr(result.exception))
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
