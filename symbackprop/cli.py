@@ -31,18 +31,24 @@ def main() -> None:
 @main.command()
 @click.argument("problem", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(render_module.FORMATS), default="txt",
-              show_default=True, help="txt: every step for the terminal; json: the answer key.")
+              show_default=True,
+              help="txt: every step for the terminal; md: Markdown for GitHub; tex: LaTeX; "
+                   "json: the answer key.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @click.option("--digits", type=click.IntRange(1, 100), default=render_module.DEFAULT_DIGITS,
-              show_default=True, help="Significant digits of decimals in txt output.")
+              show_default=True, help="Significant digits of the decimals shown (txt, md, tex).")
+@click.option("--symbolic", is_flag=True,
+              help="The general derivation only, without numbers (for lecture notes).")
+@click.option("--fragment", is_flag=True,
+              help="LaTeX: the body alone, to \\input into lecture notes, not a whole document.")
 @click.option("--kink", help="Derivative of ReLU, max and min at exactly 0 (0 by default, as PyTorch).")
 @click.option("--gates", is_flag=True,
               help="Split compound expressions into one node per operation (one gate rule per step).")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Use templates from this folder (a restyled copy of the shipped ones).")
-def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, kink: str | None,
-          gates: bool, template_dir: Path | None) -> None:
+def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
+          fragment: bool, kink: str | None, gates: bool, template_dir: Path | None) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     try:
         loaded = load(problem if problem is not None else builtin_example())
@@ -50,6 +56,8 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, kink
             loaded.source = f"built-in example {builtin_example().name}"
         if gates:
             loaded = loaded.with_gates()
+        if symbolic:
+            loaded = loaded.without_values()
         for warning in loaded.warnings:
             click.echo(f"warning: {loaded.source}: {warning}", err=True)
         kink_value = None
@@ -58,7 +66,8 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, kink
             if not 0 <= kink_value <= 1:
                 raise ProblemError(f"must be between 0 and 1, got {kink}", key="--kink")
         solution = loaded.solve(kink=kink_value)
-        text = render_module.render(solution, fmt, digits=digits, template_dir=template_dir)
+        text = render_module.render(solution, fmt, digits=digits, symbolic=symbolic,
+                                    fragment=fragment, template_dir=template_dir)
     except ProblemError as exc:
         raise InputError(str(exc)) from None
     _write(text, output)

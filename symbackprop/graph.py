@@ -75,7 +75,8 @@ class Graph:
         """Every node and symbol the named node depends on, itself first, in reverse forward order.
 
         A symbol comes right after the earliest node that uses it, the last of its consumers the
-        reverse pass reaches, so that dE/dw5 follows dE/dnet_o1 as in the lecture notes.
+        reverse pass reaches, so that dE/dw5 follows dE/dnet_o1 as in the lecture notes; symbols that
+        the named node uses directly (targets) come last.
         """
         seen = {name}
         stack = [name]
@@ -86,14 +87,17 @@ class Graph:
                 if used not in seen:
                     seen.add(used)
                     stack.append(used)
+        def first_consumer(s: str) -> str:
+            return next(c for c in self.consumers[s] if c in seen)
+
         order: list[str] = []
         for node_name in reversed(self.nodes):
-            if node_name not in seen:
-                continue
-            order.append(node_name)
-            order.extend(s for s in self.symbols if s in seen and
-                         next(c for c in self.consumers[s] if c in seen) == node_name)
-        return order
+            if node_name in seen:
+                order.append(node_name)
+                if node_name != name:
+                    order.extend(s for s in self.symbols if s in seen and first_consumer(s) == node_name)
+        # Symbols used only by the loss itself (the targets) come last: they are rarely of interest.
+        return order + [s for s in self.symbols if s in seen and first_consumer(s) == name]
 
 
 def _check_order(definitions: dict[str, sp.Expr]) -> None:

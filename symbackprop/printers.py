@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 
@@ -40,3 +41,88 @@ class SubstitutingStrPrinter(ReadableStrPrinter):
 def text(expr: sp.Basic) -> str:
     """The readable SymPy string of an expression (cached: steps repeat their upstream gradients)."""
     return ReadableStrPrinter().doprint(expr)
+
+
+# --- LaTeX -------------------------------------------------------------------------------------
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
+    "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
+    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+}
+ACCENTS = {"bar": r"\bar", "hat": r"\hat", "tilde": r"\tilde", "dot": r"\dot", "vec": r"\vec"}
+
+
+@functools.lru_cache(maxsize=4096)
+def latex_name(name: str) -> str:
+    """A user's name as a reader writes it: w3 -> w_{3}, x_n -> x_{n}, ybar -> \\bar{y},
+    w1_21 -> w_{1,21}, out_h1 -> \\mathrm{out}_{h_{1}}, eta -> \\eta.
+
+    Names are letters, digits and underscores (parse.check_name), so nothing here can inject TeX.
+    """
+    head, *subscripts = name.split("_")
+    letters = head.rstrip("0123456789")
+    digits = head[len(letters):]
+    accent = None
+    for suffix, command in ACCENTS.items():
+        if letters.endswith(suffix) and len(letters) > len(suffix):
+            letters, accent = letters[: -len(suffix)], command
+            break
+    if subscripts and subscripts[-1] in ACCENTS and accent is None:
+        accent = ACCENTS[subscripts.pop()]
+    base = _latex_base(letters)
+    if accent:
+        base = f"{accent}{{{base}}}"
+    parts = ([digits] if digits else []) + [latex_name(s) if s[:1].isalpha() else s
+                                             for s in subscripts if s]
+    return f"{base}_{{{','.join(parts)}}}" if parts else base
+
+
+def _latex_base(letters: str) -> str:
+    if letters in GREEK:
+        return "\\" + letters
+    if len(letters) == 1:
+        return letters
+    return r"\mathrm{%s}" % letters
+
+
+class ReadableLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer: positive terms first, the users' names typeset, max/min/step readable."""
+
+    def __init__(self, settings: dict | None = None):
+        super().__init__({"mul_symbol": None, **(settings or {})})
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        return latex_name(expr.name)
+
+    def _as_ordered_terms(self, expr, order=None):
+        return positive_first(super()._as_ordered_terms(expr, order=order))
+
+    def _print_Heaviside(self, expr, exp=None):
+        # The step function of ReLU's and max's derivatives, as lecture notes write it.
+        return r"\mathbb{1}\left[%s > 0\right]" % self._print(expr.args[0])
+
+    def _print_Float(self, expr):
+        return sp.N(expr, DISPLAY_FLOAT_DIGITS).__str__()
+
+
+#: Digits of Floats met inside expressions (values are formatted by the renderers, not here).
+DISPLAY_FLOAT_DIGITS = 15
+
+
+class SubstitutingLatexPrinter(ReadableLatexPrinter):
+    """The LaTeX printer, writing each named symbol as a given LaTeX string (its value), with a
+    visible multiplication sign so that 2 \\cdot \\frac{1}{5} cannot be misread."""
+
+    def __init__(self, names: dict[str, str]):
+        super().__init__({"mul_symbol": "dot"})
+        self.names = names
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        return self.names.get(expr.name, latex_name(expr.name))
+
+
+@functools.lru_cache(maxsize=65536)
+def latex(expr: sp.Basic) -> str:
+    """The LaTeX of an expression, with the users' names typeset."""
+    return ReadableLatexPrinter().doprint(expr)

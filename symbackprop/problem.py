@@ -56,6 +56,11 @@ class Problem:
     graph: Graph | None = None
     gates: bool = False
 
+    def without_values(self) -> "Problem":
+        """The same network with every symbol left symbolic: the general derivation alone, with the
+        kinks of ReLU and max kept as step functions."""
+        return dataclasses.replace(self, values={}, given={})
+
     def with_gates(self) -> "Problem":
         """The same problem with every compound expression split into primitive gates."""
         return dataclasses.replace(self, gates=True, graph=Graph.build(self.nodes, gates=True))

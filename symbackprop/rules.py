@@ -47,7 +47,8 @@ RULES: dict[type, Rule] = {
     fn.sigmoid: Rule("sigmoid", "sigmoid'(z) = sigmoid(z)*(1 - sigmoid(z))",
                      "the sigmoid multiplies by its output times one minus its output"),
     fn.softmax: Rule("softmax", "d softmax_k/d z_j = softmax_k*([k = j] - softmax_j)",
-                     "softmax multiplies by s_k(1 - s_k) for its own input and -s_k s_j for the others"),
+                     "softmax multiplies by its output times one minus that output for its own input, "
+                     "and by minus the product of the two outputs for each other input"),
     sp.tanh: Rule("tanh", "tanh'(z) = 1 - tanh(z)**2", "tanh multiplies by one minus its output squared"),
     sp.exp: Rule("exp", "exp'(z) = exp(z)", "exp multiplies by its own output"),
     sp.log: Rule("log", "log'(z) = 1/z", "log divides by its input"),

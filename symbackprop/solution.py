@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from . import backprop, numeric
+from .parse import symbol
 from .printers import text
 from .errors import ProblemError
 from .steps import ChainStep, ForwardStep, Gradient, SumStep, UpdateStep
@@ -58,9 +59,23 @@ class Solution:
         }
 
     def render(self, format: str = "txt", **options) -> str:
+        """The worked solution as txt, md, tex or json (see render.render for the options)."""
         from .render import render
 
         return render(self, format, **options)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a Solution as its Markdown worked solution."""
+        return self.render("md")
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display is MathJax, which takes mathematics only: the gradients."""
+        from .formats import MarkdownFormat
+        from .render import align_lines
+        from .view import view
+
+        lines = align_lines(view(self, MarkdownFormat(6))["gradients"])
+        return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
 
 def solve(problem: "Problem", kink: sp.Expr) -> Solution:
@@ -74,7 +89,7 @@ def solve(problem: "Problem", kink: sp.Expr) -> Solution:
         new_values = dict(problem.values)
         for name in problem.parameters:
             gradient = gradients.get(name, Gradient(sp.S.Zero, sp.S.Zero)).value
-            old = problem.values[name]
+            old = problem.values.get(name, symbol(name))
             new = numeric.settle(sp.expand(old - eta * gradient))
             updates.append(UpdateStep(name, old, eta, gradient, new))
             new_values[name] = new

@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 PROBLEMS = sorted(EXAMPLES.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("fmt", ["txt", "json"])
+@pytest.mark.parametrize("fmt", ["txt", "md", "tex", "json"])
 @pytest.mark.parametrize("problem", PROBLEMS, ids=[p.stem for p in PROBLEMS])
 def test_committed_solution_is_regenerated_byte_identically(problem: Path, fmt: str, tmp_path: Path):
     output = tmp_path / f"{problem.stem}.{fmt}"

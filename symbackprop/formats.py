@@ -1,0 +1,212 @@
+"""How mathematics and prose are written in each output format: plain text, Markdown and LaTeX.
+
+A Format turns SymPy objects into strings for one target. Everything format-specific lives here:
+which printer writes expressions, how a partial derivative or a product is written, how numbers are
+shown (exact beside a rounded decimal), how inline math is delimited and how user prose is escaped
+so that it cannot inject TeX commands or HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+from . import numeric, printers
+
+#: An exact value is shown as such while its string is at most this long; beyond, only its decimal.
+MAX_EXACT_LENGTH = 40
+#: Inside a formula with numbers substituted, values whose LaTeX is longer are written as decimals.
+MAX_SUBSTITUTED_LENGTH = 24
+
+
+class Format:
+    """Plain text: SymPy's string form; the base the other formats adjust."""
+
+    name = "txt"
+    eq = "="
+    approx = "≈"
+    times_sign = " * "
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+    # --- expressions ---------------------------------------------------------------------------
+    def expr(self, e: sp.Basic) -> str:
+        return printers.text(e)
+
+    def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
+        """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
+        names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
+        return printers.SubstitutingStrPrinter(names).doprint(e)
+
+    def symbol(self, name: str) -> str:
+        return name
+
+    def partial(self, top: str, bottom: str) -> str:
+        return f"d{top}/d{bottom}"
+
+    def product(self, *factors: str) -> str:
+        return self.times_sign.join(self.bracket(f) for f in factors)
+
+    def updated(self, name: str) -> str:
+        return f"{name}+"
+
+    def bracket(self, text: str) -> str:
+        compound = " + " in text or " - " in text or text.startswith("-")
+        return f"({text})" if compound and not text.startswith("(") else text
+
+    # --- numbers -------------------------------------------------------------------------------
+    def decimal(self, value: sp.Expr) -> str:
+        text = str(sp.N(value, self.digits))
+        if "e" not in text and "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+
+    def exact(self, value: sp.Expr) -> str | None:
+        """The exact form where there is a short one, else None."""
+        exact = numeric.exact_string(value)
+        return self.expr(value) if exact is not None and len(exact) <= MAX_EXACT_LENGTH else None
+
+    def factor(self, value: sp.Expr, bracket_fractions: bool = False) -> str:
+        """A value inside a product: its exact form where short, else its decimal; bracketed if needed.
+        With bracket_fractions, 1/5 is written (1/5) so that (1/5)*x_n cannot be misread."""
+        if not value.is_number:
+            return self.bracket(self.expr(value))
+        text = self.exact(value) or self.decimal(value)
+        if bracket_fractions and value.is_Rational and not value.is_Integer and value > 0:
+            return f"({text})"
+        return self.bracket(text)
+
+    def value_chain(self, value: sp.Expr) -> list[tuple[str, str]]:
+        """How a value is written after '=': [(relation, text), ...].
+
+        3 -> [= 3]; 2/5 -> [= 2/5, = 0.4]; 1/3 -> [= 1/3, ≈ 0.333333];
+        sigmoid(1/2) -> [= sigmoid(1/2), ≈ 0.622459]; a long or Float value -> [≈ 0.3384];
+        2*x_n (symbolic) -> [= 2*x_n].
+        """
+        if not value.is_number or value.is_Integer:
+            return [(self.eq, self.expr(value))]
+        exact = self.exact(value)
+        decimal = self.decimal(value)
+        if exact is None:
+            return [(self.approx, decimal)]
+        exactly = value.is_Rational and _significant_digits(value) <= self.digits
+        return [(self.eq, exact), (self.eq if exactly else self.approx, decimal)]
+
+    def number(self, value: sp.Expr) -> str:
+        """A value in running text: 3, 2/5 (= 0.4), ≈ 0.3384."""
+        chain = self.value_chain(value)
+        if len(chain) == 1:
+            relation, text = chain[0]
+            return text if relation == self.eq else f"{self.approx} {text}"
+        (_, exact), (relation, decimal) = chain
+        return f"{exact} ({relation} {decimal})"
+
+    # --- prose ---------------------------------------------------------------------------------
+    def math(self, text: str) -> str:
+        """Inline mathematics inside a sentence."""
+        return text
+
+    def prose(self, text: str) -> str:
+        """User-written text (titles, notes), made safe for the format."""
+        return text
+
+    def equals_in_text(self, lhs: str, value: sp.Expr) -> str:
+        """'lhs = value' for a sentence: y = 3, s ≈ 0.5 (as inline math where the format has it)."""
+        chain = self.value_chain(value)
+        relation, text = chain[0]
+        return self.math(f"{lhs} {relation} {text}")
+
+
+class MarkdownFormat(Format):
+    """GitHub Markdown: mathematics in LaTeX between $ signs, prose escaped."""
+
+    name = "md"
+    eq = "="
+    approx = r"\approx"
+    times_sign = r" \cdot "
+
+    def expr(self, e: sp.Basic) -> str:
+        return printers.latex(e)
+
+    def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
+        names = {n: self._substitute(v) for n, v in values.items()}
+        return printers.SubstitutingLatexPrinter(names).doprint(e)
+
+    def _substitute(self, value: sp.Expr) -> str:
+        text = self.factor(value)
+        if len(text) > MAX_SUBSTITUTED_LENGTH and value.is_number:
+            text = self.decimal(value)     # a long closed form inside a formula hides its shape
+        if value.is_number and (value < 0 or not value.is_Rational):
+            return text if text.startswith(r"\left(") else rf"\left({text}\right)"
+        return text
+
+    def symbol(self, name: str) -> str:
+        return printers.latex_name(name)
+
+    def partial(self, top: str, bottom: str) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (printers.latex_name(top), printers.latex_name(bottom))
+
+    def updated(self, name: str) -> str:
+        return printers.latex_name(name) + "^{+}"
+
+    def bracket(self, text: str) -> str:
+        compound = " + " in text or " - " in text or text.startswith("-")
+        return rf"\left({text}\right)" if compound and not text.startswith(r"\left(") else text
+
+    def decimal(self, value: sp.Expr) -> str:
+        text = super().decimal(value)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = rf"{mantissa.rstrip('0').rstrip('.')} \times 10^{{{int(exponent)}}}"
+        return text
+
+    def number(self, value: sp.Expr) -> str:
+        chain = self.value_chain(value)
+        if len(chain) == 1:
+            relation, text = chain[0]
+            return self.math(text if relation == self.eq else f"{self.approx} {text}")
+        (_, exact), (relation, decimal) = chain
+        return self.math(f"{exact} {relation} {decimal}")
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
+
+    def prose(self, text: str) -> str:
+        # Backslash-escape Markdown's punctuation and write HTML's specials as entities, so that
+        # a title can neither start a list nor open a tag.
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return re.sub(r"([\\`*_{}\[\]#|$~])", r"\\\1", text)
+
+
+class LatexFormat(MarkdownFormat):
+    """LaTeX: the same mathematics as Markdown, inline math in \\( \\), prose escaped for TeX."""
+
+    name = "tex"
+
+    def math(self, text: str) -> str:
+        return rf"\({text}\)"
+
+    def prose(self, text: str) -> str:
+        return escape_latex(text)
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+}
+
+
+def escape_latex(text: str) -> str:
+    """Prose for TeX: every special character written literally, so no command can be injected."""
+    return "".join(_LATEX_SPECIALS.get(c, c) for c in text)
+
+
+FORMATS = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
+
+
+def _significant_digits(value: sp.Rational) -> int:
+    """Significant digits of a terminating decimal (large for one that does not terminate)."""
+    digits = str(sp.N(value, 60)).lstrip("-").replace(".", "").strip("0")
+    return len(digits)

@@ -1,0 +1,273 @@
+"""A Solution as plain data for the templates: strings, lists and dicts, written by a Format.
+
+Every piece of mathematics is decided here, in Python; templates only lay it out. An equation is
+`{"lhs": str, "rhs": [[relation, str], ...]}`: the template writes `lhs = a = b ≈ c` on one line
+(text) or one segment per line (`align*` / `aligned`), so long derivations break instead of running
+off the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from .formats import Format
+from .rules import RULES_BY_KEY
+from .solution import Solution
+from .steps import Branch, ChainStep, SumStep
+
+#: A general form whose printed string is longer than this is left out of Markdown and LaTeX (the
+#: chain of numbers still shows every step; the answer key keeps the full form).
+MAX_SHOWN_LENGTH = 160
+
+Equation = dict[str, Any]
+
+
+def equation(lhs: str, *segments: tuple[str, str] | list[tuple[str, str]]) -> Equation:
+    rhs: list[list[str]] = []
+    for segment in segments:
+        for relation, text in (segment if isinstance(segment, list) else [segment]):
+            if not rhs or rhs[-1][1] != text:       # never "= 2 = 2"
+                rhs.append([relation, text])
+    return {"lhs": lhs, "rhs": rhs}
+
+
+class _Writer:
+    def __init__(self, solution: Solution, fmt: Format, symbolic: bool):
+        self.s = solution
+        self.f = fmt
+        self.symbolic = symbolic
+        self.problem = solution.problem
+        self.graph = solution.problem.graph
+        self.loss = solution.problem.loss
+
+    def general(self, e: sp.Expr | None) -> list[tuple[str, str]]:
+        """An '= general form' segment, or nothing where it is missing or too long to show."""
+        if e is None:
+            return []
+        text = self.f.expr(e)
+        if self.f.name != "txt" and len(text) > MAX_SHOWN_LENGTH:
+            return []
+        return [(self.f.eq, text)]
+
+    def values(self, value: sp.Expr) -> list[tuple[str, str]]:
+        return [] if self.symbolic else self.f.value_chain(value)
+
+    # --- sections ------------------------------------------------------------------------------
+    def problem_view(self) -> dict[str, Any]:
+        f, p = self.f, self.problem
+        nodes = [equation(f.symbol(n), (f.eq, f.expr(e))) for n, e in p.nodes.items()]
+        values = [] if self.symbolic else [
+            equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.values.items()]
+        given = [] if self.symbolic else [
+            equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.given.items()]
+        return {
+            "nodes": nodes,
+            "symbols": values,
+            "given": given,
+            "loss": f.symbol(self.loss),
+            "parameters": [f.symbol(n) for n in p.parameters],
+            "learning_rate": None if p.learning_rate is None else
+            (f.symbol("eta") if self.symbolic else f.number(p.learning_rate)),
+            "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values],
+            "kink": f.number(self.s.kink),
+            "gates": p.gates,
+        }
+
+    def forward_view(self) -> list[dict[str, Any]]:
+        f = self.f
+        rows = []
+        for step in self.s.forward.values():
+            node = self.graph.nodes[step.node]
+            segments: list = [(f.eq, f.expr(step.definition))]
+            warning = None
+            if not self.symbolic:
+                if not step.given and step.inputs and not step.definition.is_Atom:
+                    segments.append((f.eq, f.substituted(step.definition, dict(step.inputs))))
+                segments.append(f.value_chain(step.value))
+                if step.given and step.computed is not None and step.computed.is_number \
+                        and sp.simplify(step.computed - step.value) != 0:
+                    warning = (f"the definition gives {f.number(step.computed)}, not the given "
+                               f"{f.number(step.value)}")
+            rows.append({"name": f.symbol(step.node), "equation": equation(f.symbol(step.node), *segments),
+                         "given": step.given and not self.symbolic, "generated": node.generated,
+                         "warning": warning})
+        return rows
+
+    def backward_view(self) -> list[dict[str, Any]]:
+        completed: dict[str, int] = {}       # name -> number of the step that finished its gradient
+        entries = []
+        for number, step in enumerate(self.s.steps, start=1):
+            if isinstance(step, SumStep):
+                entries.append(self.sum_entry(number, step))
+                completed[step.target] = number
+            else:
+                entries.append(self.chain_entry(number, step, completed))
+                if len(self._paths(step.target)) == 1:
+                    completed[step.target] = number
+        return entries
+
+    def _paths(self, name: str) -> list[str]:
+        relevant = set(self.s.gradients)
+        return [c for c in self.graph.consumers[name] if c in relevant]
+
+    def chain_entry(self, number: int, step: ChainStep, completed: dict[str, int]) -> dict[str, Any]:
+        f, L = self.f, self.loss
+        lhs = f.partial(L, step.target)
+        several = len(self._paths(step.target)) > 1
+        via_text = f" (path through {f.math(f.symbol(step.via))})" if several else ""
+        definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
+        sentences = [self.branch_sentence(b) for b in step.branches]
+        if step.via == L:
+            equations = [equation(lhs, (f.eq, f.expr(step.local)), self.values(step.value))]
+            sentences.insert(0, f"Differentiate {definition} with respect to {f.math(f.symbol(step.target))}.")
+            return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
+                    "equations": equations, "sentences": sentences}
+        local_lhs = f.partial(step.via, step.target)
+        upstream_lhs = f.partial(L, step.via)
+        equations = [
+            equation(lhs, (f.eq, f.product(upstream_lhs, local_lhs))),
+            equation(local_lhs, (f.eq, f.expr(step.local)), self.values(step.local_value)),
+            equation(upstream_lhs, self.general(step.upstream), self.values(step.upstream_value)),
+            equation(lhs, self.general(step.general),
+                     [] if self.symbolic else [(f.eq, f.product(f.factor(step.upstream_value),
+                                                               f.factor(step.local_value)))],
+                     self.values(step.value)),
+        ]
+        source = completed.get(step.via)
+        reused = (f"The upstream gradient {f.math(upstream_lhs)} was derived in step {source} and is "
+                  "reused, not derived again." if source else "")
+        sentences = ([reused] if reused else []) + \
+            [f"Local derivative of {definition}: " + "; then ".join(
+                f.prose(RULES_BY_KEY[key].gate) for key in step.rules) + "."] + sentences
+        return {"number": number, "kind": "chain", "lhs": lhs, "via": via_text,
+                "equations": equations, "sentences": sentences}
+
+    def sum_entry(self, number: int, step: SumStep) -> dict[str, Any]:
+        f, L = self.f, self.loss
+        lhs = f.partial(L, step.target)
+        paths = ", ".join(f.math(f.symbol(v)) for v in step.vias)
+        contributions = [s for s in self.s.steps
+                         if isinstance(s, ChainStep) and s.target == step.target]
+        numbers = [] if self.symbolic else [
+            (f.eq, " + ".join(f.bracket(f.factor(c.value)) for c in contributions))]
+        return {"number": number, "kind": "sum", "lhs": lhs, "via": "",
+                "equations": [equation(lhs, self.general(step.general), numbers, self.values(step.value))],
+                "sentences": [f"{f.math(f.symbol(step.target))} feeds {len(step.vias)} nodes ({paths}), "
+                              "so the gradients along the paths through them add up."]}
+
+    def branch_sentence(self, branch: Branch) -> str:
+        f = self.f
+        argument = f.expr(branch.argument)
+        if branch.value is None:
+            return (f"The sign of {f.math(argument)} is not known, so the step function "
+                    f"{f.math(f.expr(sp.Heaviside(branch.argument)))} stays in the result.")
+        sign = "positive" if branch.value > 0 else "negative" if branch.value < 0 else "zero"
+        fact = f.equals_in_text(argument, branch.value)
+        if branch.source != "forward":
+            node = self.graph.nodes[branch.source]
+            given = self.s.forward[branch.source].value
+            fact += (f" (the given {f.equals_in_text(f.symbol(branch.source), given)} is "
+                     f"{f.math(f.expr(node.expr))} and positive, so the ReLU's input equals it)")
+        verdict = BRANCH_VERDICTS[branch.kind][sign].format(kink=f.number(self.s.kink))
+        return f"{fact}: {verdict}."
+
+    def gradients_view(self) -> list[Equation]:
+        f = self.f
+        return [equation(f.partial(self.loss, name), self.general(g.general), self.values(g.value))
+                for name, g in self.s.gradients.items() if name != self.loss]
+
+    def updates_view(self) -> list[dict[str, Any]]:
+        f = self.f
+        rows = []
+        eta = f.symbol("eta")
+        for u in self.s.updates:
+            formula = f"{f.symbol(u.parameter)} - {eta}{f.times_sign}{f.partial(self.loss, u.parameter)}"
+            if self.symbolic:
+                rows.append({"equation": equation(f.updated(u.parameter), (f.eq, formula)), "direction": ""})
+                continue
+            substituted = f"{f.factor(u.old)} - {f.product(f.factor(u.learning_rate), f.factor(u.gradient))}"
+            rows.append({
+                "equation": equation(f.updated(u.parameter), (f.eq, formula), (f.eq, substituted),
+                                     f.value_chain(u.new)),
+                "direction": direction(u.gradient),
+            })
+        return rows
+
+    def after_view(self) -> dict[str, Any] | None:
+        f = self.f
+        after = self.s.after_update
+        if self.symbolic or not after:
+            return None
+        before = self.s.forward[self.loss].value
+        return {
+            "nodes": [equation(f.updated(n), f.value_chain(v)) for n, v in after.items()],
+            "loss_before": f.number(before),
+            "loss_after": f.number(after[self.loss]),
+            "change": loss_change(before, after[self.loss]),
+        }
+
+
+def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str, Any]:
+    """Everything a template needs, as strings and lists: no SymPy object reaches a template."""
+    w = _Writer(solution, fmt, symbolic)
+    problem = solution.problem
+    return {
+        "title": fmt.prose(problem.title or "Backpropagation"),
+        "notes": [fmt.prose(n) for n in problem.notes],
+        "symbolic": symbolic,
+        "digits": fmt.digits,
+        "loss": fmt.symbol(problem.loss),
+        "loss_partial": fmt.partial(problem.loss, problem.loss),
+        "problem": w.problem_view(),
+        "forward": w.forward_view(),
+        "loss_equation": equation(fmt.symbol(problem.loss),
+                                  w.values(solution.forward[problem.loss].value) or
+                                  [(fmt.eq, fmt.expr(problem.nodes[problem.loss]))]),
+        "backward": w.backward_view(),
+        "gradients": w.gradients_view(),
+        "updates": w.updates_view(),
+        "after_update": w.after_view(),
+    }
+
+
+def direction(gradient: sp.Expr) -> str:
+    if not gradient.is_number:
+        return "The gradient depends on unknown symbols, so the direction of the change does too."
+    if gradient > 0:
+        return "The gradient is positive, so the weight decreases."
+    if gradient < 0:
+        return "The gradient is negative, so the weight increases."
+    return "The gradient is zero, so the weight does not change."
+
+
+def loss_change(before: sp.Expr, after: sp.Expr) -> str:
+    if not (before.is_number and after.is_number):
+        return "Whether the loss decreased depends on the unknown symbols."
+    if after < before:
+        return "The loss decreased."
+    if after > before:
+        return "The loss increased: the learning rate is too large for this step."
+    return "The loss did not change."
+
+
+#: What the sign of a kink's argument means, per function, in words.
+BRANCH_VERDICTS = {
+    "relu": {"positive": "ReLU is active, its slope is 1 and the gradient passes",
+             "negative": "ReLU is inactive, its slope is 0 and the gradient is blocked",
+             "zero": "ReLU sits exactly at its kink; its slope there is taken as {kink} by convention"},
+    "leaky_relu": {"positive": "leaky ReLU is on its slope-1 side",
+                   "negative": "leaky ReLU is on its slope-alpha side",
+                   "zero": "leaky ReLU sits exactly at its kink (slope alpha there, as PyTorch)"},
+    "max": {"positive": "this input is the larger one, so the max gate routes the gradient to it",
+            "negative": "this input is not the larger one, so the max gate gives it 0",
+            "zero": "the inputs of the max tie; the slope is taken as {kink} by convention"},
+    "min": {"positive": "this input is the smaller one, so the min gate routes the gradient to it",
+            "negative": "this input is not the smaller one, so the min gate gives it 0",
+            "zero": "the inputs of the min tie; the slope is taken as {kink} by convention"},
+    "abs": {"positive": "abs has slope +1 here", "negative": "abs has slope -1 here",
+            "zero": "abs sits at its kink; its slope there is 0"},
+    "step": {"positive": "the step function is 1", "negative": "the step function is 0",
+             "zero": "the step function is {kink} at exactly 0 by convention"},
+}
