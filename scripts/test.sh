@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[test,torch]'
+bash scripts/setup_test_deps.sh  # pdflatex, Graphviz, KaTeX for tests/test_rendered_outputs.py, when missing
 .venv/bin/python -m pytest "$@"

@@ -13,23 +13,51 @@ import mpmath
 import sympy as sp
 
 
-def _is_exact_number(arg: sp.Expr) -> bool:
-    return arg.is_number and not arg.has(sp.Float)
+def numeric_sign(x: sp.Expr) -> int | None:
+    """The sign of a number: from a 60-digit evaluation where it is a full-precision nonzero number,
+    else from SymPy's assumptions (which decide exact zeros). None where neither decides.
+
+    Evaluation comes first because SymPy's assumptions on closed forms such as log(softmax(...))
+    can depend on the order in which facts are derived; SymPy's evalf is adaptive, so a tiny value
+    still has 60 correct digits."""
+    if x.is_Rational:
+        return int(sp.sign(x))
+    value = x.evalf(60)
+    if value.is_Float and value._prec >= 150 and value != 0:
+        return 1 if value > 0 else -1
+    if x.is_zero:
+        return 0
+    if x.is_extended_positive:
+        return 1
+    if x.is_extended_negative:
+        return -1
+    return None
 
 
-class relu(sp.Function):
+class _RealFunction(sp.Function):
+    """A function that is real and finite wherever its arguments are."""
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args) or None
+
+    def _eval_is_finite(self):
+        return all(a.is_finite for a in self.args) or None
+
+
+class relu(_RealFunction):
     """relu(x) = max(0, x); relu'(x) = 1 for x > 0 and 0 for x <= 0."""
 
     nargs = 1
 
     @classmethod
     def eval(cls, x):
-        if x.is_number:
-            if x.is_extended_positive:
-                return x
-            if x.is_extended_nonpositive:
-                return sp.S.Zero
-        return None
+        sign = numeric_sign(x) if x.is_number else None
+        if sign is None:
+            return None
+        return x if sign > 0 else sp.S.Zero
+
+    def _eval_is_nonnegative(self):
+        return True if self.args[0].is_real else None
 
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
@@ -38,19 +66,17 @@ class relu(sp.Function):
         return r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
 
 
-class leaky_relu(sp.Function):
+class leaky_relu(_RealFunction):
     """leaky_relu(x, alpha) = x for x > 0, alpha*x otherwise; slope alpha at 0, as PyTorch."""
 
     nargs = 2
 
     @classmethod
     def eval(cls, x, alpha):
-        if x.is_number:
-            if x.is_extended_positive:
-                return x
-            if x.is_extended_nonpositive:
-                return alpha * x
-        return None
+        sign = numeric_sign(x) if x.is_number else None
+        if sign is None:
+            return None
+        return x if sign > 0 else alpha * x
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
@@ -63,7 +89,7 @@ class leaky_relu(sp.Function):
         return r"\operatorname{LeakyReLU}_{%s}\left(%s\right)" % (alpha, x)
 
 
-class sigmoid(sp.Function):
+class sigmoid(_RealFunction):
     """sigmoid(x) = 1 / (1 + exp(-x)); sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x))."""
 
     nargs = 1
@@ -79,6 +105,9 @@ class sigmoid(sp.Function):
     def fdiff(self, argindex=1):
         return self * (1 - self)
 
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
     def closed_form(self):
         return 1 / (1 + sp.exp(-self.args[0]))
 
@@ -92,7 +121,7 @@ class sigmoid(sp.Function):
         return r"\sigma\left(%s\right)" % printer._print(self.args[0])
 
 
-class softmax(sp.Function):
+class softmax(_RealFunction):
     """softmax(k, z1, ..., zn) = exp(zk) / sum_j exp(zj), the k-th output counting from 1.
 
     d softmax_k / d z_j = softmax_k * ([k == j] - softmax_j).
@@ -111,6 +140,9 @@ class softmax(sp.Function):
         if all(z.is_Float or z.is_Rational for z in zs) and any(z.is_Float for z in zs):
             return cls(k, *zs, evaluate=False).closed_form().evalf(_float_precision(zs))
         return None
+
+    def _eval_is_positive(self):
+        return True if all(z.is_real for z in self.args[1:]) else None
 
     def closed_form(self):
         k, *zs = self.args

@@ -63,7 +63,9 @@ def settle(expr: sp.Expr) -> sp.Expr:
         value = expr.evalf(WORKING_DIGITS)
     else:
         value = expr
-    if value.is_real is False or value.has(sp.I):
+    # Decided by evaluation, not by SymPy's assumptions, whose answer for closed forms such as
+    # log(softmax(...)) can depend on the order in which facts are derived.
+    if value.has(sp.I) or (value is expr and value.evalf(15).has(sp.I)):
         raise NumericError(f"{expr} is not a real number")
     return value
 

@@ -100,7 +100,7 @@ class ReadableLatexPrinter(LatexPrinter):
 
     def _print_Heaviside(self, expr, exp=None):
         # The step function of ReLU's and max's derivatives, as lecture notes write it.
-        return r"\mathbb{1}\left[%s > 0\right]" % self._print(expr.args[0])
+        return r"\mathbf{1}\left[%s > 0\right]" % self._print(expr.args[0])
 
     def _print_Float(self, expr):
         return sp.N(expr, DISPLAY_FLOAT_DIGITS).__str__()

@@ -117,12 +117,16 @@ def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp
             value, source = facts[argument]
         else:
             value = argument.xreplace(known)
-        if not value.is_number:
+        sign = fn.numeric_sign(value) if value.is_number else None
+        if sign is None:
             branches.append(Branch(kind, argument, None, None))
             continue
-        outcome = sp.Heaviside(value, kink) if step.func is sp.Heaviside else sp.sign(value)
+        if step.func is sp.Heaviside:
+            outcome = {1: sp.S.One, -1: sp.S.Zero, 0: kink}[sign]
+        else:
+            outcome = sp.Integer(sign)
         replacements[step] = outcome
-        branches.append(Branch(kind, argument, value, outcome, source))
+        branches.append(Branch(kind, argument, value, outcome, source, sign))
     return derivative.xreplace(replacements), tuple(branches)
 
 

@@ -41,6 +41,8 @@ class Branch:
     outcome: sp.Expr | None
     #: How the value was known: "forward" (computed) or the given node it was read from.
     source: str = "forward"
+    #: The sign of the value: 1, -1 or 0 (None while unknown).
+    sign: int | None = None
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ class _Writer:
         if branch.value is None:
             return (f"The sign of {f.math(argument)} is not known, so the step function "
                     f"{f.math(f.expr(sp.Heaviside(branch.argument)))} stays in the result.")
-        sign = "positive" if branch.value > 0 else "negative" if branch.value < 0 else "zero"
+        sign = {1: "positive", -1: "negative", 0: "zero"}[branch.sign]
         fact = f.equals_in_text(argument, branch.value)
         if branch.source != "forward":
             node = self.graph.nodes[branch.source]
