@@ -1,0 +1,111 @@
+"""Golden strings for the printers and formats: one behaviour per test."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from symbackprop.formats import Format, LatexFormat, MarkdownFormat, escape_latex
+from symbackprop.parse import parse_expression as parse
+from symbackprop.printers import latex, latex_name, text
+from symbackprop.render import align_lines, break_sum
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("w3", "w_{3}"),
+    ("x_n", "x_{n}"),
+    ("ybar", r"\bar{y}"),
+    ("y_hat", r"\hat{y}"),
+    ("w1_21", "w_{1,21}"),
+    ("out_h1", r"\mathrm{out}_{h_{1}}"),
+    ("eta", r"\eta"),
+    ("E", "E"),
+])
+def test_latex_names(name, expected):
+    assert latex_name(name) == expected
+
+
+def test_relu_is_an_operator_name():
+    assert latex(parse("relu(w3*x_n)")) == r"\operatorname{ReLU}\left(w_{3} x_{n}\right)"
+
+
+def test_sigmoid_is_sigma():
+    assert latex(parse("sigmoid(z)")) == r"\sigma\left(z\right)"
+
+
+def test_softmax_shows_its_index():
+    assert latex(parse("softmax(2, z1, z2)")) == r"\operatorname{softmax}_{2}\left(z_{1}, z_{2}\right)"
+
+
+def test_max_is_the_max_operator():
+    assert latex(parse("max(0, s)")) == r"\max\left(0, s\right)"
+
+
+def test_step_function_is_an_indicator_that_pdflatex_can_typeset():
+    assert latex(sp.Heaviside(parse("w3*x_n"), 0)) == r"\mathbf{1}\left[w_{3} x_{n} > 0\right]"
+
+
+def test_sums_start_with_a_positive_term_in_text():
+    assert text(parse("-ybar + y")) == "y - ybar"
+
+
+def test_sums_start_with_a_positive_term_in_latex():
+    assert latex(parse("(-ybar + y)**2")) == r"\left(y - \bar{y}\right)^{2}"
+
+
+def test_prose_cannot_inject_tex_commands():
+    assert escape_latex(r"\input{/etc/passwd} \write18{rm} 100% $x$ a_b") == (
+        r"\textbackslash{}input\{/etc/passwd\} \textbackslash{}write18\{rm\} 100\% \$x\$ a\_b")
+
+
+def test_prose_cannot_inject_html_into_markdown():
+    assert MarkdownFormat(6).prose("<script>alert(1)</script> *x*") == (
+        r"&lt;script&gt;alert(1)&lt;/script&gt; \*x\*")
+
+
+def test_terminating_fraction_is_shown_exactly_beside_its_decimal():
+    assert Format(6).value_chain(sp.Rational(2, 5)) == [("=", "2/5"), ("=", "0.4")]
+
+
+def test_repeating_fraction_is_approximately_its_decimal():
+    assert MarkdownFormat(4).value_chain(sp.Rational(1, 3)) == [("=", r"\frac{1}{3}"), (r"\approx", "0.3333")]
+
+
+def test_integer_is_shown_once():
+    assert Format(6).value_chain(sp.Integer(3)) == [("=", "3")]
+
+
+def test_float_only_value_is_shown_as_an_approximation():
+    assert Format(4).value_chain(sp.Float("0.123456789", 30)) == [("≈", "0.1235")]
+
+
+def test_symbolic_value_is_shown_symbolically():
+    assert Format(6).value_chain(2 * sp.Symbol("x_n", real=True)) == [("=", "2*x_n")]
+
+
+def test_small_decimal_in_latex_uses_powers_of_ten():
+    assert LatexFormat(3).decimal(sp.Rational(1, 3) * sp.Rational(1, 10**13)) == r"3.33 \times 10^{-14}"
+
+
+def test_partial_derivative_in_latex():
+    assert LatexFormat(6).partial("E", "w3") == r"\frac{\partial E}{\partial w_{3}}"
+
+
+def test_substituted_forward_values_keep_the_expression_shape():
+    assert Format(6).substituted(parse("(y - ybar)**2"), {"y": sp.Integer(3), "ybar": sp.Integer(2)}) \
+        == "(3 - 2)**2"
+
+
+def test_substituted_fractions_are_bracketed_in_text():
+    assert Format(6).substituted(parse("w3*x_n"), {"w3": sp.Rational(1, 5)}) == "(1/5)*x_n"
+
+
+def test_align_lines_put_one_segment_per_line():
+    equations = [{"lhs": "E", "rhs": [["=", "(3 - 2)^{2}"], ["=", "1"]]}]
+    assert align_lines(equations) == ["E &= (3 - 2)^{2}", "&= 1"]
+
+
+def test_long_sums_break_before_top_level_signs_only():
+    term = r"\left(a + b\right)" * 8
+    pieces = break_sum(f"{term} + {term} - {term}")
+    assert pieces == [term, f"+ {term}", f"- {term}"]
