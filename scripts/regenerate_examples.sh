@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../worked_examples"
 for problem in *.yaml; do
   for format in txt md tex json; do
-    symbackprop solve "$problem" --format "$format" -o "${problem%.yaml}.$format" 2>/dev/null
+    symbackprop solve "$problem" --format "$format" -o "${problem%.yaml}.$format"
   done
 done

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from . import diagram
 from . import render as render_module
 from .errors import ProblemError
 from .parse import parse_number
@@ -51,15 +52,9 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
           fragment: bool, kink: str | None, gates: bool, template_dir: Path | None) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     try:
-        loaded = load(problem if problem is not None else builtin_example())
-        if problem is None:
-            loaded.source = f"built-in example {builtin_example().name}"
-        if gates:
-            loaded = loaded.with_gates()
+        loaded = _load(problem, gates)
         if symbolic:
             loaded = loaded.without_values()
-        for warning in loaded.warnings:
-            click.echo(f"warning: {loaded.source}: {warning}", err=True)
         kink_value = None
         if kink is not None:
             kink_value = parse_number(kink)
@@ -71,6 +66,36 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
     except ProblemError as exc:
         raise InputError(str(exc)) from None
     _write(text, output)
+
+
+@main.command()
+@click.argument("problem", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(diagram.FORMATS), default="tikz", show_default=True,
+              help="tikz for LaTeX, mermaid for GitHub Markdown, dot or svg (needs Graphviz).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.option("--digits", type=click.IntRange(1, 100), default=4, show_default=True,
+              help="Significant digits of the values drawn.")
+@click.option("--gates", is_flag=True, help="Split compound expressions into one node per operation.")
+def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gates: bool) -> None:
+    """Draw the computational graph of PROBLEM with each node's forward value (green) and
+    gradient (red); without PROBLEM, the built-in example."""
+    try:
+        loaded = _load(problem, gates)
+        text = diagram.draw(loaded.solve(), fmt, digits=digits)
+    except ProblemError as exc:
+        raise InputError(str(exc)) from None
+    _write(text if text.endswith("\n") else text + "\n", output)
+
+
+def _load(problem: Path | None, gates: bool):
+    """Load PROBLEM (or the built-in example), report its warnings on stderr, split it into gates."""
+    loaded = load(problem if problem is not None else builtin_example())
+    if problem is None:
+        loaded.source = f"built-in example {builtin_example().name}"
+    for warning in loaded.warnings:
+        click.echo(f"warning: {loaded.source}: {warning}", err=True)
+    return loaded.with_gates() if gates else loaded
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -39,7 +39,7 @@ OPERATORS = {
     sp.Add: ("+", "+"), sp.Mul: ("×", r"\times"), sp.Max: ("max", r"\max"),
     sp.Min: ("min", r"\min"), relu: ("ReLU", r"\mathrm{ReLU}"), sigmoid: ("σ", r"\sigma"),
     sp.tanh: ("tanh", r"\tanh"), sp.exp: ("exp", r"\exp"), sp.log: ("log", r"\log"),
-    sp.Abs: ("abs", r"\lvert\cdot\rvert"),
+    sp.Abs: ("abs", r"|\cdot|"),
 }
 
 
@@ -127,8 +127,8 @@ def _layout(solution) -> list[_Box]:
     """The boxes in layered columns, listed column by column.
 
     A node sits one column right of its rightmost input node; a symbol one column left of its first
-    consumer, so that a weight stands beside the node it feeds instead of at the far left with a long
-    arrow across the picture. Within a column, boxes follow the forward order (a symbol counts at
+    consumer, so that a weight stands beside the node it feeds instead of at the far left with a
+    long arrow across the picture. Within a column, boxes follow the forward order (a symbol counts at
     its first consumer).
     """
     graph = solution.problem.graph
@@ -171,25 +171,14 @@ def _tex(expr: sp.Expr) -> str:
 
 
 def _tex_value(value: sp.Expr | None, digits: int) -> str | None:
+    """format_value in LaTeX: symbolic values through the printer, 1.2e-5 as 1.2 \\cdot 10^{-5}."""
     shown = format_value(value, digits)
-    if shown is None or not value.is_number:
-        return None if shown is None else _tex(value)
+    if shown is None:
+        return None
+    if not value.is_number:
+        return _tex(value)
     mantissa, _, exponent = shown.partition("e")
-    return f"{mantissa} \\cdot 10^{{{exponent}}}" if exponent else shown
-
-
-def _lines(box: _Box, loss: str, digits: int) -> list[str]:
-    """The box's label as plain text lines, used to size TikZ boxes and as the Mermaid label."""
-    lines = [box.name]
-    if box.operation:
-        lines.append(box.operation[0])
-    value = format_value(box.value, digits)
-    if value is not None:
-        lines.append(f"{box.name} = {value}" + (" (given)" if box.given else ""))
-    gradient = format_value(box.gradient, digits)
-    if gradient is not None:
-        lines.append(f"∂{loss}/∂{box.name} = {gradient}")
-    return lines
+    return f"{mantissa} \\cdot 10^{{{exponent}}}" if exponent else mantissa
 
 
 # --- TikZ ----------------------------------------------------------------------------------------
@@ -207,7 +196,8 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
     width = {c: max(_tex_width(b, digits) for b in bs) for c, bs in columns.items()}
     x, previous = {}, None
     for c in sorted(columns):
-        x[c] = 0.0 if previous is None else x[previous] + (width[previous] + width[c]) / 2 + COLUMN_GAP
+        x[c] = 0.0 if previous is None else (
+            x[previous] + (width[previous] + width[c]) / 2 + COLUMN_GAP)
         previous = c
     pitch = {c: max(_tex_line_count(b, digits) for b in bs) * LINE_HEIGHT + ROW_GAP
              for c, bs in columns.items()}
@@ -217,7 +207,8 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
     y = _heights(columns, consumers, pitch)
     out = [r"\begin{tikzpicture}[>={Stealth[length=1.8mm]}, font=\footnotesize,",
            r"  box/.style={draw, rounded corners=2pt, align=center, inner sep=3pt},",
-           r"  symbolbox/.style={box, fill=black!5}, nodebox/.style={box}, lossbox/.style={box, double}]"]
+           r"  symbolbox/.style={box, fill=black!5}, nodebox/.style={box},",
+           r"  lossbox/.style={box, double}]"]
     for c in sorted(columns):
         for box in sorted(columns[c], key=lambda b: -y[b.name]):
             out.append(f"  \\node[{box.kind}box, minimum width={_cm(width[c])}cm] (n_{box.name}) "
@@ -288,13 +279,13 @@ def _tex_width(box: _Box, digits: int) -> float:
 # --- Mermaid -------------------------------------------------------------------------------------
 
 def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int) -> str:
-    # Ids get a prefix so that a node called end, graph or style is not read as a keyword (and no id
-    # starts with o or x, which after -- would make a circle or cross edge). GitHub's Mermaid may
-    # strip HTML styles inside labels, so each line says what it is (y = 3, ∂E/∂y = 2) instead of
-    # relying on color; the classes only tell symbols, nodes and the loss apart.
+    # Ids get a prefix so that a node called end, graph or style is not read as a keyword (and no
+    # id starts with o or x, which after -- would make a circle or cross edge). GitHub's Mermaid
+    # may strip HTML styles inside labels, so each line says what it is (y = 3, ∂E/∂y = 2) instead
+    # of relying on color; the classes only tell symbols, nodes and the loss apart.
     out = ["flowchart LR"]
     for box in boxes:
-        label = "<br/>".join(_mermaid_escape(line) for line in _lines(box, loss, digits))
+        label = "<br/>".join(_mermaid_escape(line) for line in _mermaid_lines(box, loss, digits))
         opening, closing = ("(", ")") if box.kind == "symbol" else ("[", "]")
         out.append(f'  n_{box.name}{opening}"{label}"{closing}')
     out.extend(f"  n_{used} --> n_{name}" for used, name in edges)
@@ -305,6 +296,20 @@ def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits:
         if members:
             out.append(f"  class {','.join(members)} {kind}")
     return "\n".join(out) + "\n"
+
+
+def _mermaid_lines(box: _Box, loss: str, digits: int) -> list[str]:
+    """The label as plain text lines; each says what its number is, since it has no color."""
+    lines = [box.name]
+    if box.operation:
+        lines.append(box.operation[0])
+    value = format_value(box.value, digits)
+    if value is not None:
+        lines.append(f"{box.name} = {value}" + (" (given)" if box.given else ""))
+    gradient = format_value(box.gradient, digits)
+    if gradient is not None:
+        lines.append(f"∂{loss}/∂{box.name} = {gradient}")
+    return lines
 
 
 def _mermaid_escape(line: str) -> str:

@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
 import jinja2
 
+from . import diagram
 from .errors import ProblemError
 from .formats import FORMATS as TEXT_FORMATS
 from .solution import Solution
@@ -20,8 +22,6 @@ from .view import view
 
 FORMATS = ("txt", "md", "tex", "json")
 DEFAULT_DIGITS = 6
-#: TikZ libraries the graph drawing needs; the LaTeX document loads them.
-TIKZ_LIBRARIES = "positioning,arrows.meta"
 
 
 def template_dirs() -> list[Path]:
@@ -59,14 +59,26 @@ def align_lines(equations: list[dict]) -> list[str]:
     return lines
 
 
-#: LaTeX source longer than this (about a line of a page of mathematics) is broken into lines.
-MAX_LINE_LENGTH = 110
+#: Mathematics wider than this many visible characters (about a line of the page) is broken.
+MAX_LINE_LENGTH = 70
+
+
+def visible_length(latex: str) -> int:
+    """Roughly how many characters wide LaTeX is typeset: commands, braces and scripts dropped, and
+    a fraction counted by its wider part."""
+    while True:
+        fraction = re.search(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", latex)
+        if fraction is None:
+            break
+        wider = max(fraction.group(1), fraction.group(2), key=len)
+        latex = latex[:fraction.start()] + wider + latex[fraction.end():]
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
 
 
 def break_sum(latex: str) -> list[str]:
-    """Split LaTeX at top-level ' + ' and ' - ' (outside every bracket and brace) into pieces of at
-    most MAX_LINE_LENGTH characters where possible; each later piece starts with its sign."""
-    if len(latex) <= MAX_LINE_LENGTH:
+    """Split LaTeX at top-level ' + ' and ' - ' (outside every bracket and brace) into pieces at most
+    MAX_LINE_LENGTH characters wide where possible; each later piece starts with its sign."""
+    if visible_length(latex) <= MAX_LINE_LENGTH:
         return [latex]
     cuts, depth = [], 0
     for i, char in enumerate(latex):
@@ -79,7 +91,7 @@ def break_sum(latex: str) -> list[str]:
     pieces, start = [], 0
     for position, cut in enumerate(cuts):
         following = cuts[position + 1] if position + 1 < len(cuts) else len(latex)
-        if following - start > MAX_LINE_LENGTH and cut > start:
+        if visible_length(latex[start:following]) > MAX_LINE_LENGTH and cut > start:
             pieces.append(latex[start:cut].strip())
             start = cut
     pieces.append(latex[start:].strip())
@@ -99,7 +111,8 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     try:
         template = environment(template_dir).get_template(f"solution.{format}.j2")
         return template.render(**view(solution, fmt, symbolic=symbolic), fragment=fragment,
-                               graph=_graph(solution, format), tikz_libraries=TIKZ_LIBRARIES)
+                               graph=_graph(solution, format),
+                               tikz_libraries=",".join(diagram.TIKZ_LIBRARIES))
     except jinja2.TemplateNotFound as exc:
         raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
                            key="--template-dir") from None
@@ -112,10 +125,4 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
 def _graph(solution: Solution, format: str) -> str | None:
     """The computational graph drawn for the format: TikZ in LaTeX, Mermaid in Markdown."""
     kind = {"tex": "tikz", "md": "mermaid"}.get(format)
-    if kind is None:
-        return None
-    try:
-        from .diagram import draw
-    except ImportError:
-        return None
-    return draw(solution, kind)
+    return None if kind is None else diagram.draw(solution, kind).strip()
