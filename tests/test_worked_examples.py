@@ -27,3 +27,34 @@ def test_committed_solution_is_regenerated_byte_identically(problem: Path, fmt: 
 def test_there_is_an_example_for_every_seed_that_has_one():
     stems = {p.stem for p in PROBLEMS}
     assert {"seed000_gates", "seed003_relu_unit", "seed004_two_hidden_softmax", "sigmoid_2_2_2"} <= stems
+
+
+def test_a_course_can_restyle_solutions_with_its_own_templates(tmp_path: Path):
+    from symbackprop.render import template_dirs
+
+    course = tmp_path / "course"
+    course.mkdir()
+    shipped = (template_dirs()[0] / "solution.md.j2").read_text()
+    (course / "solution.md.j2").write_text("% Course 101\n" + shipped.replace("## 1. Forward pass",
+                                                                          "## Forward pass (Course 101)"))
+    result = CliRunner().invoke(main, ["solve", str(PROBLEMS[0]), "--format", "md",
+                                       "--template-dir", str(course)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("% Course 101\n")
+    assert "## Forward pass (Course 101)" in result.stdout
+
+
+def test_a_broken_course_template_is_a_clean_error(tmp_path: Path):
+    (tmp_path / "solution.md.j2").write_text("{% for x in %}")
+    result = CliRunner().invoke(main, ["solve", "--format", "md", "--template-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "template error" in result.output and "Traceback" not in result.output
+
+
+def test_symbolic_latex_fragment_has_no_numbers_and_no_preamble():
+    result = CliRunner().invoke(main, ["solve", "--format", "tex", "--symbolic", "--fragment"])
+    assert result.exit_code == 0, result.output
+    body = result.stdout
+    assert "\\documentclass" not in body and "\\begin{document}" not in body
+    assert "\\mathbf{1}\\left[w_{3} x_{n} > 0\\right]" in body      # the ReLU's step stays symbolic
+    assert "0.4" not in body and "\\frac{2}{5}" not in body
