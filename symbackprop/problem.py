@@ -15,6 +15,7 @@ import sympy as sp
 import yaml
 
 from . import layers as layers_module
+from .data import Dataset, read_dataset
 from .errors import ProblemError
 from .graph import Graph
 from .parse import check_name, from_sympy, parse_expression, parse_number
@@ -35,6 +36,10 @@ KEYS = {
     "learning_rate": "the step size eta of gradient descent",
     "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as PyTorch)",
     "gates": "true to split compound expressions into one node per operation",
+    "data": "examples: a list of mappings from input and target symbols to numbers",
+    "batch": "full (default), sgd, or the number of examples per mini-batch",
+    "shuffle": "a seed: shuffle the examples every epoch (default: keep their order)",
+    "reduction": "mean (default) or sum: how a batch's losses and gradients combine",
 }
 
 
@@ -55,6 +60,8 @@ class Problem:
     lines: dict[str, int] = field(default_factory=dict)
     graph: Graph | None = None
     gates: bool = False
+    #: The examples and their batching, or None for a single example given by values alone.
+    data: Dataset | None = None
 
     def without_values(self) -> "Problem":
         """The same network with every symbol left symbolic: the general derivation alone, with the
@@ -65,12 +72,17 @@ class Problem:
         """The same problem with every compound expression split into primitive gates."""
         return dataclasses.replace(self, gates=True, graph=Graph.build(self.nodes, gates=True))
 
-    def solve(self, kink: sp.Expr | None = None):
-        """Forward pass, reverse pass, update and the forward pass after it, as a Solution."""
+    def solve(self, kink: sp.Expr | None = None, *, steps: int | None = None,
+              epochs: int | None = None, progress=None):
+        """Forward pass, reverse pass, update and the forward pass after it, as a Solution; with
+        steps or epochs, the whole run of updates too (the first still shown in full)."""
         from .solution import solve
+        from .training import steps_for
 
         try:
-            return solve(self, self.kink if kink is None else kink)
+            if steps is not None or epochs is not None:
+                steps, epochs = steps_for(self, steps, epochs)
+            return solve(self, self.kink if kink is None else kink, steps or 1, epochs, progress)
         except ProblemError as exc:
             raise exc.located(source=self.source, line=self.lines.get(exc.key or "")) from None
 
@@ -196,6 +208,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         raise ProblemError(f"the loss '{loss}' is not a node; nodes are: " + ", ".join(nodes), key="loss")
 
     used = set(graph.symbols)
+    data_set = _dataset(data, values, nodes, used)
     for name in values:
         if name in nodes:
             raise ProblemError(f"'{name}' is a node, not a symbol; to take its forward value as given, "
@@ -210,6 +223,10 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
                                "values:)", key=f"given.{name}")
 
     parameters = _parameters(data.get("parameters", list(default_parameters)), values, nodes)
+    for index, name in enumerate(parameters):
+        if data_set and name in data_set.symbols:
+            raise ProblemError(f"'{name}' is given per example under data:, so it cannot be a "
+                               "parameter", key=f"parameters.{index}")
     learning_rate = None
     if data.get("learning_rate") is not None:
         learning_rate = _number(data["learning_rate"], "learning_rate")
@@ -231,8 +248,28 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         nodes=nodes, loss=loss, values=values, given=given, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
-        gates=gates,
+        gates=gates, data=data_set,
     )
+
+
+def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[str, sp.Expr],
+             used: set[str]) -> Dataset | None:
+    if "data" not in data:
+        for key in ("batch", "shuffle", "reduction"):
+            if key in data:
+                raise ProblemError(f"{key}: needs a data set under data:", key=key)
+        return None
+    dataset = read_dataset(data["data"], data.get("batch"), data.get("shuffle"),
+                           data.get("reduction", "mean"))
+    for name in dataset.symbols:
+        key = f"data.0.{name}"
+        if name in nodes:
+            raise ProblemError(f"'{name}' is a node; data: gives symbols (inputs and targets)", key=key)
+        if name in values:
+            raise ProblemError(f"'{name}' is given under values: and under data:; keep one", key=key)
+        if name not in used:
+            raise ProblemError(f"'{name}' is not used by any node", key=key)
+    return dataset
 
 
 def _nodes(node_texts: Any) -> dict[str, sp.Expr]:

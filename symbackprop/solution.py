@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import sympy as sp
 
-from . import backprop, numeric
+from . import backprop, numeric, training
+from .training import Run
 from .parse import symbol
 from .printers import text
 from .errors import ProblemError
@@ -23,40 +24,75 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Solution:
-    problem: "Problem"
-    kink: sp.Expr
+class Example:
+    """One example's forward and reverse pass (a problem without data has exactly one)."""
+
+    #: Position in the data set, counting from 0.
+    index: int
+    #: This example's values of the data symbols (empty without data).
+    inputs: dict[str, sp.Expr]
     forward: dict[str, ForwardStep]
     gradients: dict[str, Gradient]
     steps: list[ChainStep | SumStep]
+
+
+@dataclass(frozen=True)
+class Solution:
+    problem: "Problem"
+    kink: sp.Expr
+    #: The examples of the first batch, each solved in full.
+    examples: list[Example]
+    #: The gradients the update uses: the example's own, or with data the batch's (mean or sum).
+    gradients: dict[str, Gradient]
     updates: list[UpdateStep]
-    #: Every node's value in a second forward pass with the updated parameters (empty without one).
+    #: Every node's value in a second forward pass with the updated parameters (one example only).
     after_update: dict[str, sp.Expr]
+    #: With data: the batch loss before and after the update.
+    batch_loss: sp.Expr | None = None
+    batch_loss_after: sp.Expr | None = None
+    #: With more than one step: the whole run, computed numerically after the first step.
+    run: Run | None = None
 
     @property
     def loss(self) -> str:
         return self.problem.loss
 
+    @property
+    def forward(self) -> dict[str, ForwardStep]:
+        """The forward pass of the (first) example."""
+        return self.examples[0].forward
+
+    @property
+    def steps(self) -> list[ChainStep | SumStep]:
+        """The reverse pass of the (first) example."""
+        return self.examples[0].steps
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON answer key: every value as an exact SymPy string and a decimal string."""
         problem = self.problem
-        return {
+        key: dict[str, Any] = {
             "title": problem.title,
             "loss": problem.loss,
             "learning_rate": None if problem.learning_rate is None else text(problem.learning_rate),
             "kink": text(self.kink),
-            "forward": {
-                name: {"expr": text(step.definition), **_number(step.value), "given": step.given}
-                for name, step in self.forward.items()
-            },
-            "gradients": {
-                name: {"symbolic": None if g.general is None else text(g.general), **_number(g.value)}
-                for name, g in self.gradients.items()
-            },
-            "updated": {u.parameter: _number(u.new) for u in self.updates},
-            "after_update": {name: _number(value) for name, value in self.after_update.items()},
-            "steps": [_step_dict(step) for step in self.steps],
         }
+        if problem.data is None:
+            key["forward"] = _forward_dict(self.forward)
+        else:
+            key["reduction"] = problem.data.reduction
+            key["examples"] = [{"index": e.index, "inputs": {n: _number(v) for n, v in e.inputs.items()},
+                                "forward": _forward_dict(e.forward),
+                                "gradients": _gradients_dict(e.gradients)} for e in self.examples]
+            key["batch_loss"] = _number(self.batch_loss)
+        key["gradients"] = _gradients_dict(self.gradients)
+        key["updated"] = {u.parameter: _number(u.new) for u in self.updates}
+        key["after_update"] = {name: _number(value) for name, value in self.after_update.items()}
+        if self.batch_loss_after is not None:
+            key["after_update"]["batch_loss"] = _number(self.batch_loss_after)
+        if self.run is not None:
+            _add_run(key, self.run, problem)
+        key["steps"] = [_step_dict(step) for step in self.steps]
+        return key
 
     def render(self, format: str = "txt", **options) -> str:
         """The worked solution as txt, md, tex or json (see render.render for the options)."""
@@ -78,12 +114,23 @@ class Solution:
         return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
 
-def solve(problem: "Problem", kink: sp.Expr) -> Solution:
+def solve(problem: "Problem", kink: sp.Expr, steps: int = 1, epochs: int | None = None,
+          progress: Callable[[int], None] | None = None) -> Solution:
+    """The first update in full (every example of the first batch); with steps > 1, the run too."""
     graph = problem.graph
-    fwd = backprop.forward(graph, problem.values, problem.given)
-    gradients, steps = backprop.backward(graph, problem.loss, fwd, kink)
+    rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
+    indices = [0] if problem.data is None else list(problem.data.batch(0))
+    examples = []
+    for index, row in zip(indices, rows):
+        fwd = backprop.forward(graph, {**problem.values, **row}, problem.given)
+        gradients, chain = backprop.backward(graph, problem.loss, fwd, kink)
+        examples.append(Example(index, row, fwd.steps, gradients, chain))
+    gradients = examples[0].gradients if problem.data is None else _batch_gradients(problem, examples)
+    batch_loss = None if problem.data is None else _settled(
+        problem.data.reduce([e.forward[problem.loss].value for e in examples]))
     updates: list[UpdateStep] = []
     after_update: dict[str, sp.Expr] = {}
+    batch_loss_after = None
     if problem.learning_rate is not None:
         eta = problem.learning_rate
         new_values = dict(problem.values)
@@ -95,11 +142,64 @@ def solve(problem: "Problem", kink: sp.Expr) -> Solution:
             new_values[name] = new
         # Given values belong to the old weights, so the second pass recomputes every node.
         try:
-            second = backprop.forward(graph, new_values, {})
+            seconds = [backprop.forward(graph, {**new_values, **row}, {}) for row in rows]
         except ProblemError as exc:
             raise ProblemError(f"after the update: {exc.message}", key=exc.key) from None
-        after_update = {name: step.value for name, step in second.steps.items()}
-    return Solution(problem, kink, fwd.steps, gradients, steps, updates, after_update)
+        if problem.data is None:
+            after_update = {name: step.value for name, step in seconds[0].steps.items()}
+        else:
+            batch_loss_after = _settled(problem.data.reduce(
+                [second.steps[problem.loss].value for second in seconds]))
+    run = None
+    if steps > 1 or epochs is not None:
+        run = training.run(problem, steps, kink, epochs=epochs, progress=progress)
+    return Solution(problem, kink, examples, gradients, updates, after_update, batch_loss,
+                    batch_loss_after, run)
+
+
+def _batch_gradients(problem: "Problem", examples: list[Example]) -> dict[str, Gradient]:
+    """The batch's gradient of every symbol that is not data: the mean or sum of the examples'."""
+    data_symbols = set(problem.data.symbols)
+    names = [n for n in examples[0].gradients if n in problem.graph.symbols and n not in data_symbols]
+    return {name: Gradient(None, _settled(problem.data.reduce([e.gradients[name].value for e in examples])))
+            for name in names}
+
+
+def _settled(value: sp.Expr) -> sp.Expr:
+    return numeric.settle(value if value.is_number else sp.expand(value))
+
+
+def _forward_dict(forward: dict[str, ForwardStep]) -> dict[str, Any]:
+    return {name: {"expr": text(step.definition), **_number(step.value), "given": step.given}
+            for name, step in forward.items()}
+
+
+def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
+    return {name: {"symbolic": None if g.general is None else text(g.general), **_number(g.value)}
+            for name, g in gradients.items()}
+
+
+def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
+    """A run of many steps: its history, and the state after the last update."""
+    digits = numeric.DECIMAL_DIGITS
+    key["run"] = {"steps": run.steps, "epochs": run.epochs, "precision_digits": run.digits,
+                  "stopped_decreasing": run.stopped_decreasing}
+    key["history"] = [_decimal(v, digits) for v in run.history]
+    key["updated"] = {n: {"exact": None, "decimal": _decimal(v, digits)} for n, v in run.parameters[-1].items()}
+    if run.final_nodes is not None:
+        key["after_update"] = {n: {"exact": None, "decimal": _decimal(v, digits)}
+                               for n, v in run.final_nodes.items()}
+    else:
+        key["after_update"] = {"batch_loss": {"exact": None, "decimal": _decimal(run.history[-1], digits)}}
+
+
+def _decimal(value, digits: int) -> str:
+    """A Decimal of the numeric run as a string of `digits` significant digits, like SymPy's."""
+    return numeric.decimal_string(sp.Float(str(value), run_precision()), digits)
+
+
+def run_precision() -> int:
+    return training.DIGITS + 5
 
 
 def _number(value: sp.Expr) -> dict[str, str | None]:
