@@ -46,10 +46,13 @@ def main() -> None:
 @click.option("--kink", help="Derivative of ReLU, max and min at exactly 0 (0 by default, as PyTorch).")
 @click.option("--gates", is_flag=True,
               help="Split compound expressions into one node per operation (one gate rule per step).")
+@click.option("--steps", type=click.IntRange(1), help="Run this many updates (the first shown in full).")
+@click.option("--epochs", type=click.IntRange(1), help="Run this many passes over the data, in batches.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Use templates from this folder (a restyled copy of the shipped ones).")
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
-          fragment: bool, kink: str | None, gates: bool, template_dir: Path | None) -> None:
+          fragment: bool, kink: str | None, gates: bool, steps: int | None, epochs: int | None,
+          template_dir: Path | None) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     try:
         loaded = _load(problem, gates)
@@ -60,7 +63,7 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
             kink_value = parse_number(kink)
             if not 0 <= kink_value <= 1:
                 raise ProblemError(f"must be between 0 and 1, got {kink}", key="--kink")
-        solution = loaded.solve(kink=kink_value)
+        solution = _solve_with_progress(loaded, kink_value, steps, epochs)
         text = render_module.render(solution, fmt, digits=digits, symbolic=symbolic,
                                     fragment=fragment, template_dir=template_dir)
     except ProblemError as exc:
@@ -86,6 +89,19 @@ def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gate
     except ProblemError as exc:
         raise InputError(str(exc)) from None
     _write(text if text.endswith("\n") else text + "\n", output)
+
+
+def _solve_with_progress(problem, kink, steps: int | None, epochs: int | None):
+    """Solve; a long run shows a progress bar on a terminal (click hides it elsewhere)."""
+    if steps is None and epochs is None:
+        return problem.solve(kink=kink)
+    from .training import steps_for
+
+    count, _ = steps_for(problem, steps, epochs)
+    if not sys.stderr.isatty():
+        return problem.solve(kink=kink, steps=steps, epochs=epochs)
+    with click.progressbar(length=count, label="training", file=sys.stderr) as bar:
+        return problem.solve(kink=kink, steps=steps, epochs=epochs, progress=bar.update)
 
 
 def _load(problem: Path | None, gates: bool):

@@ -198,8 +198,14 @@ class _Writer:
     def after_view(self) -> dict[str, Any] | None:
         f = self.f
         after = self.s.after_update
-        if self.symbolic or not after:
+        if self.symbolic or not (after or self.s.batch_loss_after is not None):
             return None
+        if self.s.batch_loss_after is not None:
+            before, now = self.s.batch_loss, self.s.batch_loss_after
+            return {"nodes": [equation(f.updated("batch loss") if f.name == "txt" else
+                                       r"	ext{batch loss}^{+}", f.value_chain(now))],
+                    "loss_before": f.number(before), "loss_after": f.number(now),
+                    "change": loss_change(before, now)}
         before = self.s.forward[self.loss].value
         return {
             "nodes": [equation(f.updated(n), f.value_chain(v)) for n, v in after.items()],
@@ -207,6 +213,61 @@ class _Writer:
             "loss_after": f.number(after[self.loss]),
             "change": loss_change(before, after[self.loss]),
         }
+
+
+    def batch_view(self) -> dict[str, Any] | None:
+        """The examples of the first batch in a table (loss and gradients), then their mean or sum."""
+        data = self.problem.data
+        if data is None or self.symbolic:
+            return None
+        f = self.f
+        names = [n for n in self.problem.parameters if n in self.s.gradients] + \
+            [n for n in self.s.gradients if n not in self.problem.parameters]
+        rows = [{"example": str(e.index + 1),
+                 "inputs": ", ".join(f.equals_in_text(f.symbol(n), v) for n, v in e.inputs.items()),
+                 "loss": f.number(e.forward[self.loss].value),
+                 "gradients": [f.number(e.gradients[n].value) if n in e.gradients else f.number(sp.S.Zero)
+                               for n in names]}
+                for e in self.s.examples]
+        return {
+            "description": f.prose(data.describe()),
+            "columns": [f.math(f.partial(self.loss, n)) for n in names],
+            "rows": rows,
+            "reduction": data.reduction,
+            "loss": f.number(self.s.batch_loss),
+            "gradients": [f.number(self.s.gradients[n].value) for n in names],
+            "first": str(self.s.examples[0].index + 1),
+        }
+
+    def run_view(self, max_rows: int = 25) -> dict[str, Any] | None:
+        """A run of many steps as a table of selected steps, and when the loss stopped decreasing."""
+        run = self.s.run
+        if run is None or self.symbolic:
+            return None
+        f = self.f
+        shown = _spread(run.steps + 1, max_rows)
+        stopped = run.stopped_decreasing
+        return {
+            "steps": run.steps,
+            "epochs": run.epochs,
+            "digits": run.digits,
+            "parameters": [f.math(f.symbol(n)) for n in run.parameters[0]],
+            "rows": [{"step": str(i), "loss": f.decimal(sp.Float(str(run.history[i]), run.digits)),
+                      "parameters": [f.decimal(sp.Float(str(v), run.digits))
+                                     for v in run.parameters[i].values()]} for i in shown],
+            "omitted": len(shown) < run.steps + 1,
+            "verdict": (f"The loss decreased at every one of the {run.steps} updates." if stopped is None
+                        else f"The loss stopped decreasing at update {stopped}: it was "
+                             f"{f.decimal(sp.Float(str(run.history[stopped - 1]), run.digits))} before and "
+                             f"{f.decimal(sp.Float(str(run.history[stopped]), run.digits))} after it."),
+        }
+
+
+def _spread(count: int, limit: int) -> list[int]:
+    """At most `limit` indices from 0 to count - 1, always the first and the last, evenly spread."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
 
 
 def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str, Any]:
@@ -229,6 +290,8 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str
         "gradients": w.gradients_view(),
         "updates": w.updates_view(),
         "after_update": w.after_view(),
+        "batch": w.batch_view(),
+        "run": w.run_view(),
     }
 
 
