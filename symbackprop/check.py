@@ -16,9 +16,9 @@ text. Why a wrong claim is wrong is `mistakes.py`'s business; laying the report 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -26,13 +26,11 @@ import sympy as sp
 
 from . import backprop
 from .errors import ProblemError
-from .mistakes import Answers, Diagnosis, Mistakes
+from .mistakes import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Diagnosis, Mistakes
 from .parse import parse_expression, symbol
-from .problem import MAX_FILE_BYTES, FloatText, Problem, read_yaml
+from .problem import MAX_FILE_BYTES, Problem, read_yaml
 from .solution import Solution
-from .steps import ChainStep, ForwardStep, SumStep, UpdateStep
-
-FORWARD, GRADIENT, UPDATED, AFTER = "forward", "gradient", "updated", "after_update"
+from .steps import ChainStep, ForwardStep, SumStep
 
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _GRADIENT_KEY = re.compile(rf"d({_NAME})/d({_NAME})\Z")
@@ -327,14 +325,8 @@ def _place_causes(verdicts: list[Verdict], solution: Solution) -> list[Verdict]:
             continue
         upstream = depends_on(verdict.claim.quantity, solution)
         follows = tuple(w.claim.key for w in wrong if w.claim.quantity in upstream)
-        placed.append(_replace(verdict, follows_from=follows))
+        placed.append(dataclasses.replace(verdict, follows_from=follows))
     return placed
-
-
-def _replace(verdict: Verdict, **changes) -> Verdict:
-    import dataclasses
-
-    return dataclasses.replace(verdict, **changes)
 
 
 # --- the steps that lead to the correct value ------------------------------------------------
@@ -369,8 +361,3 @@ def gradient_steps(name: str, solution: Solution) -> list[ChainStep | SumStep]:
                 needed.add(step.via)
                 frontier.append(step.via)
     return [s for s in solution.steps if s.target in needed]
-
-
-__all__ = ["AFTER", "FORWARD", "GRADIENT", "UPDATED", "AfterUpdateStep", "Claim", "Quantity", "Report",
-           "UpdateStep", "Verdict", "agrees", "check", "decimal_places", "depends_on", "load_claims",
-           "loads_claims", "parse_key", "steps_to"]

@@ -9,12 +9,13 @@ examples, reduced by the problem's mean or sum), so that runs with different bat
 from __future__ import annotations
 
 from dataclasses import dataclass
+import decimal
 from decimal import Decimal
 from typing import Callable
 
 import sympy as sp
 
-from .compiled import DIGITS, CompiledGraph, Env, to_decimal
+from .compiled import CONTEXT, DIGITS, CompiledGraph, Env, to_decimal
 from .errors import ProblemError
 
 MAX_STEPS = 1_000_000
@@ -72,12 +73,25 @@ def run(problem, steps: int, kink: sp.Expr, *, learning_rate: sp.Expr | None = N
                  if name not in problem.parameters}
     parameters = {name: to_decimal(problem.values[name]) for name in problem.parameters}
     examples = _examples(problem)
+    with decimal.localcontext(CONTEXT):
+        return _run(graph, problem, constants, parameters, examples, eta, steps, epochs, progress)
+
+
+def _run(graph: CompiledGraph, problem, constants: Env, parameters: Env, examples: list[Env],
+         eta: Decimal, steps: int, epochs: int | None, progress) -> Run:
+    # Every operation here, the updates and the means included, runs at the compiled precision.
     history, snapshots = [], []
     for step in range(steps):
-        history.append(_data_loss(graph, problem, constants, parameters, examples))
         snapshots.append(dict(parameters))
         batch = range(len(examples)) if problem.data is None else problem.data.batch(step)
-        gradient = _batch_gradient(graph, problem, constants, parameters, [examples[i] for i in batch])
+        if len(batch) == len(examples):
+            # Full batch: one forward pass per example gives both the loss and the gradient.
+            loss, gradient = _loss_and_gradient(graph, problem, constants, parameters, examples)
+        else:
+            loss = _data_loss(graph, problem, constants, parameters, examples)
+            _, gradient = _loss_and_gradient(graph, problem, constants, parameters,
+                                             [examples[i] for i in batch])
+        history.append(loss)
         parameters = {name: value - eta * gradient[name] for name, value in parameters.items()}
         if progress:
             progress(1)
@@ -109,11 +123,14 @@ def _data_loss(graph: CompiledGraph, problem, constants: Env, parameters: Env,
                              for example in examples])
 
 
-def _batch_gradient(graph: CompiledGraph, problem, constants: Env, parameters: Env,
-                    batch: list[Env]) -> Env:
-    per_example = []
+def _loss_and_gradient(graph: CompiledGraph, problem, constants: Env, parameters: Env,
+                       batch: list[Env]) -> tuple[Decimal, Env]:
+    """The batch's reduced loss and the reduced gradient of every parameter."""
+    losses, per_example = [], []
     for example in batch:
         values = graph.forward({**constants, **parameters, **example})
         gradients = graph.gradients(values)
+        losses.append(values[problem.loss])
         per_example.append({name: gradients.get(name, Decimal(0)) for name in parameters})
-    return {name: _reduce(problem, [g[name] for g in per_example]) for name in parameters}
+    return (_reduce(problem, losses),
+            {name: _reduce(problem, [g[name] for g in per_example]) for name in parameters})

@@ -1,0 +1,291 @@
+"""`symbackprop check PROBLEM CLAIMS`: a student's claims judged, and the report written as text,
+Markdown or JSON.
+
+Exit status 0 when every claim is right, 1 when any is wrong, 2 for bad input, so an autograder can
+use it. The judging is check.py's; this module only lays the report out: `report_view` turns it into
+strings written by a Format (formats.py), which `templates/check.{txt,md}.j2` arrange, and
+`report_records` into the JSON records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+import jinja2
+import sympy as sp
+
+from . import numeric
+from .check import AfterUpdateStep, Report, Verdict, check as check_claims, load_claims
+from .cli import InputError, _load, _write
+from .errors import ProblemError
+from .formats import Format, MarkdownFormat
+from .mistakes import FORWARD, GRADIENT
+from .parse import parse_number
+from .printers import text as plain_text
+from .render import environment
+from .steps import ChainStep, ForwardStep, SumStep, UpdateStep
+from .view import Equation, equation
+
+FORMATS = ("txt", "md", "json")
+WRONG_EXIT = 1
+#: Significant digits of the decimals in the steps; the correct value gets more (see _value_digits).
+STEP_DIGITS = 6
+
+
+@click.command()
+@click.argument("problem", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("claims", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="txt", show_default=True,
+              help="txt for the terminal, md for GitHub, json: one record per claim.")
+@click.option("--rel-tol", help="Judge decimals by this relative tolerance instead of the digits "
+                                "written (half a unit in the last place).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Path | None) -> None:
+    """Check CLAIMS (a YAML file: quantity -> claimed value) against PROBLEM: which claims are
+    wrong, the correct values and the steps to them, which wrong claim the others follow from, and
+    the mistake that reproduces each wrong number. Exit status: 0 all right, 1 any wrong, 2 bad input.
+
+    \b
+    out_h1: 0.593269992     a forward value
+    dE/dw5: 0.082167041     a gradient of the loss
+    dE/dw3: 2*x_n           a formula, right when equivalent
+    w5+: 0.35891648         a parameter after the update
+    E+: 0.291027924         a value in the forward pass after the update
+    """
+    try:
+        tolerance = _relative_tolerance(rel_tol)
+        loaded = _load(problem, False)
+        report = check_claims(loaded, load_claims(claims, loaded), tolerance, str(claims))
+        written = render_report(report, fmt)
+    except ProblemError as exc:
+        raise InputError(str(exc)) from None
+    _write(written, output)
+    if not report.all_right:
+        click.get_current_context().exit(WRONG_EXIT)
+
+
+def _relative_tolerance(raw: str | None) -> sp.Expr | None:
+    if raw is None:
+        return None
+    try:
+        value = parse_number(raw)
+    except ProblemError as exc:
+        raise ProblemError(exc.message, key="--rel-tol") from None
+    if not (value.is_real and value >= 0):
+        raise ProblemError(f"must be a number of at least 0, got {raw}", key="--rel-tol")
+    return value
+
+
+def render_report(report: Report, fmt: str = "txt") -> str:
+    """The report as txt, md or json."""
+    if fmt == "json":
+        return json.dumps(report_records(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt not in ("txt", "md"):
+        raise ProblemError(f"unknown format '{fmt}'; use one of " + ", ".join(FORMATS), key="--format")
+    try:
+        template = environment().get_template(f"check.{fmt}.j2")
+    except jinja2.TemplateNotFound as exc:
+        raise ProblemError(f"template {exc.name} not found in the shipped templates") from None
+    return template.render(**report_view(report, MarkdownFormat if fmt == "md" else Format))
+
+
+# --- the report as strings, for the templates ----------------------------------------------------
+
+def report_view(report: Report, format_class: type[Format]) -> dict[str, Any]:
+    steps_format = format_class(STEP_DIGITS)
+    wrong = [v for v in report.verdicts if not v.right]
+    total = len(report.verdicts)
+    if not wrong:
+        summary = f"All {total} claims are right." if total > 1 else "The claim is right."
+    else:
+        summary = f"{total - len(wrong)} of {total} claims are right; {len(wrong)} " \
+                  f"{'is' if len(wrong) == 1 else 'are'} wrong."
+    rows = [_row(v, report, format_class(_value_digits(v))) for v in report.verdicts]
+    width = max(len(f"{r['label']} = {r['text']}") for r in rows)
+    return {
+        "problem": steps_format.prose(report.problem.source or "the problem"),
+        "claims": steps_format.prose(report.claims_source or "the claims"),
+        "title": steps_format.prose(report.problem.title) if report.problem.title else None,
+        "summary": summary,
+        "rows": rows,
+        "width": width,
+        "wrong": [dict(row, steps=_steps(v.steps, report, steps_format))
+                  for row, v in zip(rows, report.verdicts) if not v.right],
+    }
+
+
+def _row(v: Verdict, report: Report, f: Format) -> dict[str, Any]:
+    loss = report.problem.loss
+    label = _label(v, loss, f)
+    claimed = [(f.eq, f.expr(v.claimed))] if v.claim.is_formula and v.claimed != v.claim.value else []
+    return {
+        "right": v.right,
+        "label": label,
+        "text": v.claim.text,
+        "claimed": equation(label, claimed) if claimed else None,
+        "correct": equation(label, f.value_chain(v.correct)),
+        "correct_value": _chain_text(f.value_chain(v.correct), f),
+        "difference": _difference(v.difference, f),
+        "precision": _precision(v, report, f),
+        "diagnosis": _diagnosis(v, f),
+        "cause": _cause(v, f),
+    }
+
+
+def _chain_text(chain: list[tuple[str, str]], f: Format) -> str:
+    """A value chain without its left side: 'sigmoid(151/400) ≈ 0.5933', '≈ 0.2910'."""
+    (relation, first), *rest = chain
+    head = first if relation == f.eq else f"{relation} {first}"
+    return " ".join([head, *(f"{r} {t}" for r, t in rest)])
+
+
+def _label(v: Verdict, loss: str, f: Format) -> str:
+    kind, name = v.claim.quantity.kind, v.claim.quantity.name
+    if kind == GRADIENT:
+        return f.partial(loss, name)
+    if kind == FORWARD:
+        return f.symbol(name)
+    return f.updated(name)
+
+
+def _value_digits(v: Verdict) -> int:
+    """Enough significant digits to show where the claim and the correct value part."""
+    digits = len(re.sub(r"[^0-9]", "", v.claim.text.split("e")[0].split("E")[0]).lstrip("0"))
+    return max(12, digits + 3)
+
+
+def _difference(difference: sp.Expr, f: Format) -> str:
+    if not difference.is_number:
+        return f.math(f.expr(difference))
+    if difference.is_zero:
+        return f.math("0")
+    return f.math(_short_number(f"{float(difference):+.3g}", f))
+
+
+def _precision(v: Verdict, report: Report, f: Format) -> str:
+    claim = v.claim
+    if claim.is_formula:
+        return "a formula: right when it is equivalent to the correct value"
+    if report.rel_tol is not None:
+        return f"judged by the relative tolerance {f.math(f.decimal(report.rel_tol))}"
+    if claim.places is None:
+        return "an exact value: right only when equal"
+    plus_minus = "±" if f.name == "txt" else r"\pm "
+    half = _short_number(f"{5 * 10.0 ** (-claim.places - 1):g}", f)     # 5e-10 for nine places
+    places = f"{claim.places} decimal place{'s' if claim.places != 1 else ''}"
+    return f"{places} claimed, so right within {f.math(plus_minus + half)}"
+
+
+def _short_number(shown: str, f: Format) -> str:
+    """A number Python wrote (1.5e-07) as the format writes it: 1.5e-7, or 1.5 \\times 10^{-7}."""
+    if "e" not in shown:
+        return shown
+    mantissa, exponent = shown.split("e")
+    if f.name == "txt":
+        return f"{mantissa}e{int(exponent)}"
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
+def _diagnosis(v: Verdict, f: Format) -> str | None:
+    if v.right:
+        return None
+    if v.diagnosis is None:
+        return "no known mistake reproduces this value"
+    d = v.diagnosis
+    return f"{d.title}: {d.detail} gives {f.number(d.value)}"
+
+
+def _cause(v: Verdict, f: Format) -> str | None:
+    if v.right:
+        return None
+    if v.root_cause:
+        return "a root cause: it depends on no other wrong claim"
+    keys = ", ".join(k if f.name == "txt" else f"`{k}`" for k in v.follows_from)
+    return f"may follow from the wrong {keys}, which it is computed from"
+
+
+# --- the steps that lead to the correct value -------------------------------------------------
+
+def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
+    solution = report.solution
+    loss = report.problem.loss
+    equations: list[Equation] = []
+    for step in steps:
+        if isinstance(step, ForwardStep):
+            equations.append(_forward_equation(step, f.symbol(step.node), f))
+        elif isinstance(step, AfterUpdateStep):
+            equations.append(_forward_equation(step.step, f.updated(step.step.node), f))
+        elif isinstance(step, ChainStep):
+            equations.extend(_chain_equations(step, loss, f))
+        elif isinstance(step, SumStep):
+            paths = [s.value for s in solution.steps if isinstance(s, ChainStep) and s.target == step.target]
+            equations.append(equation(f.partial(loss, step.target),
+                                      (f.eq, " + ".join(f.bracket(f.factor(p)) for p in paths)),
+                                      f.value_chain(step.value)))
+        elif isinstance(step, UpdateStep):
+            eta = f.symbol("eta")
+            equations.append(equation(
+                f.updated(step.parameter),
+                (f.eq, f"{f.symbol(step.parameter)} - {eta}{f.times_sign}{f.partial(loss, step.parameter)}"),
+                (f.eq, f"{f.factor(step.old)} - {f.product(f.factor(step.learning_rate), f.factor(step.gradient))}"),
+                f.value_chain(step.new)))
+    return equations
+
+
+def _forward_equation(step: ForwardStep, lhs: str, f: Format) -> Equation:
+    segments: list = [(f.eq, f.expr(step.definition))]
+    if step.given:
+        return equation(lhs, segments, [(f.eq, f.factor(step.value))])
+    if step.inputs and not step.definition.is_Atom:
+        segments.append((f.eq, f.substituted(step.definition, dict(step.inputs))))
+    return equation(lhs, segments, f.value_chain(step.value))
+
+
+def _chain_equations(step: ChainStep, loss: str, f: Format) -> list[Equation]:
+    lhs = f.partial(loss, step.target)
+    if step.via == loss:
+        return [equation(lhs, (f.eq, f.expr(step.local)), f.value_chain(step.value))]
+    local_lhs = f.partial(step.via, step.target)
+    return [
+        equation(local_lhs, (f.eq, f.expr(step.local)), f.value_chain(step.local_value)),
+        equation(lhs, (f.eq, f.product(f.partial(loss, step.via), local_lhs)),
+                 (f.eq, f.product(f.factor(step.upstream_value), f.factor(step.local_value))),
+                 f.value_chain(step.value)),
+    ]
+
+
+# --- the report as JSON records ------------------------------------------------------------------
+
+def report_records(report: Report) -> list[dict[str, Any]]:
+    """One record per claim, in the order of the claims file."""
+    f = Format(STEP_DIGITS)
+    records = []
+    for v in report.verdicts:
+        d = v.diagnosis
+        records.append({
+            "claim": v.claim.key,
+            "kind": v.claim.quantity.kind,
+            "name": v.claim.quantity.name,
+            "right": v.right,
+            "claimed": v.claim.text,
+            "places": v.claim.places,
+            "correct": {"exact": numeric.exact_string(v.correct), "decimal": numeric.decimal_string(v.correct)},
+            "difference": plain_text(v.difference) if not v.difference.is_number
+            else numeric.decimal_string(v.difference),
+            "diagnosis": None if d is None else {"mistake": d.mistake, "title": d.title, "detail": d.detail,
+                                                 "value": numeric.decimal_string(d.value)
+                                                 if d.value.is_number else plain_text(d.value)},
+            "root_cause": v.root_cause,
+            "follows_from": list(v.follows_from),
+            "steps": [_equation_text(e) for e in _steps(v.steps, report, f)],
+        })
+    return records
+
+
+def _equation_text(e: Equation) -> str:
+    return e["lhs"] + "".join(f" {relation} {text}" for relation, text in e["rhs"])

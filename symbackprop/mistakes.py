@@ -1,0 +1,356 @@
+"""The common mistakes of a hand-worked backward pass, each made on purpose to see whether it
+reproduces a student's wrong number.
+
+Every mistake recomputes the answers the way a student who made it would: a variant problem
+re-solved (the loss doubled, ReLU's slope taken as 1, the weight matrix transposed), a replay of the
+solution's own steps with other numbers put in (updated weights in the backward pass, every value
+rounded), or the update redone (the learning rate's sign). `Mistakes.diagnose` tries them in a fixed
+order and names the first that agrees with the claim to the claim's own precision; the caller says
+what "agrees" means (check.py's digits rule). Each variant is computed at most once per problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable, Iterator
+
+import sympy as sp
+
+from . import backprop, numeric
+from .errors import ProblemError
+from .functions import leaky_relu, relu
+from .graph import Graph
+from .parse import symbol
+from .steps import ChainStep, SumStep
+
+FORWARD, GRADIENT, UPDATED, AFTER = "forward", "gradient", "updated", "after_update"
+
+#: Decimal places tried for "rounding intermediate values too early", the mildest rounding first.
+ROUNDING_PLACES = range(9, 1, -1)
+#: A weight of the layers: shorthand, w{layer}_{unit}{input}; its indices swapped is w{layer}_{input}{unit}.
+_LAYER_WEIGHT = re.compile(r"(w\d*)_(\d)(\d)\Z")
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The value of every quantity a claim can name, computed one way (correctly or not)."""
+
+    forward: dict[str, sp.Expr]
+    gradients: dict[str, sp.Expr]
+    updated: dict[str, sp.Expr]
+    after: dict[str, sp.Expr]
+
+    @classmethod
+    def of(cls, solution) -> "Answers":
+        return cls({n: s.value for n, s in solution.forward.items()},
+                   {n: g.value for n, g in solution.gradients.items()},
+                   {u.parameter: u.new for u in solution.updates}, dict(solution.after_update))
+
+    def value(self, kind: str, name: str) -> sp.Expr | None:
+        """The value, or None where these answers have none (no update was made)."""
+        if kind == GRADIENT:
+            # A name the loss does not depend on has gradient 0.
+            return self.gradients.get(name, sp.S.Zero)
+        return {FORWARD: self.forward, UPDATED: self.updated, AFTER: self.after}[kind].get(name)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    #: A stable key for programs: "sign", "loss_half", "mean_sum", "relu_inactive", "indices_swapped",
+    #: "updated_too_early", "rounding", "learning_rate_sign".
+    mistake: str
+    #: The mistake in a few words.
+    title: str
+    #: What exactly was recomputed, in a sentence.
+    detail: str
+    #: The value the mistake gives.
+    value: sp.Expr
+
+
+#: A candidate: what was done, and the value it gives (None where it gives none).
+Candidate = tuple[str, sp.Expr | None]
+
+
+class Mistakes:
+    """The catalogue of mistakes, bound to one problem and its correct solution."""
+
+    def __init__(self, problem, solution):
+        self.problem = problem
+        self.solution = solution
+        self.correct = Answers.of(solution)
+        self.loss = problem.loss
+        # The nodes as the graph has them (split into gates where the problem asks), so that a
+        # variant's node names are those of the solution.
+        self.definitions = {n: node.expr for n, node in problem.graph.nodes.items()}
+        self._cache: dict[object, Answers | None] = {}
+        self.catalogue: list[tuple[str, str, Callable[[str, str], Iterator[Candidate]]]] = [
+            ("sign", "sign flipped", self._sign),
+            ("loss_half", "the loss's factor 1/2", self._loss_half),
+            ("mean_sum", "mean versus sum", self._mean_sum),
+            ("relu_inactive", "ReLU's gradient passed through an inactive unit", self._relu_inactive),
+            ("indices_swapped", "a weight's indices swapped", self._indices_swapped),
+            ("updated_too_early", "an updated weight used too early", self._updated_too_early),
+            ("rounding", "intermediate values rounded too early", self._rounding),
+            ("learning_rate_sign", "the learning rate applied with the wrong sign",
+             self._learning_rate_sign),
+        ]
+
+    def diagnose(self, kind: str, name: str, reproduces: Callable[[sp.Expr], bool]) -> Diagnosis | None:
+        """The first mistake whose value reproduces the claim; None when the claim is right (no
+        mistake explains a right answer) or when none does."""
+        if reproduces(self.correct.value(kind, name)):
+            return None
+        for key, title, candidates in self.catalogue:
+            for detail, value in candidates(kind, name):
+                if value is not None and reproduces(value):
+                    return Diagnosis(key, title, detail, value)
+        return None
+
+    # --- the mistakes, in the order they are tried ---------------------------------------------
+
+    def _sign(self, kind: str, name: str) -> Iterator[Candidate]:
+        correct = self.correct.value(kind, name)
+        if correct is not None:
+            yield "the correct value with its sign flipped", -correct
+
+    def _loss_half(self, kind: str, name: str) -> Iterator[Candidate]:
+        yield ("the loss doubled (its factor 1/2 left out)",
+               self._value(self._scaled_loss(sp.Integer(2)), kind, name))
+        yield ("the loss halved (a factor 1/2 put in)",
+               self._value(self._scaled_loss(sp.Rational(1, 2)), kind, name))
+
+    def _mean_sum(self, kind: str, name: str) -> Iterator[Candidate]:
+        n = loss_terms(self.definitions[self.loss])
+        if n < 2:
+            return
+        yield (f"the {n} terms of the loss summed instead of averaged (the loss times {n})",
+               self._value(self._scaled_loss(sp.Integer(n)), kind, name))
+        yield (f"the {n} terms of the loss averaged instead of summed (the loss divided by {n})",
+               self._value(self._scaled_loss(sp.Rational(1, n)), kind, name))
+
+    def _relu_inactive(self, kind: str, name: str) -> Iterator[Candidate]:
+        if kind == FORWARD:
+            return
+        inactive = self._inactive_units()
+        if inactive:
+            units = ", ".join(inactive)
+            yield (f"the slope of ReLU taken as 1 at the inactive unit{'s' if len(inactive) > 1 else ''} "
+                   f"{units}, whose input is not positive", self._value(self._relu_as_identity(), kind, name))
+
+    def _indices_swapped(self, kind: str, name: str) -> Iterator[Candidate]:
+        if kind in (GRADIENT, UPDATED):
+            for partner in swapped_partners(name, self.problem.graph):
+                what = f"d{self.loss}/d{partner}" if kind == GRADIENT else f"{partner}+"
+                yield f"the value of {what}, the weight {name} with its indices swapped", \
+                    self.correct.value(kind, partner)
+        if kind in (FORWARD, GRADIENT) and transposed_pairs(self.problem.values):
+            yield ("every weight matrix transposed (w_ij used for w_ji)",
+                   self._value(self._transposed(), kind, name))
+
+    def _updated_too_early(self, kind: str, name: str) -> Iterator[Candidate]:
+        if kind != FORWARD and self.problem.learning_rate is not None:
+            yield ("the backward pass computed with the updated weights instead of those of the "
+                   "forward pass", self._value(self._with_updated_weights(), kind, name))
+
+    def _rounding(self, kind: str, name: str) -> Iterator[Candidate]:
+        for places in ROUNDING_PLACES:
+            yield (f"every intermediate value rounded to {places} decimal places",
+                   self._value(self._rounded(places), kind, name))
+
+    def _learning_rate_sign(self, kind: str, name: str) -> Iterator[Candidate]:
+        if kind in (UPDATED, AFTER) and self.problem.learning_rate is not None:
+            yield ("the update written w + eta * dE/dw instead of w - eta * dE/dw",
+                   self._value(self._cached("ascent", lambda: self._updated_from(
+                       self.correct.forward, self.correct.gradients, sign=-1)), kind, name))
+
+    # --- the variants, each computed once -----------------------------------------------------
+
+    @staticmethod
+    def _value(answers: Answers | None, kind: str, name: str) -> sp.Expr | None:
+        return None if answers is None else answers.value(kind, name)
+
+    def _cached(self, key: object, compute: Callable[[], Answers | None]) -> Answers | None:
+        if key not in self._cache:
+            try:
+                self._cache[key] = compute()
+            except (ProblemError, numeric.NumericError, ArithmeticError, TypeError, ValueError):
+                self._cache[key] = None     # the mistake cannot even be computed here
+        return self._cache[key]
+
+    def _resolved(self, definitions: dict[str, sp.Expr], **changes):
+        """The problem with other nodes (or other values, or givens) solved again."""
+        variant = dataclasses.replace(self.problem, nodes=definitions, graph=Graph.build(definitions),
+                                      gates=False, warnings=[], **changes)
+        return variant.solve(kink=self.solution.kink)
+
+    def _scaled_loss(self, factor: sp.Expr) -> Answers | None:
+        def compute():
+            definitions = {**self.definitions, self.loss: factor * self.definitions[self.loss]}
+            return Answers.of(self._resolved(definitions))
+        return self._cached(("loss", factor), compute)
+
+    def _relu_as_identity(self) -> Answers | None:
+        """Forward values as computed (frozen), but every ReLU differentiated as if it were the
+        identity; the update and the second forward pass then use the real network."""
+        def compute():
+            definitions = {n: e.replace(relu, lambda z: z).replace(leaky_relu, lambda z, alpha: z)
+                           for n, e in self.definitions.items()}
+            variant = self._resolved(definitions, given=dict(self.correct.forward), learning_rate=None)
+            gradients = {n: g.value for n, g in variant.gradients.items()}
+            return self._updated_from(self.correct.forward, gradients)
+        return self._cached("relu", compute)
+
+    def _inactive_units(self) -> list[str]:
+        inactive = []
+        for n, expr in self.definitions.items():
+            for unit in expr.atoms(relu, leaky_relu):
+                argument = unit.args[0].xreplace(self._known_before())
+                if argument.is_number and argument <= 0 and n not in inactive:
+                    inactive.append(n)
+        return inactive
+
+    def _transposed(self) -> Answers | None:
+        def compute():
+            values = dict(self.problem.values)
+            for a, b in transposed_pairs(self.problem.values):
+                values[a], values[b] = self.problem.values[b], self.problem.values[a]
+            return Answers.of(self._resolved(self.definitions, values=values, learning_rate=None))
+        return self._cached("transposed", compute)
+
+    def _with_updated_weights(self) -> Answers | None:
+        """The forward values of the forward pass, but the updated weights in every local
+        derivative (a student who updates w5 and then uses w5+ for dE/dout_h1)."""
+        def compute():
+            known = self._known_before()
+            known.update({symbol(w): v for w, v in self.correct.updated.items()})
+            gradients = replay_backward(self.solution.steps, self.loss, known, settle)
+            return self._updated_from(self.correct.forward, gradients)
+        return self._cached("too_early", compute)
+
+    def _rounded(self, places: int) -> Answers | None:
+        """Every value rounded to `places` decimals as soon as it is computed: forward values, local
+        derivatives, gradients, updated weights and the second forward pass."""
+        def compute():
+            def rnd(v):
+                return round_to(v, places)
+            forward = replay_forward(self.problem, self.problem.values, self.problem.given, rnd)
+            known = {symbol(n): v for n, v in {**self.problem.values, **forward}.items()}
+            gradients = replay_backward(self.solution.steps, self.loss, known, rnd)
+            return self._updated_from(forward, gradients, rounding=rnd)
+        return self._cached(("rounded", places), compute)
+
+    def _updated_from(self, forward: dict[str, sp.Expr], gradients: dict[str, sp.Expr], sign: int = 1,
+                      rounding: Callable[[sp.Expr], sp.Expr] | None = None) -> Answers:
+        """The update made with these gradients (w - sign*eta*g), and the forward pass after it through
+        the real network."""
+        problem = self.problem
+        finish = rounding or settle
+        updated: dict[str, sp.Expr] = {}
+        after: dict[str, sp.Expr] = {}
+        if problem.learning_rate is not None:
+            for w in problem.parameters:
+                old = problem.values[w]
+                updated[w] = finish(old - sign * problem.learning_rate * gradients.get(w, sp.S.Zero))
+            new_values = {**problem.values, **updated}
+            if rounding is None:
+                second = backprop.forward(problem.graph, new_values, {})
+                after = {n: s.value for n, s in second.steps.items()}
+            else:
+                after = replay_forward(problem, new_values, {}, rounding)
+        return Answers(dict(forward), dict(gradients), updated, after)
+
+    def _known_before(self) -> dict[sp.Symbol, sp.Expr]:
+        values = {**self.problem.values, **self.correct.forward}
+        return {symbol(n): v for n, v in values.items()}
+
+
+# --- replaying a solution with other numbers ---------------------------------------------------
+
+def replay_forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr],
+                   finish: Callable[[sp.Expr], sp.Expr]) -> dict[str, sp.Expr]:
+    """Every node evaluated in order, each value passed through `finish` (rounding) before the
+    nodes after it use it."""
+    known = {symbol(n): v for n, v in values.items()}
+    result = {}
+    for name, node in problem.graph.nodes.items():
+        value = finish(given[name] if name in given else node.expr.xreplace(known))
+        known[node.symbol] = result[name] = value
+    return result
+
+
+def replay_backward(steps: list[ChainStep | SumStep], loss: str, known: dict[sp.Symbol, sp.Expr],
+                    finish: Callable[[sp.Expr], sp.Expr]) -> dict[str, sp.Expr]:
+    """The solution's chain and sum steps again, each local derivative evaluated at `known` and
+    every product and sum passed through `finish`. The steps come in an order where every upstream
+    gradient is complete before it is used."""
+    gradients: dict[str, sp.Expr] = {loss: sp.S.One}
+    paths: dict[str, list[sp.Expr]] = {}
+    for step in steps:
+        if isinstance(step, ChainStep):
+            local = finish(step.local.xreplace(known))
+            value = finish(gradients[step.via] * local)
+            paths.setdefault(step.target, []).append(value)
+            gradients[step.target] = value        # final unless a sum step follows
+        else:
+            gradients[step.target] = finish(sp.Add(*paths[step.target]))
+    return gradients
+
+
+def settle(value: sp.Expr) -> sp.Expr:
+    """A value carried exactly where short, as the solver carries it."""
+    return numeric.settle(value if value.is_number else sp.expand(value))
+
+
+def round_to(value: sp.Expr, places: int) -> sp.Expr:
+    """The value rounded half up to `places` decimals, as an exact rational (a formula unchanged)."""
+    if not value.is_number:
+        return sp.expand(value)
+    digits = Decimal(str(sp.N(value, 40))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return sp.Rational(str(digits))
+
+
+# --- which weights a swap of indices confuses --------------------------------------------------
+
+def swapped_partners(name: str, graph: Graph) -> list[str]:
+    """The weights a student may confuse with `name`: w1_21 for w1_12 in the layers: naming; for other
+    names, the weights of the same kind (same letters: w5, w6) that feed the same unit."""
+    partners = []
+    match = _LAYER_WEIGHT.match(name)
+    if match:
+        layer, j, i = match.groups()
+        swapped = f"{layer}_{i}{j}"
+        if swapped != name and swapped in graph.symbols:
+            partners.append(swapped)
+        return partners
+    letters = _LETTERS.match(name)
+    if name in graph.symbols and letters:
+        for consumer in graph.consumers.get(name, ()):
+            for other in graph.nodes[consumer].inputs:
+                same_kind = _LETTERS.match(other)
+                if (other != name and other in graph.symbols and other not in partners
+                        and same_kind and same_kind.group() == letters.group()):
+                    partners.append(other)
+    return partners
+
+
+def transposed_pairs(values: dict[str, sp.Expr]) -> list[tuple[str, str]]:
+    """The pairs (w1_12, w1_21) that have both weights: what transposing each weight matrix swaps."""
+    pairs = []
+    for name in values:
+        match = _LAYER_WEIGHT.match(name)
+        if match and match.group(2) < match.group(3):
+            other = f"{match.group(1)}_{match.group(3)}{match.group(2)}"
+            if other in values:
+                pairs.append((name, other))
+    return pairs
+
+
+def loss_terms(expr: sp.Expr) -> int:
+    """The number of terms in the loss's top-level sum (1/2 * (a + b) counts as 2): the n of a
+    mean over outputs or over a batch."""
+    _, rest = expr.as_coeff_Mul()
+    return len(rest.args) if rest.is_Add else 1
