@@ -26,18 +26,19 @@ import sympy as sp
 
 from . import backprop
 from .errors import ProblemError
-from .mistakes import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Diagnosis, Mistakes
+from .mistakes import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Diagnosis, Mistakes, gradient_steps
 from .parse import parse_expression, symbol
 from .problem import MAX_FILE_BYTES, Problem, read_yaml
 from .solution import Solution
-from .steps import ChainStep, ForwardStep, SumStep
+from .steps import ChainStep, ForwardStep
 
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _GRADIENT_KEY = re.compile(rf"d({_NAME})/d({_NAME})\Z")
 _PLUS_KEY = re.compile(rf"({_NAME})\+\Z")
 _NAME_KEY = re.compile(rf"{_NAME}\Z")
 #: A decimal as written: digits, a point and/or an exponent (YAML allows _ between digits).
-_DECIMAL = re.compile(r"[+-]?(?P<whole>[0-9_]*)(?:\.(?P<fraction>[0-9_]*))?(?:[eE](?P<exponent>[+-]?[0-9]+))?\Z")
+_DECIMAL = re.compile(r"""[+-]? (?P<whole>[0-9_]*) (?:\.(?P<fraction>[0-9_]*))?
+                          (?:[eE](?P<exponent>[+-]?[0-9]+))? \Z""", re.VERBOSE)
 
 KEY_FORMS = ("a node (out_h1), d<loss>/d<name> (dE/dw5), <parameter>+ (w5+) or <node>+ (E+) for the "
              "forward pass after the update")
@@ -144,7 +145,7 @@ def loads_claims(text: str, problem: Problem, source: str = "<claims>") -> list[
 def _claim(key: str, raw: Any, problem: Problem, line: int | None) -> Claim:
     quantity = parse_key(key, problem)
     text, value, places = _parse_value(raw)
-    names = set(problem.nodes) | set(problem.graph.symbols) | set(problem.values)
+    names = set(problem.graph.nodes) | set(problem.graph.symbols) | set(problem.values)
     unknown = sorted(s.name for s in value.free_symbols if s.name not in names)
     if unknown:
         raise ProblemError(f"the claim uses {', '.join(unknown)}, which the problem does not have")
@@ -153,8 +154,9 @@ def _claim(key: str, raw: Any, problem: Problem, line: int | None) -> Claim:
 
 def parse_key(key: str, problem: Problem) -> Quantity:
     """The quantity a claim's key names, or a ProblemError saying why it names none."""
-    compact = key.replace(" ", "")
-    nodes, symbols = problem.nodes, set(problem.graph.symbols)
+    compact = re.sub(r"\s*([/+])\s*", r"\1", key.strip())     # dE / dw5 and w5 + are meant too
+    # The graph's nodes: with gates: true they include the generated ones (y_1).
+    nodes, symbols = problem.graph.nodes, set(problem.graph.symbols)
     if match := _GRADIENT_KEY.match(compact):
         top, name = match.groups()
         if top != problem.loss:
@@ -185,7 +187,7 @@ def parse_key(key: str, problem: Problem) -> Quantity:
 
 
 def _known(problem: Problem, limit: int = 12) -> str:
-    names = [*problem.nodes, *problem.graph.symbols]
+    names = [*problem.graph.nodes, *problem.graph.symbols]
     listed = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
     return f"; names are: {listed}"
 
@@ -203,8 +205,10 @@ def decimal_places(text: str) -> int | None:
     """Decimal places a number claims as written: '0.5110' -> 4, '1.5e-3' -> 4, '3' and '2/5' -> None
     (exact). Trailing zeros count: the student wrote them."""
     match = _DECIMAL.match(text)
-    if not match or ("." not in text and "e" not in text.lower()) or not match["whole"] + (match["fraction"] or ""):
+    if not match or not (match["whole"] or match["fraction"]):
         return None
+    if "." not in text and match["exponent"] is None:
+        return None                                   # an integer: exact
     fraction = (match["fraction"] or "").replace("_", "")
     return len(fraction) - int(match["exponent"] or 0)
 
@@ -216,7 +220,8 @@ def half_unit(places: int) -> sp.Rational:
     return sp.Rational(5, 10) * sp.Rational(10) ** -places
 
 
-def agrees(claim: Claim, claimed: sp.Expr, value: sp.Expr | None, rel_tol: sp.Expr | None = None) -> bool:
+def agrees(claim: Claim, claimed: sp.Expr, value: sp.Expr | None,
+           rel_tol: sp.Expr | None = None) -> bool:
     """Whether `value` is what the claim says, to the claim's precision: within half a unit of its
     last written place (or `rel_tol` relative to value), exactly for an integer or fraction, by
     mathematical equivalence for a formula."""
@@ -239,27 +244,42 @@ def _evaluated(expr: sp.Expr) -> sp.Expr:
 
 # --- the report ----------------------------------------------------------------------------------
 
-def check(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
-          claims_source: str | None = None) -> Report:
-    """Every claim judged, each wrong one diagnosed and placed as root cause or consequence."""
-    solution = problem.solve()
-    correct = Answers.of(solution)
-    mistakes = Mistakes(problem, solution)
-    verdicts = []
-    for claim in claims:
+class Checker:
+    """One problem, solved once, against which any number of claims files are checked: marking a
+    class's answers solves the problem and each mistake's variant only once."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.solution = problem.solve()
+        self.correct = Answers.of(self.solution)
+        self.mistakes = Mistakes(problem, self.solution)
+
+    def check(self, claims: list[Claim], rel_tol: sp.Expr | None = None,
+              claims_source: str | None = None) -> Report:
+        """Every claim judged, each wrong one diagnosed and placed as root cause or consequence."""
+        verdicts = [self.judge(claim, rel_tol) for claim in claims]
+        return Report(self.problem, self.solution, claims_source,
+                      tuple(_place_causes(verdicts, self.solution)), rel_tol)
+
+    def judge(self, claim: Claim, rel_tol: sp.Expr | None = None) -> Verdict:
+        """One claim: right or wrong, and for a wrong one the steps to the correct value and the
+        mistake that reproduces it (root causes need the other claims: see check)."""
         kind, name = claim.quantity.kind, claim.quantity.name
-        value = correct.value(kind, name)
-        claimed = _with_known_values(claim, problem, correct)
-        right = agrees(claim, claimed, value, rel_tol)
+        value = self.correct.value(kind, name)
+        claimed = _with_known_values(claim, self.problem, self.correct)
         difference = claimed - value
         difference = difference if difference.is_number else sp.simplify(difference)
-        if right:
-            verdicts.append(Verdict(claim, True, value, claimed, difference))
-            continue
-        diagnosis = mistakes.diagnose(kind, name, lambda v: agrees(claim, claimed, v, rel_tol))
-        verdicts.append(Verdict(claim, False, value, claimed, difference,
-                                tuple(steps_to(claim.quantity, solution)), diagnosis))
-    return Report(problem, solution, claims_source, tuple(_place_causes(verdicts, solution)), rel_tol)
+        if agrees(claim, claimed, value, rel_tol):
+            return Verdict(claim, True, value, claimed, difference)
+        diagnosis = self.mistakes.diagnose(kind, name, lambda v: agrees(claim, claimed, v, rel_tol))
+        return Verdict(claim, False, value, claimed, difference,
+                       tuple(steps_to(claim.quantity, self.solution)), diagnosis)
+
+
+def check(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
+          claims_source: str | None = None) -> Report:
+    """Check one set of claims against a problem."""
+    return Checker(problem).check(claims, rel_tol, claims_source)
 
 
 def _with_known_values(claim: Claim, problem: Problem, correct: Answers) -> sp.Expr:
@@ -339,7 +359,7 @@ def steps_to(quantity: Quantity, solution: Solution) -> list:
         needed = set(graph.ancestors(name))
         return [s for n, s in solution.forward.items() if n in needed]
     if kind == GRADIENT:
-        return gradient_steps(name, solution)
+        return gradient_steps(name, solution.steps)
     if kind == UPDATED:
         return [u for u in solution.updates if u.parameter == name]
     needed = set(graph.ancestors(name))
@@ -347,17 +367,3 @@ def steps_to(quantity: Quantity, solution: Solution) -> list:
     new_values = {**solution.problem.values, **{u.parameter: u.new for u in solution.updates}}
     second = backprop.forward(graph, new_values, {})
     return updates + [AfterUpdateStep(s) for n, s in second.steps.items() if n in needed]
-
-
-def gradient_steps(name: str, solution: Solution) -> list[ChainStep | SumStep]:
-    """The chain and sum steps from the loss down to dL/d name: the paths through name's consumers,
-    and the steps that made each upstream gradient they reuse."""
-    needed = {name}
-    frontier = [name]
-    while frontier:
-        target = frontier.pop()
-        for step in solution.steps:
-            if isinstance(step, ChainStep) and step.target == target and step.via not in needed:
-                needed.add(step.via)
-                frontier.append(step.via)
-    return [s for s in solution.steps if s.target in needed]

@@ -20,7 +20,6 @@ import sympy as sp
 
 from . import numeric
 from .check import AfterUpdateStep, Report, Verdict, check as check_claims, load_claims
-from .cli import InputError, _load, _write
 from .errors import ProblemError
 from .formats import Format, MarkdownFormat
 from .mistakes import FORWARD, GRADIENT
@@ -57,6 +56,9 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Pa
     w5+: 0.35891648         a parameter after the update
     E+: 0.291027924         a value in the forward pass after the update
     """
+    # Imported here, not at the top: cli.py imports this module to register the command.
+    from .cli import InputError, _load, _write
+
     try:
         tolerance = _relative_tolerance(rel_tol)
         loaded = _load(problem, False)
@@ -108,8 +110,9 @@ def report_view(report: Report, format_class: type[Format]) -> dict[str, Any]:
     rows = [_row(v, report, format_class(_value_digits(v))) for v in report.verdicts]
     width = max(len(f"{r['label']} = {r['text']}") for r in rows)
     return {
-        "problem": steps_format.prose(report.problem.source or "the problem"),
-        "claims": steps_format.prose(report.claims_source or "the claims"),
+        # File names go into code spans in Markdown, where escaping would show; only ` must go.
+        "problem": (report.problem.source or "the problem").replace("`", "'"),
+        "claims": (report.claims_source or "the claims").replace("`", "'"),
         "title": steps_format.prose(report.problem.title) if report.problem.title else None,
         "summary": summary,
         "rows": rows,
@@ -212,7 +215,6 @@ def _cause(v: Verdict, f: Format) -> str | None:
 # --- the steps that lead to the correct value -------------------------------------------------
 
 def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
-    solution = report.solution
     loss = report.problem.loss
     equations: list[Equation] = []
     for step in steps:
@@ -223,18 +225,25 @@ def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
         elif isinstance(step, ChainStep):
             equations.extend(_chain_equations(step, loss, f))
         elif isinstance(step, SumStep):
-            paths = [s.value for s in solution.steps if isinstance(s, ChainStep) and s.target == step.target]
-            equations.append(equation(f.partial(loss, step.target),
-                                      (f.eq, " + ".join(f.bracket(f.factor(p)) for p in paths)),
-                                      f.value_chain(step.value)))
+            equations.append(_sum_equation(step, report, f))
         elif isinstance(step, UpdateStep):
-            eta = f.symbol("eta")
-            equations.append(equation(
-                f.updated(step.parameter),
-                (f.eq, f"{f.symbol(step.parameter)} - {eta}{f.times_sign}{f.partial(loss, step.parameter)}"),
-                (f.eq, f"{f.factor(step.old)} - {f.product(f.factor(step.learning_rate), f.factor(step.gradient))}"),
-                f.value_chain(step.new)))
+            equations.append(_update_equation(step, loss, f))
     return equations
+
+
+def _sum_equation(step: SumStep, report: Report, f: Format) -> Equation:
+    paths = [s.value for s in report.solution.steps
+             if isinstance(s, ChainStep) and s.target == step.target]
+    return equation(f.partial(report.problem.loss, step.target),
+                    (f.eq, " + ".join(f.bracket(f.factor(p)) for p in paths)), f.value_chain(step.value))
+
+
+def _update_equation(step: UpdateStep, loss: str, f: Format) -> Equation:
+    w = step.parameter
+    rule = f"{f.symbol(w)} - {f.product(f.symbol('eta'), f.partial(loss, w))}"
+    change = f.product(f.factor(step.learning_rate), f.factor(step.gradient))
+    numbers = f"{f.factor(step.old)} - {change}"
+    return equation(f.updated(step.parameter), (f.eq, rule), (f.eq, numbers), f.value_chain(step.new))
 
 
 def _forward_equation(step: ForwardStep, lhs: str, f: Format) -> Equation:
@@ -274,17 +283,21 @@ def report_records(report: Report) -> list[dict[str, Any]]:
             "right": v.right,
             "claimed": v.claim.text,
             "places": v.claim.places,
-            "correct": {"exact": numeric.exact_string(v.correct), "decimal": numeric.decimal_string(v.correct)},
-            "difference": plain_text(v.difference) if not v.difference.is_number
-            else numeric.decimal_string(v.difference),
-            "diagnosis": None if d is None else {"mistake": d.mistake, "title": d.title, "detail": d.detail,
-                                                 "value": numeric.decimal_string(d.value)
-                                                 if d.value.is_number else plain_text(d.value)},
+            "correct": {"exact": numeric.exact_string(v.correct),
+                        "decimal": numeric.decimal_string(v.correct)},
+            "difference": _json_value(v.difference),
+            "diagnosis": None if d is None else {"mistake": d.mistake, "title": d.title,
+                                                 "detail": d.detail, "value": _json_value(d.value)},
             "root_cause": v.root_cause,
             "follows_from": list(v.follows_from),
             "steps": [_equation_text(e) for e in _steps(v.steps, report, f)],
         })
     return records
+
+
+def _json_value(value: sp.Expr) -> str:
+    """A decimal for a number, SymPy's string for a formula."""
+    return numeric.decimal_string(value) if value.is_number else plain_text(value)
 
 
 def _equation_text(e: Equation) -> str:

@@ -125,5 +125,9 @@ def _write(text: str, output: Path | None) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+from .check_cli import check as _check_command  # noqa: E402  (check_cli imports cli lazily)
+
+main.add_command(_check_command)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

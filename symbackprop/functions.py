@@ -112,7 +112,9 @@ class sigmoid(_RealFunction):
         return 1 / (1 + sp.exp(-self.args[0]))
 
     def _eval_evalf(self, prec):
-        return self.closed_form()._eval_evalf(prec)
+        # Through evalf, which is adaptive: the closed form's own _eval_evalf is not, and rounds a
+        # value such as 1/(1 + e^-28) to 0 at the low precision SymPy's sign checks ask for.
+        return self.closed_form().evalf(max(mpmath.libmp.prec_to_dps(prec), 2))
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
@@ -159,7 +161,9 @@ class softmax(_RealFunction):
         return s_k * ((1 if j == int(k) else 0) - s_j)
 
     def _eval_evalf(self, prec):
-        return self.closed_form()._eval_evalf(prec)
+        # Through evalf, which is adaptive: the closed form's own _eval_evalf is not, and rounds a
+        # value such as 1/(1 + e^-28) to 0 at the low precision SymPy's sign checks ask for.
+        return self.closed_form().evalf(max(mpmath.libmp.prec_to_dps(prec), 2))
 
     def _eval_rewrite_as_exp(self, k, *zs, **kwargs):
         return sp.exp(zs[int(k) - 1]) / sp.Add(*(sp.exp(z) for z in zs))

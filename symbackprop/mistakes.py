@@ -28,9 +28,11 @@ from .steps import ChainStep, SumStep
 
 FORWARD, GRADIENT, UPDATED, AFTER = "forward", "gradient", "updated", "after_update"
 
-#: Decimal places tried for "rounding intermediate values too early", the mildest rounding first.
-ROUNDING_PLACES = range(9, 1, -1)
-#: A weight of the layers: shorthand, w{layer}_{unit}{input}; its indices swapped is w{layer}_{input}{unit}.
+#: Decimal places tried for "rounding intermediate values too early", coarsest first: a student who
+#: rounds to k places writes k places, and such a claim at the edge of its half-unit window can also
+#: agree with a finer rounding, the less likely explanation.
+ROUNDING_PLACES = range(2, 10)
+#: A weight of the layers: shorthand, w{layer}_{unit}{input}; swapped, w{layer}_{input}{unit}.
 _LAYER_WEIGHT = re.compile(r"(w\d*)_(\d)(\d)\Z")
 _LETTERS = re.compile(r"[A-Za-z]+")
 
@@ -99,7 +101,8 @@ class Mistakes:
              self._learning_rate_sign),
         ]
 
-    def diagnose(self, kind: str, name: str, reproduces: Callable[[sp.Expr], bool]) -> Diagnosis | None:
+    def diagnose(self, kind: str, name: str,
+                 reproduces: Callable[[sp.Expr], bool]) -> Diagnosis | None:
         """The first mistake whose value reproduces the claim; None when the claim is right (no
         mistake explains a right answer) or when none does."""
         if reproduces(self.correct.value(kind, name)):
@@ -137,24 +140,35 @@ class Mistakes:
             return
         inactive = self._inactive_units()
         if inactive:
-            units = ", ".join(inactive)
-            yield (f"the slope of ReLU taken as 1 at the inactive unit{'s' if len(inactive) > 1 else ''} "
-                   f"{units}, whose input is not positive", self._value(self._relu_as_identity(), kind, name))
+            units = f"unit{'s' if len(inactive) > 1 else ''} {', '.join(inactive)}"
+            yield (f"the slope of ReLU taken as 1 at the inactive {units}, whose input is not positive",
+                   self._value(self._relu_as_identity(), kind, name))
 
     def _indices_swapped(self, kind: str, name: str) -> Iterator[Candidate]:
         if kind in (GRADIENT, UPDATED):
             for partner in swapped_partners(name, self.problem.graph):
                 what = f"d{self.loss}/d{partner}" if kind == GRADIENT else f"{partner}+"
-                yield f"the value of {what}, the weight {name} with its indices swapped", \
-                    self.correct.value(kind, partner)
+                why = (f"{name} with its indices swapped" if _LAYER_WEIGHT.match(name) else
+                       f"{partner} feeds the same unit as {name}")
+                yield f"the value of {what} ({why})", self.correct.value(kind, partner)
         if kind in (FORWARD, GRADIENT) and transposed_pairs(self.problem.values):
             yield ("every weight matrix transposed (w_ij used for w_ji)",
                    self._value(self._transposed(), kind, name))
 
     def _updated_too_early(self, kind: str, name: str) -> Iterator[Candidate]:
-        if kind != FORWARD and self.problem.learning_rate is not None:
-            yield ("the backward pass computed with the updated weights instead of those of the "
-                   "forward pass", self._value(self._with_updated_weights(), kind, name))
+        if kind == FORWARD or self.problem.learning_rate is None:
+            return
+        # Only weights inside the local derivatives on the way to this value (d net_o1/d out_h1 = w5
+        # on the way to dE/dw1) can be used too early.
+        graph = self.problem.graph
+        gradients = [name] if kind != AFTER else [w for w in self.problem.parameters
+                                                  if w in set(graph.ancestors(name))]
+        used = {s.name for g in gradients for step in gradient_steps(g, self.solution.steps)
+                if isinstance(step, ChainStep) for s in step.local.free_symbols}
+        weights = [w for w in self.problem.parameters if w in used]
+        if weights:
+            yield (f"the backward pass computed with the updated {', '.join(weights)} instead of the "
+                   "weights of the forward pass", self._value(self._with_updated_weights(), kind, name))
 
     def _rounding(self, kind: str, name: str) -> Iterator[Candidate]:
         for places in ROUNDING_PLACES:
@@ -206,9 +220,10 @@ class Mistakes:
 
     def _inactive_units(self) -> list[str]:
         inactive = []
+        known = self._known_before()
         for n, expr in self.definitions.items():
             for unit in expr.atoms(relu, leaky_relu):
-                argument = unit.args[0].xreplace(self._known_before())
+                argument = unit.args[0].xreplace(known)
                 if argument.is_number and argument <= 0 and n not in inactive:
                     inactive.append(n)
         return inactive
@@ -243,10 +258,10 @@ class Mistakes:
             return self._updated_from(forward, gradients, rounding=rnd)
         return self._cached(("rounded", places), compute)
 
-    def _updated_from(self, forward: dict[str, sp.Expr], gradients: dict[str, sp.Expr], sign: int = 1,
-                      rounding: Callable[[sp.Expr], sp.Expr] | None = None) -> Answers:
-        """The update made with these gradients (w - sign*eta*g), and the forward pass after it through
-        the real network."""
+    def _updated_from(self, forward: dict[str, sp.Expr], gradients: dict[str, sp.Expr],
+                      sign: int = 1, rounding: Callable[[sp.Expr], sp.Expr] | None = None) -> Answers:
+        """The update made with these gradients (w - sign*eta*g), and the forward pass after it
+        through the real network."""
         problem = self.problem
         finish = rounding or settle
         updated: dict[str, sp.Expr] = {}
@@ -298,6 +313,20 @@ def replay_backward(steps: list[ChainStep | SumStep], loss: str, known: dict[sp.
         else:
             gradients[step.target] = finish(sp.Add(*paths[step.target]))
     return gradients
+
+
+def gradient_steps(name: str, steps: list[ChainStep | SumStep]) -> list[ChainStep | SumStep]:
+    """The chain and sum steps from the loss down to dL/d name: the paths through name's consumers,
+    and the steps that made each upstream gradient they reuse, in the solution's order."""
+    needed = {name}
+    frontier = [name]
+    while frontier:
+        target = frontier.pop()
+        for step in steps:
+            if isinstance(step, ChainStep) and step.target == target and step.via not in needed:
+                needed.add(step.via)
+                frontier.append(step.via)
+    return [s for s in steps if s.target in needed]
 
 
 def settle(value: sp.Expr) -> sp.Expr:

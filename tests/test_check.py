@@ -1,0 +1,365 @@
+"""check: claims judged to the digits written, each known mistake recognised when made on purpose
+(and never on a right answer), root causes told from consequences, exit codes for autograders."""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import click
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+
+import symbackprop
+from symbackprop import ProblemError
+from symbackprop.check import Checker, agrees, decimal_places, loads_claims, parse_key
+from symbackprop.check_cli import check as check_command
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
+CHECKS = EXAMPLES / "checks"
+
+RELU_PROBLEM = """
+nodes:
+  z1: w1*x
+  h1: relu(z1)
+  z2: w2*x
+  h2: relu(z2)
+  y: v1*h1 + v2*h2
+  E: (y - t)**2
+values: {w1: -0.5, w2: 0.3, x: 2, v1: 0.7, v2: 0.4, t: 1}
+parameters: [w1, w2, v1, v2]
+learning_rate: 0.1
+"""
+
+
+@pytest.fixture(scope="module")
+def sigmoid() -> Checker:
+    return Checker(symbackprop.load(EXAMPLES / "sigmoid_2_2_2.yaml"))
+
+
+@pytest.fixture(scope="module")
+def seed003() -> Checker:
+    return Checker(symbackprop.load(EXAMPLES / "seed003_relu_unit.yaml"))
+
+
+@pytest.fixture(scope="module")
+def seed004() -> Checker:
+    return Checker(symbackprop.load(EXAMPLES / "seed004_two_hidden_softmax.yaml"))
+
+
+@pytest.fixture(scope="module")
+def relu_net() -> Checker:
+    return Checker(symbackprop.loads(RELU_PROBLEM))
+
+
+def verdicts(checker: Checker, claims: str, rel_tol=None) -> dict:
+    parsed = loads_claims(textwrap.dedent(claims), checker.problem, "claims.yaml")
+    return {v.claim.key: v for v in checker.check(parsed, rel_tol).verdicts}
+
+
+def judge(checker: Checker, key: str, value: str):
+    return verdicts(checker, f"{key}: {value}\n")[key]
+
+
+def nine(x) -> str:
+    """A value written to nine decimal places, as a student would."""
+    return f"{float(x):.9f}"
+
+
+def gradient(checker: Checker, name: str) -> float:
+    return float(checker.solution.gradients[name].value)
+
+
+def sigmoid_fn(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+# --- the digits rule ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, places", [
+    ("0.511301270", 9), ("0.51130127", 8), ("1.5e-3", 4), ("-0.5", 1), ("0.50", 2), ("2.", 0),
+    ("3", None), ("2/5", None), ("2*x_n", None),
+])
+def test_decimal_places_are_read_from_the_text_as_written(text, places):
+    assert decimal_places(text) == places
+
+
+def test_trailing_zeros_claim_digits(sigmoid):
+    # w7+ = 0.511301270239...: nine places are right, ten (a trailing 0 written) are not.
+    assert judge(sigmoid, "w7+", "0.511301270").right
+    assert not judge(sigmoid, "w7+", "0.5113012700").right
+
+
+def test_a_claim_rounded_to_nine_places_is_right_and_one_unit_off_is_wrong(sigmoid):
+    # dE/dw5 = 0.0821670405642...
+    assert judge(sigmoid, "dE/dw5", "0.082167041").right
+    assert not judge(sigmoid, "dE/dw5", "0.082167042").right
+    assert not judge(sigmoid, "dE/dw5", "0.082167040").right
+
+
+def test_exponent_notation_counts_the_places_it_means(sigmoid):
+    # dE/dw1 = 4.3856773e-4: 4.39e-4 claims 6 places, 4.3857e-4 claims 8.
+    assert judge(sigmoid, "dE/dw1", "4.39e-4").right
+    assert judge(sigmoid, "dE/dw1", "4.3857e-4").right
+    assert not judge(sigmoid, "dE/dw1", "4.3858e-4").right
+
+
+def test_integers_and_fractions_claim_the_exact_value(seed003):
+    assert judge(seed003, "dE/dx_n", "2/5").right
+    assert judge(seed003, "dE/dx_n", "0.40").right
+    assert not judge(seed003, "dE/dx_n", "0.39").right
+    assert judge(seed003, "dE/dy", "2").right
+    assert not judge(seed003, "dE/dy", "3").right
+
+
+def test_relative_tolerance_overrides_the_digits(sigmoid):
+    claims = "dE/dw5: 0.0825\n"       # 4 places claimed, off by 3.3e-4
+    assert not verdicts(sigmoid, claims)["dE/dw5"].right
+    assert verdicts(sigmoid, claims, rel_tol=sp.Rational(1, 100))["dE/dw5"].right
+    assert not verdicts(sigmoid, claims, rel_tol=sp.Rational(1, 1000))["dE/dw5"].right
+
+
+# --- formulas ------------------------------------------------------------------------------------
+
+def test_a_formula_is_right_when_it_is_equivalent(seed003):
+    assert judge(seed003, "dE/dw3", "2*x_n").right
+    assert judge(seed003, "dE/dw3", "x_n + x_n").right
+    # Node names and symbols take the problem's values: y = 3 (given), ybar = 2.
+    assert judge(seed003, "dE/dw3", "2*x_n*(y - ybar)").right
+
+
+def test_the_seeds_formula_is_wrong_with_its_difference(seed003):
+    verdict = judge(seed003, "dE/dw3", "2*w3*x_n")
+    assert not verdict.right
+    assert verdict.correct == 2 * symbackprop.parse.symbol("x_n")
+    assert sp.simplify(verdict.difference + sp.Rational(8, 5) * symbackprop.parse.symbol("x_n")) == 0
+    assert verdict.diagnosis is None
+    assert [s.target for s in verdict.steps] == ["y", "w3"]
+
+
+# --- each mistake, made on purpose -----------------------------------------------------------------
+
+def too_early_dE_dw1() -> float:
+    """dE/dw1 of the 2-2-2 example, by hand, with w5+ and w7+ used in the backward pass."""
+    out_h1, out_h2 = sigmoid_fn(0.3775), sigmoid_fn(0.3925)
+    out_o1 = sigmoid_fn(0.4 * out_h1 + 0.45 * out_h2 + 0.6)
+    out_o2 = sigmoid_fn(0.5 * out_h1 + 0.55 * out_h2 + 0.6)
+    delta_o1 = (out_o1 - 0.01) * out_o1 * (1 - out_o1)
+    delta_o2 = (out_o2 - 0.99) * out_o2 * (1 - out_o2)
+    w5_new, w7_new = 0.4 - 0.5 * delta_o1 * out_h1, 0.5 - 0.5 * delta_o2 * out_h1
+    return (delta_o1 * w5_new + delta_o2 * w7_new) * out_h1 * (1 - out_h1) * 0.05
+
+
+def rounded_dE_dnet_o1(places: int) -> str:
+    """dE/dnet_o1 of the 2-2-2 example, by hand, every value rounded half up to `places`."""
+    def r(x) -> Decimal:
+        return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    net_h1, net_h2 = r(Decimal("0.3775")), r(Decimal("0.3925"))
+    out_h1, out_h2 = r(sigmoid_fn(float(net_h1))), r(sigmoid_fn(float(net_h2)))
+    net_o1 = r(Decimal("0.4") * out_h1 + Decimal("0.45") * out_h2 + Decimal("0.6"))
+    out_o1 = r(sigmoid_fn(float(net_o1)))
+    upstream = r(out_o1 - Decimal("0.01"))
+    return str(r(upstream * r(out_o1 * (1 - out_o1))))
+
+
+MISTAKES = {
+    # id: (fixture, claim key, the wrong value computed here, the mistake it must be named)
+    "sign": ("sigmoid", "dE/dw5", lambda c: nine(-gradient(c, "w5")), "sign"),
+    "loss doubled": ("sigmoid", "dE/dw5", lambda c: nine(2 * gradient(c, "w5")), "loss_half"),
+    "loss halved": ("seed003", "dE/dy", lambda c: "1", "loss_half"),
+    "sum over 3 outputs": ("seed004", "dE/dw3_11", lambda c: nine(3 * gradient(c, "w3_11")), "mean_sum"),
+    "mean over 3 outputs": ("seed004", "dE/dw2_12", lambda c: nine(gradient(c, "w2_12") / 3),
+                            "mean_sum"),
+    # z1 = -1, so h1 = relu(z1) is inactive: dE/dw1 is 0, not dE/dy * v1 * x = 2*(0.24 - 1)*0.7*2.
+    "relu inactive": ("relu_net", "dE/dw1", lambda c: "-2.128", "relu_inactive"),
+    "swapped w5/w6": ("sigmoid", "dE/dw5", lambda c: nine(gradient(c, "w6")), "indices_swapped"),
+    "swapped w1_12/w1_21": ("seed004", "dE/dw1_12", lambda c: nine(gradient(c, "w1_21")),
+                            "indices_swapped"),
+    # z1_1 = w1_11*x1 + w1_12*x2 + b1_1 written with w1_21 = 0.5 in place of w1_12 = -0.4.
+    "transposed forward": ("seed004", "z1_1", lambda c: "0.55", "indices_swapped"),
+    "updated too early": ("sigmoid", "dE/dw1", lambda c: nine(too_early_dE_dw1()), "updated_too_early"),
+    "rounding": ("sigmoid", "dE/dnet_o1", lambda c: rounded_dE_dnet_o1(3), "rounding"),
+    "learning rate sign": ("sigmoid", "w5+", lambda c: nine(0.4 + 0.5 * gradient(c, "w5")),
+                           "learning_rate_sign"),
+}
+
+
+@pytest.mark.parametrize("case", MISTAKES.values(), ids=MISTAKES.keys())
+def test_each_mistake_made_on_purpose_is_named(case, request):
+    fixture, key, wrong_value, mistake = case
+    checker = request.getfixturevalue(fixture)
+    verdict = judge(checker, key, wrong_value(checker))
+    assert not verdict.right
+    assert verdict.diagnosis is not None, f"{key}: {wrong_value(checker)} not diagnosed"
+    assert verdict.diagnosis.mistake == mistake, verdict.diagnosis
+
+
+@pytest.mark.parametrize("case", MISTAKES.values(), ids=MISTAKES.keys())
+def test_no_mistake_fires_on_the_right_answer(case, request):
+    fixture, key, _, _ = case
+    checker = request.getfixturevalue(fixture)
+    quantity = parse_key(key, checker.problem)
+    right = nine(checker.correct.value(quantity.kind, quantity.name))
+    verdict = judge(checker, key, right)
+    assert verdict.right and verdict.diagnosis is None
+    # Asked directly, the catalogue names no mistake for a right number either (too early, for
+    # one, leaves dE/dw5 unchanged and would otherwise "reproduce" it).
+    claim, = loads_claims(f"{key}: {right}\n", checker.problem)
+    assert checker.mistakes.diagnose(claim.quantity.kind, claim.quantity.name,
+                                     lambda v: agrees(claim, claim.value, v)) is None
+
+
+def test_the_rounding_diagnosis_reports_the_places(sigmoid):
+    assert rounded_dE_dnet_o1(3) == "0.139"     # the correct value 0.13849856... rounds to 0.138
+    verdict = judge(sigmoid, "dE/dnet_o1", "0.139")
+    assert "3 decimal places" in verdict.diagnosis.detail
+
+
+def test_the_swapped_weight_is_named(sigmoid):
+    verdict = judge(sigmoid, "dE/dw5", nine(gradient(sigmoid, "w6")))
+    assert "dE/dw6" in verdict.diagnosis.detail
+
+
+def test_an_unexplained_value_is_said_to_be_unexplained(sigmoid):
+    verdict = judge(sigmoid, "dE/dw5", "0.123456789")
+    assert not verdict.right and verdict.diagnosis is None
+
+
+# --- root cause versus consequence --------------------------------------------------------------
+
+def test_a_wrong_forward_value_makes_the_gradients_built_on_it_consequences(sigmoid):
+    result = verdicts(sigmoid, """\
+        out_h1: 0.6000
+        dE/dw1: 0.0005000
+        out_h2: 0.5000
+        """)
+    assert result["out_h1"].root_cause and result["out_h2"].root_cause
+    assert not result["dE/dw1"].root_cause
+    # dE/dw1 uses out_h1 (sigmoid's slope) and out_o1, out_o2, which are built on both.
+    assert result["dE/dw1"].follows_from == ("out_h1", "out_h2")
+
+
+def test_a_wrong_loss_value_is_not_used_by_the_reverse_pass(sigmoid):
+    result = verdicts(sigmoid, "E: 0.3000\ndE/dw5: 0.09000\n")
+    assert not result["E"].right and not result["dE/dw5"].right
+    assert result["dE/dw5"].root_cause
+
+
+def test_the_update_follows_from_its_gradient_and_the_loss_after_from_the_update(sigmoid):
+    result = verdicts(sigmoid, "dE/dw5: 0.09000\nw5+: 0.3550\nE+: 0.2900\n")
+    assert result["dE/dw5"].root_cause
+    assert result["w5+"].follows_from == ("dE/dw5",)
+    assert result["E+"].follows_from == ("dE/dw5", "w5+")
+
+
+# --- the worked examples -------------------------------------------------------------------------
+
+def test_the_published_2_2_2_figures_are_right_except_the_loss_after_the_update(sigmoid):
+    claims = loads_claims((CHECKS / "sigmoid_2_2_2_claims.yaml").read_text(), sigmoid.problem)
+    report = sigmoid.check(claims)
+    assert [v.claim.key for v in report.verdicts if not v.right] == ["E+"]
+    wrong = report.verdicts[-1]
+    # The published 0.291027924 is what updating w1..w4 with gradients that used w5+..w8+ gives.
+    assert wrong.diagnosis.mistake == "updated_too_early"
+    assert wrong.root_cause
+
+
+# --- the command: exit codes, formats, errors that name the claim ------------------------------
+
+@pytest.fixture(scope="module")
+def cli():
+    group = click.Group()
+    group.add_command(check_command)
+
+    def run(*args):
+        return CliRunner().invoke(group, ["check", *map(str, args)])
+    return run
+
+
+def write(tmp_path: Path, text: str, name: str = "claims.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_exit_status_0_when_every_claim_is_right(cli, tmp_path):
+    claims = write(tmp_path, "dE/dy: 2\ndE/dx_n: 0.4\ndE/dw3: 2*x_n\n")
+    result = cli(EXAMPLES / "seed003_relu_unit.yaml", claims)
+    assert result.exit_code == 0, result.output
+    assert "All 3 claims are right." in result.stdout
+
+
+def test_exit_status_1_when_a_claim_is_wrong(cli):
+    result = cli(EXAMPLES / "seed003_relu_unit.yaml", CHECKS / "seed003_claims.yaml")
+    assert result.exit_code == 1, result.output
+    assert "WRONG  dE/dw3 = 2*w3*x_n" in result.stdout
+    assert "no known mistake reproduces this value" in result.stdout
+    assert "dE/dw3 = dE/dy * dy/dw3 = 2 * x_n = 2*x_n" in result.stdout
+
+
+@pytest.mark.parametrize("claims, key, words", [
+    ("out_h1: 0.6\ndE/dw9: 0.1\n", "dE/dw9", "'w9' is not a node or symbol"),
+    ("dL/dw5: 0.1\n", "dL/dw5", "'L' is not the loss"),
+    ("i1+: 0.1\n", "i1+", "'i1' is not a parameter"),
+    ("h9: 0.1\n", "h9", "'h9' is not a node"),
+    ("w5: 0.4\n", "w5", "input of the problem"),
+    ("E: [1, 2]\n", "E", "must be a number or a formula"),
+    ("E: 2*w_n\n", "E", "uses w_n"),
+    ("what is E: 0.3\n", "what is E", "is not a quantity"),
+])
+def test_bad_claims_are_input_errors_that_name_the_claim(cli, tmp_path, claims, key, words):
+    path = write(tmp_path, claims)
+    result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", path)
+    assert result.exit_code == 2, result.output
+    assert f"key '{key}'" in result.output
+    assert words in result.output
+    assert f"{path}, line {claims.count(chr(10))}" in result.output      # the bad claim's line
+    assert "Traceback" not in result.output
+
+
+def test_a_value_after_the_update_needs_a_learning_rate(tmp_path):
+    problem = symbackprop.load({"nodes": {"y": "w*x", "E": "(y - 1)**2"}, "values": {"w": 2, "x": 1}})
+    with pytest.raises(ProblemError) as error:
+        loads_claims("E+: 0.5\n", problem, "claims.yaml")
+    assert error.value.key == "E+" and "no learning_rate" in str(error.value)
+
+
+def test_exit_status_2_for_a_missing_file_or_a_bad_tolerance(cli, tmp_path):
+    assert cli(EXAMPLES / "sigmoid_2_2_2.yaml", tmp_path / "missing.yaml").exit_code == 2
+    claims = write(tmp_path, "E: 0.298371109\n")
+    result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", claims, "--rel-tol", "-1")
+    assert result.exit_code == 2 and "--rel-tol" in result.output
+
+
+def test_json_is_one_record_per_claim(cli):
+    result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", CHECKS / "sigmoid_2_2_2_claims.yaml",
+                 "--format", "json")
+    assert result.exit_code == 1
+    records = json.loads(result.stdout)
+    assert [r["claim"] for r in records] == ["out_h1", "E", "dE/dw5", "w5+", "w1+", "E+"]
+    assert {"claim", "kind", "right", "claimed", "correct", "difference", "diagnosis", "root_cause",
+            "follows_from", "steps"} <= set(records[0])
+    wrong = records[-1]
+    assert (wrong["right"], wrong["claimed"], wrong["kind"]) == (False, "0.291027924", "after_update")
+    assert wrong["correct"]["decimal"].startswith("0.29102777369")
+    assert wrong["diagnosis"]["mistake"] == "updated_too_early"
+    assert wrong["root_cause"] is True and wrong["steps"][-1].startswith("E+ = ")
+    assert records[0]["right"] is True and records[0]["root_cause"] is None
+
+
+def test_markdown_writes_mathematics_for_github(cli):
+    result = cli(EXAMPLES / "seed003_relu_unit.yaml", CHECKS / "seed003_claims.yaml", "--format", "md")
+    assert result.exit_code == 1
+    assert r"$\frac{\partial E}{\partial w_{3}}$" in result.stdout
+    assert "\\begin{aligned}" in result.stdout and "`2*w3*x_n`" in result.stdout
+
+
+def test_output_file(cli, tmp_path):
+    output = tmp_path / "report.txt"
+    result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", CHECKS / "sigmoid_2_2_2_claims.yaml", "-o", output)
+    assert result.exit_code == 1
+    assert "5 of 6 claims are right; 1 is wrong." in output.read_text(encoding="utf-8")
