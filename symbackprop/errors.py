@@ -31,3 +31,11 @@ class ProblemError(Exception):
             where.append(f"key '{self.key}'")
         prefix = ": ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+def reject_unknown_keys(mapping, allowed, what: str, prefix: str = "") -> None:
+    """Raise a ProblemError naming the first key of mapping that is not in allowed."""
+    for name in mapping:
+        if name not in allowed:
+            raise ProblemError(f"unknown key '{name}'; {what} may have " + ", ".join(allowed),
+                               key=f"{prefix}{name}")

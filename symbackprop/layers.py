@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-from .errors import ProblemError
+from .errors import ProblemError, reject_unknown_keys
 from .parse import check_name, parse_number
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "linear", "softmax")
@@ -49,10 +49,7 @@ class Expansion:
 def expand(spec: Any, key: str = "layers") -> Expansion:
     if not isinstance(spec, Mapping):
         raise ProblemError("layers: must be a mapping with inputs:, dense:, targets: and loss:", key=key)
-    for name in spec:
-        if name not in KEYS:
-            raise ProblemError(f"unknown key '{name}'; layers: may have " + ", ".join(KEYS),
-                               key=f"{key}.{name}")
+    reject_unknown_keys(spec, KEYS, "layers:", f"{key}.")
     values: dict[str, sp.Expr] = {}
     inputs = _named_values(spec.get("inputs"), "x", f"{key}.inputs", values)
     dense = spec.get("dense")
@@ -81,10 +78,7 @@ def _layer(layer: Any, number: int, is_output: bool, inputs: list[str], key: str
            nodes: dict[str, str], values: dict[str, sp.Expr], parameters: list[str]) -> list[str]:
     if not isinstance(layer, Mapping):
         raise ProblemError("each layer must be a mapping with activation:, weights: and biases:", key=key)
-    for name in layer:
-        if name not in LAYER_KEYS:
-            raise ProblemError(f"unknown key '{name}'; a layer may have " + ", ".join(LAYER_KEYS),
-                               key=f"{key}.{name}")
+    reject_unknown_keys(layer, LAYER_KEYS, "a layer", f"{key}.")
     activation = layer.get("activation", "linear")
     if activation not in ACTIVATIONS:
         raise ProblemError(f"unknown activation '{activation}'; use one of " + ", ".join(ACTIVATIONS),

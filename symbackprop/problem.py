@@ -16,7 +16,7 @@ import yaml
 
 from . import layers as layers_module
 from .data import Dataset, read_dataset
-from .errors import ProblemError
+from .errors import ProblemError, reject_unknown_keys
 from .graph import Graph
 from .parse import check_name, from_sympy, parse_expression, parse_number
 from .rules import check_supported
@@ -175,10 +175,7 @@ def _from_mapping(data: Mapping[str, Any], source: str | None, lines: dict[str, 
 
 
 def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -> Problem:
-    unknown = [str(k) for k in data if k not in KEYS]
-    if unknown:
-        raise ProblemError(f"unknown key '{unknown[0]}'; a problem may have: " + ", ".join(KEYS),
-                           key=unknown[0])
+    reject_unknown_keys(data, KEYS, "a problem")
     warnings: list[str] = []
     values = _numbers(data.get("values") or {}, "values")
 
