@@ -56,6 +56,9 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     try:
         loaded = _load(problem, gates)
+        if symbolic and (steps or epochs):
+            raise ProblemError("shows no numbers, so it cannot be combined with --steps or --epochs",
+                               key="--symbolic")
         if symbolic:
             loaded = loaded.without_values()
         kink_value = None

@@ -61,6 +61,14 @@ def steps_for(problem, steps: int | None, epochs: int | None) -> tuple[int, int 
         raise ProblemError(f"the number of steps must be from 1 to {MAX_STEPS}", key="--steps")
     if problem.learning_rate is None:
         raise ProblemError("training needs learning_rate: and parameters:", key="learning_rate")
+    data_symbols = set(problem.data.symbols) if problem.data else set()
+    missing = [s for s in problem.graph.symbols if s not in problem.values and s not in data_symbols]
+    if missing:
+        raise ProblemError(f"a run of many steps needs a number for every symbol; {', '.join(missing)} "
+                           "has none", key="values")
+    if problem.given:
+        raise ProblemError("given forward values hold for the first weights only; a run of many steps "
+                           "recomputes every node, so it cannot use given:", key="given")
     return steps, epochs
 
 

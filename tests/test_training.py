@@ -142,3 +142,12 @@ def test_cli_steps_show_the_first_step_in_full_and_a_table():
 def test_epochs_without_data_is_a_clean_error():
     result = CliRunner().invoke(main, ["solve", "--epochs", "2"])
     assert result.exit_code == 2 and "--epochs needs a data set" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "3"], "needs a number for every symbol; x_n has none"),
+    (["--symbolic", "--steps", "2"], "cannot be combined with --steps"),
+])
+def test_runs_that_cannot_be_computed_are_clean_errors(args, message):
+    result = CliRunner().invoke(main, ["solve", *args])
+    assert result.exit_code == 2 and message in result.output
