@@ -100,7 +100,10 @@ def _solve_with_progress(problem, kink, steps: int | None, epochs: int | None):
         return problem.solve(kink=kink)
     from .training import steps_for
 
-    count, _ = steps_for(problem, steps, epochs)
+    try:
+        count, _ = steps_for(problem, steps, epochs)
+    except ProblemError as exc:
+        raise exc.located(source=problem.source, line=problem.lines.get(exc.key or "")) from None
     if not sys.stderr.isatty():
         return problem.solve(kink=kink, steps=steps, epochs=epochs)
     with click.progressbar(length=count, label="training", file=sys.stderr) as bar:
