@@ -8,3 +8,6 @@ for problem in *.yaml; do
     symbackprop solve "$problem" --format "$format" -o "${problem%.yaml}.$format"
   done
 done
+(cd study && for format in md tex; do
+  symbackprop train lr_study.yaml --lr 0.05 --lr 1 --lr 1.5 --lr 2.5 --steps 200 -o . --format "$format"
+done)

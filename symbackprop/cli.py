@@ -135,5 +135,9 @@ from .check_cli import check as _check_command  # noqa: E402  (check_cli imports
 
 main.add_command(_check_command)
 
+from .train_cli import train  # noqa: E402  (train_cli imports cli lazily)
+
+main.add_command(train)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -111,7 +111,10 @@ class CompiledGraph:
 
 def _checked(closure: Closure, env: Env, node: str) -> Decimal:
     try:
-        return closure(env)
+        value = closure(env)
+        if not value.is_finite():           # log(0) is -Infinity without a trap
+            raise decimal.Overflow
+        return value
     except (decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, ZeroDivisionError):
         raise NumericRunError(f"node '{node}' cannot be evaluated at the current values (overflow, "
                               "division by zero or the log of a number that is not positive): the "

@@ -15,7 +15,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .compiled import CONTEXT, DIGITS, CompiledGraph, Env, to_decimal
+from .compiled import CONTEXT, DIGITS, CompiledGraph, Env, NumericRunError, to_decimal
 from .errors import ProblemError
 
 MAX_STEPS = 1_000_000
@@ -82,7 +82,12 @@ def run(problem, steps: int, kink: sp.Expr, *, learning_rate: sp.Expr | None = N
     parameters = {name: to_decimal(problem.values[name]) for name in problem.parameters}
     examples = _examples(problem)
     with decimal.localcontext(CONTEXT):
-        return _run(graph, problem, constants, parameters, examples, eta, steps, epochs, progress)
+        try:
+            return _run(graph, problem, constants, parameters, examples, eta, steps, epochs, progress)
+        except (decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero):
+            # An update or a mean too large for the precision: the run has diverged.
+            raise NumericRunError("the parameters grew too large to represent: the run diverged "
+                                  "(try a smaller learning rate)", key="learning_rate") from None
 
 
 def _run(graph: CompiledGraph, problem, constants: Env, parameters: Env, examples: list[Env],

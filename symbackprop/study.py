@@ -1,0 +1,508 @@
+"""The learning-rate study: the same problem trained with several learning rates, side by side.
+
+Every rate starts from the problem's values and takes the same number of steps; the loss over all
+examples is recorded before each update and after the last (`training.run`). A run whose values
+overflow (or reach the log of 0) is kept as far as it got and judged "diverges". Each run gets a
+verdict from its loss history alone (plus, for a level loss, whether the parameters still move):
+
+- diverges: the values overflowed, or the final loss is DIVERGENCE_FACTOR times the initial or more;
+- oscillates: the loss went up at some step (overshoot; the increases are counted), or it stayed
+  level while the parameters jumped (a cycle such as w = 0, 6, 0, 6 around the minimum w = 3);
+- crawls: the loss decreased at every step but ends far above the best rate's final loss;
+- converges: the loss decreased at every step and its last change is small;
+- still decreasing: the loss decreased at every step and was still falling fast at the end.
+
+`write()` puts the plots (plots.py) and the Markdown or LaTeX report (templates/study.*.j2) in a
+directory. Python decides every number and sentence; the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+import sympy as sp
+
+from . import printers, training
+from .compiled import NumericRunError
+from .errors import ProblemError
+from .formats import MarkdownFormat, escape_latex
+from .parse import parse_number
+
+DIVERGES, OSCILLATES, CRAWLS, CONVERGES, DECREASING = (
+    "diverges", "oscillates", "crawls", "converges", "still decreasing")
+VERDICTS = (DIVERGES, OSCILLATES, CRAWLS, CONVERGES, DECREASING)
+
+#: A final loss at least this many times the initial one has diverged.
+DIVERGENCE_FACTOR = Decimal(10)
+#: Changes smaller than this fraction of the largest loss of a run are rounding, not changes.
+NOISE = Decimal("1e-30")
+#: The parameters "move" at a step where one changes by more than this (relative to max(1, |p|)).
+MOVE = Decimal("1e-9")
+#: A run has converged when its last step lowered the loss by at most this fraction of the initial.
+SETTLED = Decimal("1e-3")
+#: A run crawls when it is still more than this share of the best rate's drop above the best final
+#: loss, or ...
+CRAWL_SHARE = Decimal("0.1")
+#: ... when its final loss is more than CRAWL_RATIO times the best one and not yet negligible (more
+#: than NEGLIGIBLE times its initial loss).
+CRAWL_RATIO = Decimal(1000)
+NEGLIGIBLE = Decimal("1e-6")
+#: At most this many learning rates in one study (one colour each).
+MAX_RATES = 10
+#: Significant digits of the numbers in the report.
+REPORT_DIGITS = 6
+
+FORMATS = ("md", "tex")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str
+    #: Steps at which the loss went up.
+    increases: int = 0
+    #: Steps at which the loss stayed level while the parameters moved.
+    level_jumps: int = 0
+    #: The step (counting from 1) at which the run overflowed, or None: its gradient, its update or
+    #: the loss after it could not be evaluated.
+    overflow_step: int | None = None
+    #: The last step's decrease as a fraction of the initial loss (runs that decrease throughout).
+    last_change: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One learning rate's run: the loss before each update and after the last, as far as it got."""
+
+    learning_rate: sp.Expr
+    history: tuple[Decimal, ...]
+    parameters: tuple[dict[str, Decimal], ...] = ()
+    #: The step (counting from 1) at which the run overflowed, or None for a complete run; the
+    #: history then ends with the loss before that step (len(history) == overflow_step).
+    overflow_step: int | None = None
+
+    @property
+    def initial(self) -> Decimal:
+        return self.history[0]
+
+    @property
+    def final(self) -> Decimal:
+        return self.history[-1]
+
+    @property
+    def minimum(self) -> tuple[Decimal, int]:
+        """The lowest loss and the first step (0 = before the first update) where it occurred."""
+        low = min(self.history)
+        return low, self.history.index(low)
+
+
+@dataclass(frozen=True)
+class Study:
+    problem: object
+    steps: int
+    epochs: int | None
+    curves: tuple[Curve, ...]
+    verdicts: tuple[Verdict, ...]
+    digits: int = training.DIGITS
+
+    @property
+    def best(self) -> int | None:
+        """The index of the rate with the lowest final loss among those that did not diverge."""
+        return best_index(self.curves, self.verdicts)
+
+
+def best_index(curves, verdicts) -> int | None:
+    candidates = [i for i, v in enumerate(verdicts) if v.kind != DIVERGES]
+    return min(candidates, key=lambda i: curves[i].final) if candidates else None
+
+
+# --- verdicts ------------------------------------------------------------------------------------
+
+def judge(history, *, overflow_step: int | None = None, parameters=(),
+          best_final: Decimal | None = None) -> Verdict:
+    """The verdict on one loss history (see the module's docstring for the rules).
+
+    `parameters` (one mapping per entry of history) tells a cycle from a standstill where the loss
+    stays level; `best_final` is the best rate's final loss, against which a run may crawl."""
+    history = [h if isinstance(h, Decimal) else Decimal(str(h)) for h in history]
+    if not history:
+        raise ValueError("a history has at least the initial loss")
+    if overflow_step is not None:
+        return Verdict(DIVERGES, overflow_step=overflow_step)
+    first, last = history[0], history[-1]
+    if last > first and last - first >= (DIVERGENCE_FACTOR - 1) * abs(first):
+        return Verdict(DIVERGES, increases=_increases(history))
+    increases = _increases(history)
+    noise = NOISE * max(abs(h) for h in history)
+    level_jumps = sum(1 for t in range(1, min(len(history), len(parameters)))
+                      if abs(history[t] - history[t - 1]) <= noise
+                      and _moved(parameters[t - 1], parameters[t]))
+    if increases or level_jumps:
+        return Verdict(OSCILLATES, increases=increases, level_jumps=level_jumps)
+    scale = abs(first) or max(abs(h) for h in history)
+    last_change = (history[-2] - last) / scale if len(history) > 1 and scale else Decimal(0)
+    if best_final is not None and _far_above(last, best_final, first):
+        return Verdict(CRAWLS, last_change=last_change)
+    if last_change <= SETTLED:
+        return Verdict(CONVERGES, last_change=last_change)
+    return Verdict(DECREASING, last_change=last_change)
+
+
+def _increases(history: list[Decimal]) -> int:
+    noise = NOISE * max(abs(h) for h in history)
+    return sum(1 for t in range(1, len(history)) if history[t] > history[t - 1] + noise)
+
+
+def _moved(before: dict[str, Decimal], after: dict[str, Decimal]) -> bool:
+    return any(abs(after[name] - before[name]) > MOVE * max(Decimal(1), abs(before[name]))
+               for name in before)
+
+
+def _far_above(final: Decimal, best: Decimal, initial: Decimal) -> bool:
+    gap = final - best
+    if gap <= 0:
+        return False
+    if gap > CRAWL_SHARE * (initial - best):
+        return True
+    return final > CRAWL_RATIO * best and final > NEGLIGIBLE * initial
+
+
+def judge_all(curves) -> tuple[Verdict, ...]:
+    """Verdicts for all curves: first without the crawl test, to find the best rate, then with."""
+    first = [judge(c.history, overflow_step=c.overflow_step, parameters=c.parameters)
+             for c in curves]
+    best = best_index(curves, first)
+    best_final = None if best is None else curves[best].final
+    return tuple(judge(c.history, overflow_step=c.overflow_step, parameters=c.parameters,
+                       best_final=None if i == best else best_final)
+                 for i, c in enumerate(curves))
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+def check_learning_rates(rates) -> tuple[sp.Expr, ...]:
+    """Exact positive learning rates, each once, in increasing order."""
+    rates = [r if isinstance(r, sp.Basic) else parse_number(r) for r in rates]
+    if not rates:
+        raise ProblemError("give at least one learning rate", key="--lr")
+    if len(rates) > MAX_RATES:
+        raise ProblemError(f"at most {MAX_RATES} learning rates in one study, got {len(rates)}",
+                           key="--lr")
+    for rate in rates:
+        if not (isinstance(rate, sp.Expr) and rate.is_number and rate.is_positive):
+            raise ProblemError(f"a learning rate must be a number greater than 0, got {rate}",
+                               key="--lr")
+    for i, rate in enumerate(rates):
+        if any(sp.simplify(rate - other) == 0 for other in rates[:i]):
+            raise ProblemError(f"the learning rate {rate} is given twice", key="--lr")
+    return tuple(sorted(rates, key=lambda r: sp.N(r, 30)))
+
+
+def check_trainable(problem) -> None:
+    """A study needs parameters and a value for every symbol the loss depends on."""
+    if not problem.parameters:
+        raise ProblemError("a learning-rate study needs parameters: to train", key="parameters")
+    graph = problem.graph
+    data = set(problem.data.symbols) if problem.data is not None else set()
+    needed = [s for s in graph.ancestors(problem.loss) if s in graph.symbols]
+    missing = [s for s in needed if s not in problem.values and s not in data]
+    if missing:
+        raise ProblemError("training needs a number for every symbol; no value for "
+                           + ", ".join(missing), key="values")
+
+
+def prepare(problem, learning_rates, steps: int | None = None, epochs: int | None = None):
+    """Check a study before running it: (problem, rates in increasing order, steps, epochs)."""
+    rates = check_learning_rates(learning_rates)
+    if problem.learning_rate is None:   # the problem's own rate is not needed: the study gives them
+        problem = dataclasses.replace(problem, learning_rate=rates[0])
+    count, epochs = training.steps_for(problem, steps, epochs)
+    check_trainable(problem)
+    return problem, rates, count, epochs
+
+
+def run_study(problem, learning_rates, steps: int | None = None, *, epochs: int | None = None,
+              kink: sp.Expr | None = None,
+              progress: Callable[[int], None] | None = None) -> Study:
+    """Train `problem` once per learning rate for the same number of steps (or epochs), each from
+    the problem's values. `progress(n)` is called after every n updates (steps times rates, in
+    all)."""
+    original = problem
+    problem, rates, count, epochs = prepare(problem, learning_rates, steps, epochs)
+    kink = problem.kink if kink is None else kink
+    try:
+        curves = tuple(_curve(problem, count, kink, rate, epochs, progress) for rate in rates)
+    except ProblemError as exc:
+        raise exc.located(source=original.source,
+                          line=original.lines.get(exc.key or "")) from None
+    return Study(problem, count, epochs, curves, judge_all(curves))
+
+
+UNEVALUABLE = ("the loss cannot be evaluated at the problem's values (overflow, division by zero "
+               "or the log of a number that is not positive)")
+#: What a run that leaves the range of the numbers raises: the compiled graph's own error, and
+#: decimal's traps where an update or a mean overflows outside the graph.
+_NUMERIC_ERRORS = (NumericRunError, decimal.DecimalException)
+
+
+def _curve(problem, steps: int, kink, rate, epochs, progress) -> Curve:
+    done = [0]
+
+    def count(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress(n)
+
+    try:
+        run = training.run(problem, steps, kink, learning_rate=rate, epochs=epochs, progress=count)
+        overflow = None
+    except _NUMERIC_ERRORS:
+        if progress and done[0] < steps:
+            progress(steps - done[0])
+        run, overflow = _run_until_overflow(problem, done[0], kink, rate, epochs)
+    history, parameters = run.history, run.parameters
+    # A loss can also come out infinite without a trap (the log of 0 is -Infinity): the run
+    # stops at the first such loss as at an overflow.
+    bad = next((i for i, h in enumerate(history) if not h.is_finite()), None)
+    if bad is not None:
+        history, parameters, overflow = history[:bad], parameters[:bad], bad
+    if not history:
+        raise ProblemError(UNEVALUABLE, key="values")
+    return Curve(rate, history, parameters, overflow_step=overflow)
+
+
+def _run_until_overflow(problem, completed: int, kink, rate, epochs):
+    """`completed` updates were taken before a loss, gradient or update could not be evaluated. Run
+    again up to there; where the loss after the last completed update is itself what overflowed,
+    one step less. Either way the overflow happened at the first step whose loss is not recorded."""
+    for length in (completed, completed - 1):
+        if length < 0:
+            break
+        try:
+            run = training.run(problem, length, kink, learning_rate=rate, epochs=epochs)
+        except _NUMERIC_ERRORS:
+            continue
+        return run, length + 1
+    raise ProblemError(UNEVALUABLE, key="values")
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+def rate_text(rate: sp.Expr) -> str:
+    """A learning rate as written by a person: 0.05, 20, 1/3 (plain text)."""
+    rate = sp.nsimplify(rate) if rate.is_Float else rate
+    if rate.is_Rational:
+        q = int(rate.q)
+        while q % 2 == 0:
+            q //= 2
+        while q % 5 == 0:
+            q //= 5
+        if q == 1:
+            text = format(Decimal(int(rate.p)) / Decimal(int(rate.q)), "f")
+            return text.rstrip("0").rstrip(".") if "." in text else text
+    return printers.text(rate)
+
+
+def rate_latex(rate: sp.Expr) -> str:
+    text = rate_text(rate)
+    if "/" not in text and "(" not in text and "*" not in text:
+        return text
+    return printers.latex(rate)
+
+
+def number_parts(value: Decimal, digits: int = REPORT_DIGITS) -> tuple[str, int | None]:
+    """A number to `digits` significant digits as (mantissa, power of ten or None), written as
+    Python's %g would: 0.25, 123.457, and 1.2 with 120 or 1.23457 with -5 beyond that range."""
+    if value == 0:
+        return "0", None
+    rounded = decimal.Context(prec=digits, Emax=10**8, Emin=-10**8).plus(Decimal(value))
+    exponent = rounded.adjusted()
+    if -4 <= exponent < digits:
+        return _strip(format(rounded, "f")), None
+    return _strip(format(rounded.scaleb(-exponent), "f")), exponent
+
+
+def _strip(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def number_latex(value: Decimal, digits: int = REPORT_DIGITS) -> str:
+    """The LaTeX of a number (without math delimiters): 0.25, 6.99842 \\times 10^{70}."""
+    mantissa, exponent = number_parts(value, digits)
+    return mantissa if exponent is None else rf"{mantissa} \times 10^{{{exponent}}}"
+
+
+class _Writer:
+    """Numbers, names and emphasis in Markdown or LaTeX."""
+
+    def __init__(self, fmt: str):
+        if fmt not in FORMATS:
+            raise ProblemError(f"unknown report format '{fmt}'; use md or tex", key="--format")
+        self.fmt = fmt
+
+    def math(self, latex: str) -> str:
+        return f"${latex}$" if self.fmt == "md" else rf"\({latex}\)"
+
+    def number(self, value: Decimal) -> str:
+        return self.math(number_latex(value))
+
+    def rate(self, rate: sp.Expr) -> str:
+        return self.math(rate_latex(rate))
+
+    def percent(self, fraction: Decimal) -> str:
+        return self.number(fraction * 100) + ("%" if self.fmt == "md" else r"\%")
+
+    def rate_equation(self, curve: Curve) -> str:
+        return self.math(rf"\eta = {rate_latex(curve.learning_rate)}")
+
+    def prose(self, text: str) -> str:
+        return MarkdownFormat(REPORT_DIGITS).prose(text) if self.fmt == "md" else escape_latex(text)
+
+    def symbol(self, name: str) -> str:
+        return self.math(printers.latex_name(name))
+
+
+def describe(verdict: Verdict, curve: Curve, best: Curve | None, steps: int, w: _Writer) -> str:
+    """The sentence that explains a verdict, with its numbers."""
+    if verdict.kind == DIVERGES:
+        if verdict.overflow_step is not None:
+            return (f"the values overflowed at step {verdict.overflow_step} (a number too large to "
+                    f"carry, or the log of 0); the loss had reached {w.number(curve.final)}")
+        return (f"the loss grew from {w.number(curve.initial)} to {w.number(curve.final)}: each "
+                "step jumps further past the minimum")
+    if verdict.kind == OSCILLATES:
+        parts = []
+        if verdict.increases:
+            times = "step" if verdict.increases == 1 else "steps"
+            parts.append(f"the loss went up at {verdict.increases} of {steps} {times}: the steps "
+                         "overshoot the minimum")
+        if verdict.level_jumps:
+            parts.append(f"the loss stayed level while the parameters jumped back and forth at "
+                         f"{verdict.level_jumps} of {steps} steps: they cycle around the minimum "
+                         "without reaching it")
+        return "; ".join(parts)
+    if verdict.kind == CRAWLS:
+        return (f"the loss decreased at every step, but it ends at {w.number(curve.final)}, far "
+                f"above the best final loss {w.number(best.final)} (with {w.rate_equation(best)}): "
+                "the steps are too small")
+    if verdict.kind == CONVERGES:
+        return (f"the loss decreased at every step, and the last step changed it by "
+                f"{w.percent(verdict.last_change)} of the initial loss")
+    return (f"the loss decreased at every step and was still falling at the end (the last step "
+            f"changed it by {w.percent(verdict.last_change)} of the initial loss): more steps "
+            "would lower it further")
+
+
+def report_data(study: Study, fmt: str) -> dict:
+    """Everything the report template needs, as strings: no SymPy or Decimal reaches a template."""
+    w = _Writer(fmt)
+    problem = study.problem
+    best = study.best
+    best_curve = None if best is None else study.curves[best]
+    rows = []
+    for i, (curve, verdict) in enumerate(zip(study.curves, study.verdicts)):
+        low, at = curve.minimum
+        rows.append({
+            "rate": w.rate(curve.learning_rate),
+            "equation": w.rate_equation(curve),
+            "initial": w.number(curve.initial),
+            "final": w.number(curve.final),
+            "final_step": len(curve.history) - 1,
+            "cut": len(curve.history) - 1 < study.steps,
+            "minimum": w.number(low),
+            "minimum_step": at,
+            "verdict": verdict.kind,
+            "detail": describe(verdict, curve, best_curve, study.steps, w),
+            "best": i == best,
+        })
+    if problem.data is not None:
+        examples = f"the data ({w.prose(problem.data.describe())})"
+        noisy = problem.data.batch_size < len(problem.data.rows)
+    else:
+        examples, noisy = "the single example given by the values", False
+    steps = f"{study.steps} steps" if study.steps != 1 else "1 step"
+    if study.epochs is not None:
+        epochs = "1 epoch" if study.epochs == 1 else f"{study.epochs} epochs"
+        steps = f"{steps} ({epochs})"
+    return {
+        "title": w.prose(problem.title) if problem.title else None,
+        "source": w.prose(Path(problem.source).name) if problem.source else None,
+        "steps": steps,
+        "loss": w.symbol(problem.loss),
+        "parameters": ", ".join(w.symbol(p) for p in problem.parameters),
+        "examples": examples,
+        "noisy": noisy,
+        "digits": study.digits,
+        "report_digits": REPORT_DIGITS,
+        "eta": w.math(r"\eta"),
+        "rows": rows,
+        "best": None if best is None else rows[best]["equation"],
+        "rules": rules(w),
+    }
+
+
+def rules(w: _Writer) -> list[dict[str, str]]:
+    """How the verdicts are decided, in words (the thresholds are the module's constants)."""
+    share = w.percent(CRAWL_SHARE)
+    return [
+        {"verdict": DIVERGES, "rule": "the values overflow, or the final loss is at least "
+                                      f"{int(DIVERGENCE_FACTOR)} times the initial loss"},
+        {"verdict": OSCILLATES, "rule": "the loss goes up at some step (the step overshoots the "
+                                        "minimum), or it stays level while the parameters jump"},
+        {"verdict": CRAWLS, "rule": "the loss decreases at every step but ends far above the best "
+                                    f"rate's final loss (more than {share} of the best rate's drop "
+                                    f"above it, or more than {int(CRAWL_RATIO)} times it while not "
+                                    "yet negligible)"},
+        {"verdict": CONVERGES, "rule": "the loss decreases at every step and the last step changes "
+                                       f"it by at most {w.percent(SETTLED)} of the initial "
+                                       "loss"},
+        {"verdict": DECREASING, "rule": "the loss decreases at every step and is still falling "
+                                        "faster than that at the end"},
+    ]
+
+
+def render_report(study: Study, fmt: str = "md", *, template_dir: str | Path | None = None) -> str:
+    """The report as Markdown (with `![loss](loss.png)`) or LaTeX (with `\\input{loss.tex}`)."""
+    import jinja2
+
+    from .render import environment
+
+    data = report_data(study, fmt)
+    try:
+        template = environment(template_dir).get_template(f"study.{fmt}.j2")
+        return template.render(**data)
+    except jinja2.TemplateNotFound as exc:
+        raise ProblemError(f"template {exc.name} not found", key="--template-dir") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ProblemError(f"template error: {exc.message}", source=exc.filename,
+                           line=exc.lineno) from None
+
+
+def write(study: Study, directory: str | Path, fmt: str = "md") -> list[Path]:
+    """Write loss.png, loss.svg, loss.tex and report.<fmt> into `directory` (created if need be)."""
+    from . import plots
+
+    directory = Path(directory)
+    report = render_report(study, fmt)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProblemError(f"cannot create the directory {directory}: {exc.strerror}",
+                           key="--output") from None
+    written = []
+    try:
+        written += plots.write_images(study, directory / "loss.png", directory / "loss.svg")
+        pgf = directory / "loss.tex"
+        pgf.write_text(plots.pgfplots(study), encoding="utf-8")
+        written.append(pgf)
+        path = directory / f"report.{fmt}"
+        path.write_text(report, encoding="utf-8")
+        written.append(path)
+    except OSError as exc:
+        raise ProblemError(f"cannot write into {directory}: {exc.strerror}",
+                           key="--output") from None
+    return written

@@ -1,0 +1,79 @@
+"""`symbackprop train PROBLEM --lr A --lr B ... -o DIR`: the learning-rate study (study.py).
+
+Registered on the main command group by cli.py (`main.add_command(train)`). InputError and _load
+are imported from cli.py inside the command, so that cli.py can import this module at its top.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ProblemError
+from .parse import parse_number
+
+#: Updates per learning rate when neither --steps nor --epochs is given.
+DEFAULT_STEPS = 200
+
+
+@click.command()
+@click.argument("problem", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lr", "rates", multiple=True, metavar="ETA",
+              help="A learning rate to try (exact: 0.1 is 1/10); repeat for each rate. "
+                   "Default: the problem's learning_rate.")
+@click.option("--steps", type=click.IntRange(1),
+              help=f"Updates per learning rate (default {DEFAULT_STEPS}).")
+@click.option("--epochs", type=click.IntRange(1),
+              help="Passes over the data per learning rate, in the problem's batches.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write loss.png, loss.svg, loss.tex and the report into (created).")
+@click.option("--format", "fmt", type=click.Choice(["md", "tex"]), default="md", show_default=True,
+              help="The report: report.md (Markdown, shows loss.png) or report.tex (LaTeX, "
+                   "\\input's loss.tex).")
+def train(problem: Path, rates: tuple[str, ...], steps: int | None, epochs: int | None,
+          output: Path, fmt: str) -> None:
+    """Train PROBLEM with each learning rate for the same number of steps, plot the loss curves on
+    one plot and write a report saying which rates diverge, oscillate, crawl or converge."""
+    import matplotlib
+
+    matplotlib.use("Agg")   # headless, before anything can draw
+    from . import study as study_module
+    from .cli import InputError, _load
+
+    try:
+        loaded = _load(problem, False)
+        learning_rates = [_rate(text) for text in rates]
+        if not learning_rates:
+            if loaded.learning_rate is None:
+                raise ProblemError("give --lr, or learning_rate: in the problem file",
+                                   key="learning_rate")
+            learning_rates = [loaded.learning_rate]
+        if steps is None and epochs is None:
+            steps = DEFAULT_STEPS
+        study = _run(study_module, loaded, learning_rates, steps, epochs)
+        written = study_module.write(study, output, fmt)
+    except ProblemError as exc:
+        raise InputError(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+
+
+def _rate(text: str):
+    try:
+        value = parse_number(text)
+    except ProblemError as exc:
+        raise ProblemError(f"{exc.message}", key="--lr") from None
+    if not (value.is_number and value.is_positive):
+        raise ProblemError(f"a learning rate must be greater than 0, got {text}", key="--lr")
+    return value
+
+
+def _run(study_module, problem, rates, steps, epochs):
+    """Run the study; on a terminal, with a progress bar over all the rates' steps."""
+    if not sys.stderr.isatty():
+        return study_module.run_study(problem, rates, steps, epochs=epochs)
+    _, checked, count, _ = study_module.prepare(problem, rates, steps, epochs)
+    with click.progressbar(length=count * len(checked), label="training", file=sys.stderr) as bar:
+        return study_module.run_study(problem, rates, steps, epochs=epochs, progress=bar.update)
