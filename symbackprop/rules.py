@@ -93,8 +93,11 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     """d expr / d wrt in general form, its kinks valued `kink` at exactly 0."""
     derivative = sp.diff(expr, wrt)
     derivative = derivative.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, kink))
-    # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar).
-    return sp.factor_terms(derivative)
+    # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar). Only a
+    # sum can need it, and most local derivatives (x, w3, h*(1 - h)) have none at the top.
+    if derivative.is_Add or any(a.is_Add for a in derivative.args):
+        return sp.factor_terms(derivative)
+    return derivative
 
 
 def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp.Expr],
