@@ -18,7 +18,7 @@ import click
 import jinja2
 import sympy as sp
 
-from . import numeric
+from . import budget, numeric
 from .check import AfterUpdateStep, Report, Verdict, check as check_claims, load_claims
 from .errors import ProblemError
 from .formats import Format, MarkdownFormat
@@ -44,7 +44,9 @@ STEP_DIGITS = 6
                                 "written (half a unit in the last place).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Path | None) -> None:
+@budget.option
+def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Path | None,
+          time_limit: float) -> None:
     """Check CLAIMS (a YAML file: quantity -> claimed value) against PROBLEM: which claims are
     wrong, the correct values and the steps to them, which wrong claim the others follow from, and
     the mistake that reproduces each wrong number. Exit status: 0 all right, 1 any wrong, 2 bad input.
@@ -57,13 +59,14 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Pa
     E+: 0.291027924         a value in the forward pass after the update
     """
     # Imported here, not at the top: cli.py imports this module to register the command.
-    from .cli import InputError, _load, _write
+    from .cli import InputError, _load, _write, limited
 
     try:
-        tolerance = _relative_tolerance(rel_tol)
-        loaded = _load(problem, False)
-        report = check_claims(loaded, load_claims(claims, loaded), tolerance, str(claims))
-        written = render_report(report, fmt)
+        with limited(time_limit, problem):
+            tolerance = _relative_tolerance(rel_tol)
+            loaded = _load(problem, False)
+            report = check_claims(loaded, load_claims(claims, loaded), tolerance, str(claims))
+            written = render_report(report, fmt)
     except ProblemError as exc:
         raise InputError(str(exc)) from None
     _write(written, output)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from . import diagram
+from . import budget, diagram
 from . import render as render_module
 from .errors import ProblemError
 from .parse import parse_number
@@ -21,6 +22,19 @@ class InputError(click.ClickException):
     """Bad input: printed as 'Error: ...' without a traceback, exit status 2."""
 
     exit_code = INPUT_ERROR
+
+
+@contextmanager
+def limited(seconds: float, problem: Path | None):
+    """Run the block within the time budget; running out is bad input (exit 2) naming the file."""
+    try:
+        with budget.time_limit(seconds):
+            yield
+    except budget.TimeLimitExceeded:
+        source = str(problem) if problem is not None else f"built-in example {builtin_example().name}"
+        raise InputError(str(ProblemError(
+            f"the derivation took longer than {seconds:g} s (the network or its expressions are too "
+            "large); use --time-limit to allow more", source=source))) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,10 +64,20 @@ def main() -> None:
 @click.option("--epochs", type=click.IntRange(1), help="Run this many passes over the data, in batches.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Use templates from this folder (a restyled copy of the shipped ones).")
+@budget.option
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, kink: str | None, gates: bool, steps: int | None, epochs: int | None,
-          template_dir: Path | None) -> None:
+          template_dir: Path | None, time_limit: float) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
+    with limited(time_limit, problem):
+        text = _solve_text(problem, fmt, digits, symbolic, fragment, kink, gates, steps, epochs,
+                           template_dir)
+    _write(text, output)
+
+
+def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fragment: bool,
+                kink: str | None, gates: bool, steps: int | None, epochs: int | None,
+                template_dir: Path | None) -> str:
     try:
         loaded = _load(problem, gates)
         if symbolic and (steps or epochs):
@@ -67,11 +91,10 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
             if not 0 <= kink_value <= 1:
                 raise ProblemError(f"must be between 0 and 1, got {kink}", key="--kink")
         solution = _solve_with_progress(loaded, kink_value, steps, epochs)
-        text = render_module.render(solution, fmt, digits=digits, symbolic=symbolic,
+        return render_module.render(solution, fmt, digits=digits, symbolic=symbolic,
                                     fragment=fragment, template_dir=template_dir)
     except ProblemError as exc:
         raise InputError(str(exc)) from None
-    _write(text, output)
 
 
 @main.command()
@@ -83,12 +106,15 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
 @click.option("--digits", type=click.IntRange(1, 100), default=4, show_default=True,
               help="Significant digits of the values drawn.")
 @click.option("--gates", is_flag=True, help="Split compound expressions into one node per operation.")
-def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gates: bool) -> None:
+@budget.option
+def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gates: bool,
+          time_limit: float) -> None:
     """Draw the computational graph of PROBLEM with each node's forward value (green) and
     gradient (red); without PROBLEM, the built-in example."""
     try:
-        loaded = _load(problem, gates)
-        text = diagram.draw(loaded.solve(), fmt, digits=digits)
+        with limited(time_limit, problem):
+            loaded = _load(problem, gates)
+            text = diagram.draw(loaded.solve(), fmt, digits=digits)
     except ProblemError as exc:
         raise InputError(str(exc)) from None
     _write(text if text.endswith("\n") else text + "\n", output)

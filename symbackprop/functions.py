@@ -62,8 +62,8 @@ class relu(_RealFunction):
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
 
-    def _latex(self, printer):
-        return r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _raised(r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 class leaky_relu(_RealFunction):
@@ -84,9 +84,9 @@ class leaky_relu(_RealFunction):
             return alpha + (1 - alpha) * sp.Heaviside(x, 0)
         return sp.Min(x, 0)
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         x, alpha = (printer._print(a) for a in self.args)
-        return r"\operatorname{LeakyReLU}_{%s}\left(%s\right)" % (alpha, x)
+        return _raised(r"\operatorname{LeakyReLU}_{%s}\left(%s\right)" % (alpha, x), exp)
 
 
 class sigmoid(_RealFunction):
@@ -119,8 +119,8 @@ class sigmoid(_RealFunction):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _raised(r"\sigma\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 class softmax(_RealFunction):
@@ -168,10 +168,15 @@ class softmax(_RealFunction):
     def _eval_rewrite_as_exp(self, k, *zs, **kwargs):
         return sp.exp(zs[int(k) - 1]) / sp.Add(*(sp.exp(z) for z in zs))
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         k, *zs = self.args
         inner = ", ".join(printer._print(z) for z in zs)
-        return r"\operatorname{softmax}_{%s}\left(%s\right)" % (printer._print(k), inner)
+        return _raised(r"\operatorname{softmax}_{%s}\left(%s\right)" % (printer._print(k), inner), exp)
+
+
+def _raised(latex: str, exp: str | None) -> str:
+    """SymPy's LaTeX printer asks a function for its own power (relu(x)**2) by passing exp."""
+    return latex if exp is None else "%s^{%s}" % (latex, exp)
 
 
 def _float_precision(args) -> int:

@@ -9,6 +9,7 @@ happens only when a value is printed.
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 
 from .printers import text
@@ -19,6 +20,8 @@ WORKING_DIGITS = 50
 DECIMAL_DIGITS = 15
 #: Closed forms with more tree nodes than this are carried as Floats (and shown as decimals only).
 MAX_CLOSED_FORM_SIZE = 30
+#: Working digits allowed where terms cancel: 1 - sigmoid(10000) needs about 4,360.
+MAX_EVALUATION_DIGITS = 5_000
 
 
 #: Exact numbers with more digits than this are refused rather than carried (Python will not even
@@ -60,36 +63,95 @@ def settle(expr: sp.Expr) -> sp.Expr:
     if expr.is_Float:
         return expr
     if expr.has(sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:
-        value = expr.evalf(WORKING_DIGITS)
+        value = approximate = accurate(expr, WORKING_DIGITS)
     else:
-        value = expr
+        value, approximate = expr, expr.evalf(DECIMAL_DIGITS)
+        if _inaccurate(approximate):
+            # Printing this closed form would show SymPy's 0.e-140 for 1 - sigmoid(1000), whose
+            # terms cancel in 435 digits: carry it as a decimal computed with enough of them.
+            value = approximate = accurate(expr, WORKING_DIGITS)
     # Decided by evaluation, not by SymPy's assumptions, whose answer for closed forms such as
     # log(softmax(...)) can depend on the order in which facts are derived.
-    if value.has(sp.I) or (value is expr and value.evalf(15).has(sp.I)):
+    if approximate.has(sp.I):
         raise NumericError(f"{expr} is not a real number")
     return value
+
+
+def accurate(expr: sp.Expr, digits: int) -> sp.Expr:
+    """expr evaluated to `digits` significant digits, every one of them correct.
+
+    SymPy's evalf raises its working precision only about 100 digits where terms cancel, and then
+    returns a Float without a single correct digit (1 - sigmoid(1000) gives 0.e-140). Such a value
+    is evaluated again allowing MAX_EVALUATION_DIGITS; one still unresolved then is 0 to that many
+    digits, and is carried as a decimal 0.
+    """
+    value = expr.evalf(digits)
+    if _inaccurate(value):
+        value = expr.evalf(digits, maxn=MAX_EVALUATION_DIGITS)
+        if _inaccurate(value):
+            value = sp.Float(0, digits)
+    return value
+
+
+def _inaccurate(value: sp.Expr) -> bool:
+    """True for a Float with fewer correct digits than an answer key prints (evalf records how many
+    bits it could establish as the Float's precision)."""
+    return value.is_Float and value._prec < mpmath.libmp.dps_to_prec(DECIMAL_DIGITS)
 
 
 def check_magnitude(expr: sp.Expr, known: dict | None = None) -> None:
     """Refuse, before SymPy computes it, a number too large to hold: an exp of more than
     MAX_EXP_ARGUMENT, or a power with more than MAX_DIGITS digits.
 
-    With `known`, the check is of expr once those values are substituted. Inner parts are checked
-    before the parts that contain them, so every estimate below works on numbers already known to be
-    of sensible size.
+    With `known` (the forward pass, before it substitutes the values), the check is of expr once
+    those values are substituted, and also refuses a part that would not be real. Inner parts are
+    checked before the parts that contain them, so every estimate below works on numbers already
+    known to be of sensible size.
     """
     for sub in sp.postorder_traversal(expr):
-        if not (sub.is_Pow or sub.func is sp.exp):
+        if not (sub.is_Pow or sub.func is sp.exp or sub.func is sp.log):
             continue
-        if sub.func is sp.exp:
-            argument = sub.args[0].xreplace(known) if known else sub.args[0]
+        args = [a.xreplace(known) if known else a for a in sub.args]
+        if sub.func is sp.log:
+            if known is not None:
+                _check_real_log(args[0])
+        elif sub.func is sp.exp:
+            argument = args[0]
             if argument.is_number and argument.is_real and argument.evalf(15) > MAX_EXP_ARGUMENT:
                 raise NumericError(f"exp({sp.N(argument, 6)}) overflows: its argument is above "
                                    f"{MAX_EXP_ARGUMENT}")
-            continue
-        base, exponent = ((a.xreplace(known) if known else a) for a in sub.args)
-        if power_digits(base, exponent) > MAX_DIGITS:
-            raise NumericError(f"the power {sub} has more than {MAX_DIGITS} digits at these values")
+        else:
+            base, exponent = args
+            if known is not None:
+                _check_real_power(base, exponent)
+            if power_digits(base, exponent) > MAX_DIGITS:
+                raise NumericError(f"the power {sub} has more than {MAX_DIGITS} digits at these values")
+
+
+# The two ways real values make a complex one. Refused before SymPy builds it, because max and min
+# of a complex number raise a bare ValueError ("not comparable") instead of giving a value.
+
+def _check_real_log(argument: sp.Expr) -> None:
+    if _is_negative_number(argument):
+        raise NumericError(f"log({_shown(argument)}) is not a real number: the log of a negative "
+                           "number")
+
+
+def _check_real_power(base: sp.Expr, exponent: sp.Expr) -> None:
+    if exponent.is_number and exponent.is_integer is not True and _is_negative_number(base):
+        raise NumericError(f"({_shown(base)})**({_shown(exponent)}) is not a real number: a "
+                           "negative number to a power that is not a whole number")
+
+
+def _shown(value: sp.Expr) -> str:
+    return text(value) if value.is_Rational else str(sp.N(value, 6))
+
+
+def _is_negative_number(value: sp.Expr) -> bool:
+    if not value.is_number:
+        return False
+    approximate = value.evalf(15)
+    return bool(approximate.is_real and approximate < 0)
 
 
 def power_digits(base: sp.Expr, exponent: sp.Expr) -> float:
@@ -116,7 +178,7 @@ def decimal_string(expr: sp.Expr, digits: int = DECIMAL_DIGITS) -> str | None:
     """The value to `digits` significant digits, or None while it still depends on a symbol."""
     if not expr.is_number:
         return None
-    return str(sp.N(expr, digits))
+    return str(accurate(expr, digits))
 
 
 def is_zero(expr: sp.Expr) -> bool:

@@ -17,7 +17,7 @@ import sympy as sp
 
 from .errors import ProblemError
 from .functions import ARITY, FUNCTIONS
-from .numeric import MAX_DIGITS, power_digits
+from .numeric import MAX_BITS, MAX_DIGITS, power_digits
 
 MAX_TEXT_LENGTH = 10_000
 MAX_TREE_NODES = 5_000
@@ -94,6 +94,8 @@ def parse_number(value: object) -> sp.Expr:
     if isinstance(value, bool) or value is None:
         raise ExpressionError(f"expected a number, got {value!r}")
     if isinstance(value, int):
+        if _too_long(sp.Integer(value)):
+            raise ExpressionError(f"the integer has more than {MAX_DIGITS} digits")
         return sp.Integer(value)
     if isinstance(value, float):
         # A float reaching here lost its text already; its shortest repr is what the user wrote.
@@ -138,7 +140,17 @@ def from_sympy(expr: object) -> sp.Expr:
 def _checked_result(result: sp.Expr, text: str) -> sp.Expr:
     if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError(f"'{_short(text)}' divides by zero or takes the log of zero")
+    if any(_too_long(number) for number in result.atoms(sp.Rational)):
+        raise ExpressionError(f"'{_short(text)}' makes a number of more than {MAX_DIGITS} digits")
     return result
+
+
+def _too_long(number: sp.Expr) -> bool:
+    """An exact number of more than MAX_DIGITS digits: 10**4000*10**4000 passes the power check,
+    but Python will not even print it."""
+    if not number.is_Rational:
+        return False
+    return max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > MAX_BITS
 
 
 class _Builder:
@@ -185,9 +197,15 @@ class _Builder:
                                   "allowed; use + - * / **")
         left, right = self.build(node.left, depth), self.build(node.right, depth)
         try:
-            return operation(left, right)
+            result = operation(left, right)
         except _PowerTooLarge as exc:
             raise ExpressionError(f"'{_short(self.text)}': {exc}") from None
+        # Checked at every step (SymPy puts a sum's or product's number first), so that a chain
+        # 10**4000*10**4000*... stops before it multiplies numbers of millions of digits.
+        if _too_long(result.args[0] if result.is_Add or result.is_Mul else result):
+            raise ExpressionError(f"'{_short(self.text)}' makes a number of more than {MAX_DIGITS} "
+                                  "digits")
+        return self._real(result, node)
 
     def _Call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -205,9 +223,17 @@ class _Builder:
             raise ExpressionError(f"'{_short(self.text)}': exp of a number above {MAX_EXP_ARGUMENT} "
                                   "is too large to compute")
         try:
-            return FUNCTIONS[name](*args)
+            return self._real(FUNCTIONS[name](*args), node)
         except ValueError as exc:
             raise ExpressionError(f"'{_short(self.text)}': {exc}") from None
+
+    def _real(self, result: sp.Expr, node: ast.AST) -> sp.Expr:
+        """Refuse a constant that is not real (log(-9), (-8)**(1/3)) where it is written: SymPy would
+        carry it on, and comparing it (exp's limit, max, min) raises a bare TypeError."""
+        if result.is_number and not result.is_Rational and result.evalf(15).has(sp.I):
+            part = ast.get_source_segment(self.text, node) or self.text
+            raise ExpressionError(f"'{_short(self.text)}': {_short(part)} is not a real number")
+        return result
 
 
 def _check_arity(name: str, count: int, text: str) -> None:
@@ -244,6 +270,10 @@ def _exp_in_range(argument: sp.Expr) -> bool:
 
 def _decimal(literal: str) -> sp.Rational:
     """Exact value of a decimal literal: '0.1' is 1/10, '2.5e-3' is 1/400."""
+    # A short literal can stand for a huge exact number: 1e999999999 has a billion digits.
+    exponent = re.search(r"[eE]([-+]?\d+)\Z", literal.strip())
+    if exponent and abs(int(exponent.group(1))) > MAX_DIGITS:
+        raise ExpressionError(f"the number '{_short(literal)}' has more than {MAX_DIGITS} digits")
     try:
         return sp.Rational(literal)
     except (TypeError, ValueError):

@@ -7,6 +7,7 @@ expressions go through `parse.py`, numbers through `parse.parse_number`.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,11 +19,17 @@ from . import layers as layers_module
 from .data import Dataset, read_dataset
 from .errors import ProblemError, reject_unknown_keys
 from .graph import Graph
-from .parse import check_name, from_sympy, parse_expression, parse_number
+from .numeric import NumericError
+from .parse import MAX_NUMBER_LENGTH, check_name, from_sympy, parse_expression, parse_number
 from .rules import check_supported
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 20_000
+#: Entries (mappings, lists and scalars) of the YAML once aliases are expanded: a file within
+#: MAX_FILE_BYTES has fewer without aliases, as every entry takes at least two characters.
+MAX_YAML_NODES = MAX_FILE_BYTES // 2
+#: Levels of nesting of the YAML; a problem file needs six (layers.dense.0.weights.0.0).
+MAX_YAML_DEPTH = 50
 
 KEYS = {
     "title": "a heading for the solution",
@@ -85,6 +92,12 @@ class Problem:
             return solve(self, self.kink if kink is None else kink, steps or 1, epochs, progress)
         except ProblemError as exc:
             raise exc.located(source=self.source, line=self.lines.get(exc.key or "")) from None
+        except NumericError as exc:
+            # Values computed outside any node (an update, a batch's mean) are checked by the same
+            # rules, but no node's key names them.
+            key = "learning_rate" if self.learning_rate is not None else None
+            raise ProblemError(f"the update or a batch's loss cannot be computed: {exc}", key=key,
+                               source=self.source, line=self.lines.get(key or "")) from None
 
 
 def load(problem: str | Path | Mapping[str, Any]) -> Problem:
@@ -94,9 +107,13 @@ def load(problem: str | Path | Mapping[str, Any]) -> Problem:
     path = Path(problem)
     source = str(problem)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        # Read one byte past the limit rather than trust the size stat() reports, which is 0 for
+        # /dev/zero or a pipe that never ends.
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
             raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB", source=source)
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ProblemError("no such file", source=source) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -106,6 +123,8 @@ def load(problem: str | Path | Mapping[str, Any]) -> Problem:
 
 def loads(text: str, source: str = "<string>") -> Problem:
     """A Problem from YAML text."""
+    if len(text) > MAX_FILE_BYTES:    # characters, not bytes: a cheap bound, before any parsing
+        raise ProblemError(f"the text is longer than {MAX_FILE_BYTES // 1000} kB", source=source)
     data, lines = read_yaml(text, source)
     if not isinstance(data, Mapping):
         raise ProblemError("a problem file must be a mapping of keys such as nodes:, values:, loss:",
@@ -118,7 +137,19 @@ class FloatText(str):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    depth = 0
+
+    def compose_node(self, parent, index):
+        # PyYAML composes recursively, and its scanner slows down with every open [ or {: refuse
+        # [[[[...]]]] at the limit rather than after seconds, at the end of the stack.
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise ProblemError(f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep",
+                                   line=self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> FloatText:
@@ -129,42 +160,104 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
-    """Parse YAML safely, keeping floats as text and recording the line of every mapping key."""
-    loader = _Loader(text)
+    """Parse YAML safely, keeping floats as text and recording the line of every mapping key.
+
+    The composed node graph is walked (and limited) before anything is constructed: aliases can make
+    a small file stand for billions of entries, and a long integer would be converted by PyYAML with
+    Python's int(), which is quadratic for sexagesimal 1:2:3... and refuses more than 4,300 digits.
+    """
+    try:
+        # Inside the try: the reader rejects control characters already when the loader is made.
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, source) from None
     try:
         root = loader.get_single_node()
         if root is None:
             raise ProblemError("the file is empty", source=source)
         lines: dict[str, int] = {}
-        _record_lines(root, "", lines)
+        _walk(root, lines)
         return loader.construct_document(root), lines
     except yaml.YAMLError as exc:
-        # A one-line message: PyYAML's own str() spans several lines and names "<unicode string>".
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ProblemError(f"this is not valid YAML: {problem}", source=source,
-                           line=mark.line + 1 if mark else None) from None
+        raise _yaml_error(exc, text, source) from None
     except ProblemError as exc:
         raise exc.located(source=source) from None
     finally:
         loader.dispose()
 
 
-def _record_lines(node: yaml.Node, prefix: str, lines: dict[str, int]) -> None:
+def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> ProblemError:
+    """A one-line message: PyYAML's own str() spans several lines and names "<unicode string>"."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else None
+    problem = getattr(exc, "problem", None)
+    if isinstance(exc, yaml.reader.ReaderError):
+        problem = str(exc).split("\n")[0]
+        line = text.count("\n", 0, exc.position) + 1
+    return ProblemError(f"this is not valid YAML: {problem or type(exc).__name__}", source=source,
+                        line=line)
+
+
+def _walk(root: yaml.Node, lines: dict[str, int]) -> None:
+    """Record the line of every key path ("nodes.y"), refuse keys given twice and integers too long,
+    and limit the entries and the depth of the YAML once its aliases are expanded.
+
+    Each distinct node is visited once and its expanded size computed from its children's, so
+    `a: &a [x, x]  b: &b [*a, *a] ...` (a billion entries from a few lines) is refused at once, and
+    an alias inside its own anchor (`&a [*a]`, infinite) is found on the path. Iterative, so that no
+    nesting can exhaust the stack."""
+    measured: dict[int, tuple[int, int]] = {}      # id(node) -> (entries, depth) once expanded
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, str, list | None]] = [(root, "", None)]
+    while stack:
+        node, path, children = stack.pop()
+        key, line = path[:-1] or None, node.start_mark.line + 1
+        if children is not None:                     # every child measured: measure the node
+            on_path.discard(id(node))
+            entries = 1 + sum(measured[id(child)][0] for child, _ in children)
+            depth = 1 + max((measured[id(child)][1] for child, _ in children), default=0)
+            if entries > MAX_YAML_NODES:
+                raise ProblemError(f"the YAML has more than {MAX_YAML_NODES:,} entries once its "
+                                   "aliases (*name) are expanded", key=key, line=line)
+            if depth > MAX_YAML_DEPTH:
+                raise ProblemError(f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep once "
+                                   "its aliases (*name) are expanded", key=key, line=line)
+            measured[id(node)] = (entries, depth)
+            continue
+        if id(node) in measured:
+            continue
+        if id(node) in on_path:
+            raise ProblemError("an alias (*name) inside the entry it names would repeat it forever",
+                               key=key, line=line)
+        on_path.add(id(node))
+        children = _children(node, path, lines)
+        stack.append((node, path, children))
+        stack.extend((child, child_path, None) for child, child_path in reversed(children))
+
+
+def _children(node: yaml.Node, path: str, lines: dict[str, int]) -> list[tuple[yaml.Node, str]]:
+    """A node's children with their key paths ("nodes.y.", "data.0."), their lines recorded."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_NUMBER_LENGTH:
+            raise ProblemError(f"the number '{node.value[:20]}...' is longer than {MAX_NUMBER_LENGTH} "
+                               "characters", key=path[:-1] or None, line=node.start_mark.line + 1)
+        return []
+    children = []
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
-            key = str(key_node.value)
-            path = f"{prefix}{key}"
-            if key in seen:
-                raise ProblemError(f"'{path}' appears twice", key=path, line=key_node.start_mark.line + 1)
-            seen.add(key)
-            lines[path] = key_node.start_mark.line + 1
-            _record_lines(value_node, path + ".", lines)
-    elif isinstance(node, yaml.SequenceNode):
+            name = str(key_node.value)
+            if name in seen:
+                raise ProblemError(f"'{path}{name}' appears twice", key=path + name,
+                                   line=key_node.start_mark.line + 1)
+            seen.add(name)
+            lines.setdefault(path + name, key_node.start_mark.line + 1)
+            children.append((value_node, f"{path}{name}."))
+    else:
         for index, item in enumerate(node.value):
-            lines[f"{prefix}{index}"] = item.start_mark.line + 1
-            _record_lines(item, f"{prefix}{index}.", lines)
+            lines.setdefault(f"{path}{index}", item.start_mark.line + 1)
+            children.append((item, f"{path}{index}."))
+    return children
 
 
 def _from_mapping(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -> Problem:
@@ -182,7 +275,12 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     if "layers" in data:
         if "nodes" in data:
             raise ProblemError("give either nodes: or layers:, not both", key="layers")
-        expanded = layers_module.expand(data["layers"], key="layers")
+        spec = data["layers"]
+        if isinstance(spec, Mapping) and not isinstance(spec.get("loss", ""), str):
+            # Checked here because layers.py looks the name up in a dict, where a list is a TypeError.
+            raise ProblemError(f"unknown loss {spec['loss']!r}; use one of " +
+                               ", ".join(layers_module.LOSSES), key="layers.loss")
+        expanded = layers_module.expand(spec, key="layers")
         node_texts = expanded.nodes
         for name, value in expanded.values.items():
             if name in values:
@@ -342,8 +440,10 @@ def check_name_at(name: Any, what: str, key: str) -> str:
 
 
 def _text(value: Any, key: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _paragraph(value, key)
     raise ProblemError("must be text", key=key)
 
 
@@ -351,7 +451,17 @@ def _notes(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
+        return (_paragraph(value, "notes"),)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
+        return tuple(_paragraph(v, f"notes.{i}") for i, v in enumerate(value))
     raise ProblemError("notes: must be text or a list of texts", key="notes")
+
+
+def _paragraph(text: str, key: str) -> str:
+    """A title or note as one paragraph: a blank line inside would end LaTeX's \\section{...} or
+    \\emph{...} mid-argument (pdflatex stops) and Markdown's quote; a control character (YAML's
+    "\\a") is not text at all."""
+    control = next((c for c in text if unicodedata.category(c) == "Cc" and not c.isspace()), None)
+    if control is not None:
+        raise ProblemError(f"contains the control character U+{ord(control):04X}", key=key)
+    return " ".join(text.split())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from . import budget
 from .errors import ProblemError
 from .parse import parse_number
 
@@ -32,28 +33,30 @@ DEFAULT_STEPS = 200
 @click.option("--format", "fmt", type=click.Choice(["md", "tex"]), default="md", show_default=True,
               help="The report: report.md (Markdown, shows loss.png) or report.tex (LaTeX, "
                    "\\input's loss.tex).")
+@budget.option
 def train(problem: Path, rates: tuple[str, ...], steps: int | None, epochs: int | None,
-          output: Path, fmt: str) -> None:
+          output: Path, fmt: str, time_limit: float) -> None:
     """Train PROBLEM with each learning rate for the same number of steps, plot the loss curves on
     one plot and write a report saying which rates diverge, oscillate, crawl or converge."""
     import matplotlib
 
     matplotlib.use("Agg")   # headless, before anything can draw
     from . import study as study_module
-    from .cli import InputError, _load
+    from .cli import InputError, _load, limited
 
     try:
-        loaded = _load(problem, False)
-        learning_rates = [_rate(text) for text in rates]
-        if not learning_rates:
-            if loaded.learning_rate is None:
-                raise ProblemError("give --lr, or learning_rate: in the problem file",
-                                   key="learning_rate")
-            learning_rates = [loaded.learning_rate]
-        if steps is None and epochs is None:
-            steps = DEFAULT_STEPS
-        study = _run(study_module, loaded, learning_rates, steps, epochs)
-        written = study_module.write(study, output, fmt)
+        with limited(time_limit, problem):
+            loaded = _load(problem, False)
+            learning_rates = [_rate(text) for text in rates]
+            if not learning_rates:
+                if loaded.learning_rate is None:
+                    raise ProblemError("give --lr, or learning_rate: in the problem file",
+                                       key="learning_rate")
+                learning_rates = [loaded.learning_rate]
+            if steps is None and epochs is None:
+                steps = DEFAULT_STEPS
+            study = _run(study_module, loaded, learning_rates, steps, epochs)
+            written = study_module.write(study, output, fmt)
     except ProblemError as exc:
         raise InputError(str(exc)) from None
     for path in written:

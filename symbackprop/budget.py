@@ -1,0 +1,62 @@
+"""A time budget for one command, so that a derivation that would explode says so instead of hanging.
+
+The limits in problem.py and parse.py bound the input; they cannot bound the work, which grows with
+the network and its expressions in ways no size check predicts. `time_limit(seconds)` arms a one-shot
+SIGALRM timer whose handler raises `TimeLimitExceeded` wherever the computation is. Signals only
+reach the main thread and only exist on POSIX, so elsewhere (Windows, a web server's worker thread)
+there is no limit rather than a failure.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+
+#: Seconds the command line allows for loading, solving and writing one problem (--time-limit).
+DEFAULT_SECONDS = 120
+
+
+class TimeLimitExceeded(BaseException):
+    """The budget ran out. A BaseException, as KeyboardInterrupt is, so that no `except Exception`
+    inside SymPy or this package can swallow it and carry on."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the derivation took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+def option(command):
+    """The --time-limit option of solve, graph, check and train (here, not in cli.py, which
+    check_cli.py and train_cli.py can only import once their commands are defined)."""
+    return click.option(
+        "--time-limit", type=click.FloatRange(min=0), default=DEFAULT_SECONDS, show_default=True,
+        metavar="SECONDS",
+        help="Stop with an error when loading, solving and writing take longer (0: no limit).",
+    )(command)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise TimeLimitExceeded inside the block once `seconds` have passed; None or 0: no limit."""
+    usable = (seconds and hasattr(signal, "SIGALRM")
+              and threading.current_thread() is threading.main_thread()
+              # A timer someone else armed (a test runner's timeout) is theirs: leave it alone.
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeLimitExceeded(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
