@@ -190,6 +190,8 @@ class _Builder:
                               "which is not allowed")
 
     def _BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return self._sum(node, depth)
         operation = _BINARY.get(type(node.op))
         if operation is None:
             word = _OPERATOR_WORDS.get(type(node.op), type(node.op).__name__)
@@ -206,6 +208,23 @@ class _Builder:
             raise ExpressionError(f"'{_short(self.text)}' makes a number of more than {MAX_DIGITS} "
                                   "digits")
         return self._real(result, node)
+
+    def _sum(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        """A flat sum a + b - c + ... (Python nests it to the left, one level per term) built at one
+        depth and in one step: a weighted sum of 64 inputs is not nested 64 levels deep."""
+        terms = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            terms.append((node.op, node.right))
+            node = node.left
+        parts = [self.build(node, depth)]
+        for op, right in reversed(terms):
+            part = self.build(right, depth)
+            parts.append(part if isinstance(op, ast.Add) else -part)
+        result = sp.Add(*parts)
+        if _too_long(result.args[0] if result.is_Add else result):
+            raise ExpressionError(f"'{_short(self.text)}' makes a number of more than {MAX_DIGITS} "
+                                  "digits")
+        return result
 
     def _Call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:

@@ -108,3 +108,9 @@ def test_seed004_updates_every_weight_and_bias():
     solution = symbackprop.load(SEED004).solve()
     assert len(solution.updates) == 2 * 2 + 2 + 2 * 2 + 2 + 3 * 2 + 3
     assert solution.after_update["E"] < solution.forward["E"].value
+
+
+def test_a_layer_of_64_inputs_is_a_flat_sum_not_64_levels_of_nesting():
+    problem = symbackprop.load({"layers": {"inputs": [1] * 64, "dense": [{"weights": [[0] * 64]}],
+                                           "targets": [0]}})
+    assert len(problem.nodes["z1_1"].args) == 64
