@@ -94,7 +94,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
     local = rules.local_derivative(consumer.expr, wrt, kink)
     local, branches = rules.settle_branches(local, consumer.expr, fwd.known, fwd.facts, kink)
     # Write the derivative in the reader's names: sigmoid(z)*(1 - sigmoid(z)) becomes h*(1 - h).
-    local = local.xreplace({e: s for e, s in by_expression.items() if s != wrt})
+    local = local.xreplace(by_expression)
     local_value = _settled(local.xreplace(fwd.known), via)
     general = None
     if upstream.general is not None:
