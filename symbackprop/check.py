@@ -28,7 +28,7 @@ from . import backprop
 from .errors import ProblemError
 from .mistakes import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Diagnosis, Mistakes, gradient_steps
 from .parse import parse_expression, symbol
-from .problem import MAX_FILE_BYTES, Problem, read_yaml
+from .problem import Problem, read_text, read_yaml
 from .solution import Solution
 from .steps import ChainStep, ForwardStep
 
@@ -114,16 +114,7 @@ class Report:
 
 def load_claims(path: str | Path, problem: Problem) -> list[Claim]:
     """The claims of a YAML file, checked against the problem's names."""
-    source = str(path)
-    try:
-        if Path(path).stat().st_size > MAX_FILE_BYTES:
-            raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB", source=source)
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProblemError("no such file", source=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProblemError(f"cannot read the file: {exc}", source=source) from None
-    return loads_claims(text, problem, source)
+    return loads_claims(read_text(path), problem, str(path))
 
 
 def loads_claims(text: str, problem: Problem, source: str = "<claims>") -> list[Claim]:

@@ -104,21 +104,25 @@ def load(problem: str | Path | Mapping[str, Any]) -> Problem:
     """A Problem from a YAML file's path or from a mapping with the same keys."""
     if isinstance(problem, Mapping):
         return _from_mapping(problem, source=None, lines={})
-    path = Path(problem)
-    source = str(problem)
+    text = read_text(problem)
+    return loads(text, source=str(problem))
+
+
+def read_text(path: str | Path) -> str:
+    """A YAML file's text, read no further than MAX_FILE_BYTES (problem and claims files alike)."""
+    source = str(path)
     try:
         # Read one byte past the limit rather than trust the size stat() reports, which is 0 for
         # /dev/zero or a pipe that never ends.
-        with path.open("rb") as file:
+        with Path(path).open("rb") as file:
             raw = file.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
             raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1000} kB", source=source)
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise ProblemError("no such file", source=source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProblemError(f"cannot read the file: {exc}", source=source) from None
-    return loads(text, source=source)
 
 
 def loads(text: str, source: str = "<string>") -> Problem:

@@ -363,3 +363,13 @@ def test_output_file(cli, tmp_path):
     result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", CHECKS / "sigmoid_2_2_2_claims.yaml", "-o", output)
     assert result.exit_code == 1
     assert "5 of 6 claims are right; 1 is wrong." in output.read_text(encoding="utf-8")
+
+
+def test_a_claims_file_that_never_ends_is_refused_not_read_forever():
+    from click.testing import CliRunner
+    from symbackprop.cli import main
+
+    problem = Path(__file__).resolve().parent.parent / "worked_examples" / "seed003_relu_unit.yaml"
+    result = CliRunner().invoke(main, ["check", str(problem), "/dev/zero"])
+    assert result.exit_code == 2
+    assert "/dev/zero: the file is larger than" in result.output
