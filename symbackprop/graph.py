@@ -47,7 +47,7 @@ class Graph:
             _check_order(definitions)
             definitions, generated = split_into_gates(definitions)
         nodes: dict[str, Node] = {}
-        symbols: list[str] = []
+        symbols: dict[str, None] = {}      # ordered, and a set for the membership test
         names = list(definitions)
         for name, expr in definitions.items():
             used = sorted(s.name for s in expr.free_symbols)
@@ -62,8 +62,8 @@ class Graph:
                     raise ProblemError(
                         f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
                         "forward order: move it above)", key=f"nodes.{name}")
-                if other not in definitions and other not in symbols:
-                    symbols.append(other)
+                if other not in definitions:
+                    symbols.setdefault(other)
             nodes[name] = Node(name, expr, tuple(used), name in generated)
         consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
         for node in nodes.values():
@@ -87,17 +87,21 @@ class Graph:
                 if used not in seen:
                     seen.add(used)
                     stack.append(used)
-        def first_consumer(s: str) -> str:
-            return next(c for c in self.consumers[s] if c in seen)
-
+        # Each symbol's earliest consumer among the ancestors, found once: asking it again for every
+        # node would take symbols x nodes.
+        symbols_after: dict[str, list[str]] = {}
+        for s in self.symbols:
+            if s in seen:
+                first = next(c for c in self.consumers[s] if c in seen)
+                symbols_after.setdefault(first, []).append(s)
         order: list[str] = []
         for node_name in reversed(self.nodes):
             if node_name in seen:
                 order.append(node_name)
                 if node_name != name:
-                    order.extend(s for s in self.symbols if s in seen and first_consumer(s) == node_name)
+                    order.extend(symbols_after.get(node_name, ()))
         # Symbols used only by the loss itself (the targets) come last: they are rarely of interest.
-        return order + [s for s in self.symbols if s in seen and first_consumer(s) == name]
+        return order + symbols_after.get(name, [])
 
 
 def _check_order(definitions: dict[str, sp.Expr]) -> None:
