@@ -9,6 +9,8 @@ another convention.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import mpmath
 import sympy as sp
 
@@ -112,9 +114,7 @@ class sigmoid(_RealFunction):
         return 1 / (1 + sp.exp(-self.args[0]))
 
     def _eval_evalf(self, prec):
-        # Through evalf, which is adaptive: the closed form's own _eval_evalf is not, and rounds a
-        # value such as 1/(1 + e^-28) to 0 at the low precision SymPy's sign checks ask for.
-        return self.closed_form().evalf(max(mpmath.libmp.prec_to_dps(prec), 2))
+        return _closed_form_evalf(self, max(mpmath.libmp.prec_to_dps(prec), 2))
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
@@ -161,9 +161,7 @@ class softmax(_RealFunction):
         return s_k * ((1 if j == int(k) else 0) - s_j)
 
     def _eval_evalf(self, prec):
-        # Through evalf, which is adaptive: the closed form's own _eval_evalf is not, and rounds a
-        # value such as 1/(1 + e^-28) to 0 at the low precision SymPy's sign checks ask for.
-        return self.closed_form().evalf(max(mpmath.libmp.prec_to_dps(prec), 2))
+        return _closed_form_evalf(self, max(mpmath.libmp.prec_to_dps(prec), 2))
 
     def _eval_rewrite_as_exp(self, k, *zs, **kwargs):
         return sp.exp(zs[int(k) - 1]) / sp.Add(*(sp.exp(z) for z in zs))
@@ -172,6 +170,15 @@ class softmax(_RealFunction):
         k, *zs = self.args
         inner = ", ".join(printer._print(z) for z in zs)
         return _raised(r"\operatorname{softmax}_{%s}\left(%s\right)" % (printer._print(k), inner), exp)
+
+
+@lru_cache(maxsize=4096)
+def _closed_form_evalf(value: sp.Expr, digits: int) -> sp.Expr:
+    """A sigmoid's or softmax's value through evalf of its closed form, which is adaptive: the closed
+    form's own _eval_evalf is not, and rounds a value such as 1/(1 + e^-28) to 0 at the low
+    precision SymPy's sign checks ask for. Kept, because a network evaluates the same one many
+    times (every weighted sum of the next layer holds it)."""
+    return value.closed_form().evalf(digits)
 
 
 def _raised(latex: str, exp: str | None) -> str:
