@@ -81,7 +81,7 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[Rule, ...]:
     down: relu(w3*x_n) -> (relu, multiply). Where wrt appears in several places, the chain rule.
     """
     path: list[Rule] = []
-    while expr != wrt:
+    while not (expr is wrt or expr == wrt):
         holding = _args_holding(expr, wrt)
         if expr.func not in RULES or len(holding) != 1:
             return (CHAIN,)
@@ -95,8 +95,10 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     # Of a sum, only the terms that hold wrt: a weighted sum of n inputs is then differentiated in
     # one term per input rather than n (the same result as sp.diff of the whole sum).
     holding = _args_holding(expr, wrt) if expr.is_Add else (expr,)
-    derivative = sp.Add(*(_term_derivative(term, wrt) for term in holding))
-    derivative = derivative.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, kink))
+    terms = [_term_derivative(term, wrt) for term in holding]
+    derivative = terms[0] if len(terms) == 1 else sp.Add(*terms)  # Add() of one term costs
+    if derivative.has(sp.Heaviside):
+        derivative = derivative.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, kink))
     # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar). Only a
     # sum can need it, and most local derivatives (x, w3, h*(1 - h)) have none at the top.
     if derivative.is_Add or any(a.is_Add for a in derivative.args):
@@ -140,12 +142,12 @@ def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp
 def _term_derivative(term: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
     """sp.diff(term, wrt), read off directly where term is wrt times factors free of it (w*x by w is
     x), which is most terms of a network and where sp.diff spends a millisecond."""
-    if term == wrt:
+    if term is wrt or term == wrt:
         return sp.S.One
     if term.is_Mul:
         others = [f for f in term.args if f != wrt]
-        if len(others) == len(term.args) - 1 and not any(f.has(wrt) for f in others):
-            return sp.Mul(*others)
+        if len(others) == len(term.args) - 1 and not any(f.has(wrt) for f in others if not f.is_Atom):
+            return others[0] if len(others) == 1 else sp.Mul(*others)
     return sp.diff(term, wrt)
 
 
