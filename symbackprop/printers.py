@@ -19,10 +19,49 @@ def positive_first(terms: list[sp.Expr]) -> list[sp.Expr]:
     return positive + [t for t in terms if t.could_extract_minus_sign()]
 
 
+def sympy_order(expr: sp.Add) -> list[sp.Expr]:
+    """A sum's terms in the order SymPy prints them (`expr.as_ordered_terms()`), found in time
+    linear in the number of terms for the long sums of weighted inputs.
+
+    SymPy's key is each term's exponent vector over every symbol of the sum (lexicographic,
+    largest first), which is quadratic: a 129-input weighted sum took 13 ms to print. With positive
+    whole-number exponents that comparison is the same as comparing each term's sparse list of
+    (symbol position, -exponent) closed by a sentinel, which is what this sorts by. Any other sum,
+    and short sums (where SymPy has a special case), are left to SymPy.
+    """
+    if len(expr.args) < 8:
+        return expr.as_ordered_terms()
+    terms = []
+    symbols = set()
+    for term in expr.args:
+        coefficient, rest = term.as_coeff_Mul()
+        if not (coefficient.is_Rational or coefficient.is_Float):
+            return expr.as_ordered_terms()
+        powers = {}
+        for factor in sp.Mul.make_args(rest) if rest is not sp.S.One else ():
+            base, exponent = factor.as_base_exp()
+            if factor.is_number or not base.is_Symbol or not (exponent.is_Integer and exponent > 0):
+                return expr.as_ordered_terms()
+            powers[base] = int(exponent)
+        symbols.update(powers)
+        terms.append((term, complex(float(coefficient)), powers))
+    position = {s: i for i, s in enumerate(sorted(symbols, key=sp.default_sort_key))}
+    end = (len(position), 0)
+
+    def key(entry):
+        _, coefficient, powers = entry
+        monomial = tuple(sorted((position[s], -e) for s, e in powers.items())) + (end,)
+        return monomial, (bool(coefficient.imag), coefficient.imag), (coefficient.real, coefficient.imag)
+
+    return [term for term, _, _ in sorted(terms, key=key)]
+
+
 class ReadableStrPrinter(StrPrinter):
     """SymPy's str printer with sums written positive terms first."""
 
     def _as_ordered_terms(self, expr, order=None):
+        if (order or self.order) is None:
+            return positive_first(sympy_order(expr))
         return positive_first(super()._as_ordered_terms(expr, order=order))
 
 
@@ -96,6 +135,8 @@ class ReadableLatexPrinter(LatexPrinter):
         return latex_name(expr.name)
 
     def _as_ordered_terms(self, expr, order=None):
+        if (order or self.order) is None:
+            return positive_first(sympy_order(expr))
         return positive_first(super()._as_ordered_terms(expr, order=order))
 
     def _print_Heaviside(self, expr, exp=None):

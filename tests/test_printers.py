@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import sympy as sp
 
 from symbackprop.formats import Format, LatexFormat, MarkdownFormat, escape_latex
 from symbackprop.parse import parse_expression as parse
-from symbackprop.printers import latex, latex_name, text
+from symbackprop.printers import latex, latex_name, sympy_order, text
 from symbackprop.render import align_lines, break_sum
 
 
@@ -109,3 +111,26 @@ def test_long_sums_break_before_top_level_signs_only():
     term = r"\left(a + b\right)" * 8
     pieces = break_sum(f"{term} + {term} - {term}")
     assert pieces == [term, f"+ {term}", f"- {term}"]
+
+
+# --- the order of a long sum's terms ------------------------------------------------------------
+
+_names = st.sampled_from(["a", "b", "w1_1", "w1_2", "w10_1", "x1", "x2", "x10", "h1_1", "ybar", "z"])
+_factor = st.tuples(_names, st.integers(1, 3))
+_term = st.tuples(st.sampled_from([1, -1, 2, sp.Rational(3, 10), sp.Rational(-7, 5)]),
+                  st.lists(_factor, min_size=0, max_size=3))
+
+
+@given(st.lists(_term, min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_long_sums_are_ordered_as_sympy_orders_them(terms):
+    """The linear-time order of printers.sympy_order is SymPy's own, term for term."""
+    expr = sp.Add(*(c * sp.Mul(*(sp.Symbol(n, real=True) ** e for n, e in factors))
+                    for c, factors in terms))
+    if expr.is_Add:
+        assert sympy_order(expr) == expr.as_ordered_terms()
+
+
+def test_long_sums_with_other_terms_are_left_to_sympy():
+    expr = parse("sigmoid(a) + 1/b + b**c + " + " + ".join(f"w{i}*x{i}" for i in range(12)))
+    assert sympy_order(expr) == expr.as_ordered_terms()
