@@ -9,6 +9,7 @@ is built directly from it. Decimal literals become exact rationals from their te
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import re
 import warnings
@@ -28,6 +29,8 @@ MAX_NUMBER_LENGTH = 100
 MAX_EXP_ARGUMENT = 10_000
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
+PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
 
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -44,8 +47,12 @@ class ExpressionError(ProblemError):
     """An expression outside the whitelist, or one that cannot be built."""
 
 
+@functools.lru_cache(maxsize=65536)
 def symbol(name: str) -> sp.Symbol:
-    """The one way names become SymPy symbols, so that `x_n` in two places is the same symbol."""
+    """The one way names become SymPy symbols, so that `x_n` in two places is the same symbol.
+
+    Kept here because SymPy's own cache holds 1,000 entries: a network of thousands of weights
+    would build each symbol again at every use, and equal symbols would not be identical."""
     return sp.Symbol(name, real=True)
 
 
@@ -104,6 +111,9 @@ def parse_number(value: object) -> sp.Expr:
         return from_sympy(value)
     if not isinstance(value, str):
         raise ExpressionError(f"expected a number, got {type(value).__name__} {value!r}")
+    if len(value) <= MAX_NUMBER_LENGTH and PLAIN_DECIMAL.match(value):
+        # Most numbers in a problem ("0.3", "-1"): the same value the parser gives, without parsing.
+        return _decimal(value)
     result = parse_expression(value)
     if result.free_symbols:
         names = ", ".join(sorted(str(s) for s in result.free_symbols))

@@ -81,7 +81,7 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[Rule, ...]:
     down: relu(w3*x_n) -> (relu, multiply). Where wrt appears in several places, the chain rule.
     """
     path: list[Rule] = []
-    while not (expr is wrt or expr == wrt):
+    while not _same(expr, wrt):
         holding = _args_holding(expr, wrt)
         if expr.func not in RULES or len(holding) != 1:
             return (CHAIN,)
@@ -142,20 +142,25 @@ def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp
 def _term_derivative(term: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
     """sp.diff(term, wrt), read off directly where term is wrt times factors free of it (w*x by w is
     x), which is most terms of a network and where sp.diff spends a millisecond."""
-    if term is wrt or term == wrt:
+    if _same(term, wrt):
         return sp.S.One
     if term.is_Mul:
-        others = [f for f in term.args if f != wrt]
+        others = [f for f in term.args if not _same(f, wrt)]
         if len(others) == len(term.args) - 1 and not any(f.has(wrt) for f in others if not f.is_Atom):
             return others[0] if len(others) == 1 else sp.Mul(*others)
     return sp.diff(term, wrt)
+
+
+def _same(a: sp.Basic, b: sp.Basic) -> bool:
+    """a == b, without SymPy's structural comparison where the cached hashes already differ."""
+    return a is b or (hash(a) == hash(b) and a == b)
 
 
 def _args_holding(expr: sp.Expr, wrt: sp.Symbol) -> list[sp.Expr]:
     """The arguments of expr's top operation that hold wrt."""
     if expr.is_Add and len(expr.args) > 8:
         return list(_add_terms_by_symbol(expr).get(wrt, ()))
-    return [a for a in expr.args if a.has(wrt)]
+    return [a for a in expr.args if (_same(a, wrt) if a.is_Atom else a.has(wrt))]
 
 
 @lru_cache(maxsize=1024)
