@@ -9,10 +9,11 @@ so that it cannot inject TeX commands or HTML.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sympy as sp
 
-from . import numeric, printers
+from . import functions as fn, numeric, printers
 
 #: An exact value is shown as such while its string is at most this long; beyond, only its decimal.
 MAX_EXACT_LENGTH = 40
@@ -38,7 +39,8 @@ class Format:
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
-        return printers.SubstitutingStrPrinter(names).doprint(e)
+        # A bracketed value as a function's whole argument: sigmoid((-1000)) is sigmoid(-1000).
+        return _DOUBLE_BRACKETS.sub(r"(\1)", printers.SubstitutingStrPrinter(names).doprint(e))
 
     def symbol(self, name: str) -> str:
         return name
@@ -132,13 +134,14 @@ class MarkdownFormat(Format):
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         names = {n: self._substitute(v) for n, v in values.items()}
-        return printers.SubstitutingLatexPrinter(names).doprint(e)
+        return _DOUBLE_LATEX_BRACKETS.sub(r"\\left(\1\\right)",
+                                          printers.SubstitutingLatexPrinter(names).doprint(e))
 
     def _substitute(self, value: sp.Expr) -> str:
         text = self.factor(value)
         if len(text) > MAX_SUBSTITUTED_LENGTH and value.is_number:
             text = self.decimal(value)     # a long closed form inside a formula hides its shape
-        if value.is_number and (value < 0 or not value.is_Rational):
+        if value.is_number and (value < 0 or not (value.is_Rational or value.func in _BRACKETED)):
             return text if text.startswith(r"\left(") else rf"\left({text}\right)"
         return text
 
@@ -192,15 +195,59 @@ class LatexFormat(MarkdownFormat):
         return escape_latex(text)
 
 
+#: Functions whose LaTeX ends in its own bracket, sigma(...): a value written so needs no other
+#: (exp(2) is e^{2}, which would take a second superscript as the base of a power).
+_BRACKETED = (fn.sigmoid, fn.relu, fn.leaky_relu, fn.softmax, sp.tanh, sp.log)
+
+#: ((x)) with no bracket inside x, as the substituted printers make it: always the same as (x).
+_DOUBLE_BRACKETS = re.compile(r"\(\(([^()]*)\)\)")
+_DOUBLE_LATEX_BRACKETS = re.compile(r"\\left\(\\left\(((?:(?!\\left|\\right)[^()])*)\\right\)\\right\)")
+
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
 }
 
 
+#: Punctuation beyond Latin-1 that titles often hold, as TeX writes it.
+_LATEX_PUNCTUATION = {
+    "\u2013": "--", "\u2014": "---", "\u2018": "`", "\u2019": "'", "\u201c": "``", "\u201d": "''",
+    "\u2026": r"\ldots{}", "\u2022": r"\textbullet{}", "\u2212": "-", "\u00a0": "~",
+}
+
+
 def escape_latex(text: str) -> str:
-    """Prose for TeX: every special character written literally, so no command can be injected."""
-    return "".join(_LATEX_SPECIALS.get(c, c) for c in text)
+    """Prose for TeX: every special character written literally, so no command can be injected, and
+    every character pdflatex can typeset: ASCII and Latin-1 as they are, Greek letters as math, an
+    accented letter beyond Latin-1 as its base letter, and anything else (an emoji, CJK) as its
+    code point `[U+1F600]` rather than a pdflatex error."""
+    return "".join(_latex_character(c) for c in text)
+
+
+def _latex_character(c: str) -> str:
+    if c in _LATEX_SPECIALS:
+        return _LATEX_SPECIALS[c]
+    if c in _LATEX_PUNCTUATION:
+        return _LATEX_PUNCTUATION[c]
+    if " " <= c <= "~" or "\u00a1" <= c <= "\u00ff":
+        return c
+    if c in "\t\n\r":
+        return c
+    category = unicodedata.category(c)
+    if category.startswith("M"):
+        return ""            # a combining accent or an emoji's variation selector
+    if category.startswith(("Z", "C")):
+        return " "           # other spaces and invisible control characters
+    name = unicodedata.name(c, "")
+    greek = name.removeprefix("GREEK SMALL LETTER ").removeprefix("GREEK CAPITAL LETTER ")
+    if greek != name and greek.isalpha():
+        word = greek.lower() if name.startswith("GREEK SMALL") else greek.capitalize()
+        if word in printers.GREEK:
+            return rf"\({{\{word}}}\)"
+    base = unicodedata.normalize("NFKD", c)[:1]
+    if base.isascii() and base.isalpha():
+        return base
+    return f"[U+{ord(c):04X}]"
 
 
 FORMATS = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}

@@ -35,6 +35,7 @@ import symbackprop
 from symbackprop import ProblemError, budget, problem as problem_module
 from symbackprop.cli import main
 from symbackprop.render import FORMATS, render
+from symbackprop.formats import escape_latex
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "f.yaml"
@@ -461,6 +462,28 @@ def test_latex_output_with_injection_compiles_without_reading_or_running_anythin
     assert read and not any("passwd" in line for line in read)
     assert not (tmp_path / "pwned").exists()
     assert {p.name for p in tmp_path.iterdir()} == {"s.tex", "s.aux", "s.log", "s.pdf", "s.fls"}
+
+
+UNICODE_TITLE = "Backprop \U0001F600\ufe0f \u2014 \u03c3-net, na\u00efve \u0101 \u4e2d\u6587 \u201cq\u201d\u2026"
+
+
+def test_latex_prose_writes_what_pdflatex_cannot_typeset_as_its_code_point():
+    assert escape_latex(UNICODE_TITLE) == (
+        r"Backprop [U+1F600] --- \({\sigma}\)-net, naïve a [U+4E2D][U+6587] ``q''\ldots{}")
+
+
+def test_latex_output_with_any_unicode_title_compiles(tmp_path):
+    """An emoji or CJK in a title stopped pdflatex ("Unicode character not set up for use with
+    LaTeX"): every character now either typesets or is written as its code point."""
+    if shutil.which("pdflatex") is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdflatex is not installed (under CI this fails instead of skipping)")
+        pytest.skip("pdflatex is not installed")
+    problem = {**INJECTION, "title": UNICODE_TITLE, "notes": ["".join(map(chr, range(0x2190, 0x2200)))]}
+    (tmp_path / "s.tex").write_text(symbackprop.load(problem).solve().render("tex"), encoding="utf-8")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
 
 
 def test_markdown_output_has_no_raw_html_and_no_math_from_user_text():
