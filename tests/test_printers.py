@@ -134,3 +134,11 @@ def test_long_sums_are_ordered_as_sympy_orders_them(terms):
 def test_long_sums_with_other_terms_are_left_to_sympy():
     expr = parse("sigmoid(a) + 1/b + b**c + " + " + ".join(f"w{i}*x{i}" for i in range(12)))
     assert sympy_order(expr) == expr.as_ordered_terms()
+
+
+@given(st.lists(st.lists(_names, min_size=1, max_size=3, unique=True), min_size=1, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_weighted_sums_print_as_sympy_prints_them(products):
+    """The fast path for sums of plain products gives SymPy's own string."""
+    expr = sp.Add(*(sp.Mul(*(sp.Symbol(n, real=True) for n in names)) for names in products))
+    assert text.__wrapped__(expr) == sp.StrPrinter().doprint(expr)
