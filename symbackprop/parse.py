@@ -35,7 +35,7 @@ PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
 _BINARY = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
+    ast.Mult: lambda a, b: _product(a, b),
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: _power(a, b),
 }
@@ -278,6 +278,15 @@ def _check_arity(name: str, count: int, text: str) -> None:
 
 class _PowerTooLarge(Exception):
     pass
+
+
+def _product(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a*b. A weight times an input, two different symbols, is built as SymPy's Mul.flatten would
+    build it (factors in order of name) without running it: 36 us each, a second for a network of
+    26,000 weights."""
+    if a.is_Symbol and b.is_Symbol and a.name != b.name:
+        return sp.Mul._from_args((a, b) if a.name < b.name else (b, a), True)
+    return a * b
 
 
 def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:

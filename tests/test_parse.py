@@ -276,3 +276,18 @@ def test_code_in_expression_text_is_never_executed(sentinel, prefix, payload, su
     with pytest.raises(symbackprop.ProblemError):
         parse_expression(text)
     assert not sentinel.exists()
+
+
+@given(st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True), st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True))
+@settings(max_examples=300, deadline=None)
+def test_a_product_of_two_symbols_is_the_one_sympy_builds(a, b):
+    """parse builds w*x without Mul.flatten; it must be SymPy's own product, argument for argument."""
+    from symbackprop.parse import check_name
+    try:
+        check_name(a), check_name(b)
+    except ExpressionError:
+        return
+    built = parse_expression(f"{a}*{b}")
+    expected = sp.Mul(sp.Symbol(a, real=True), sp.Symbol(b, real=True))
+    assert built == expected and built.args == expected.args and str(built) == str(expected)
+    assert hash(built) == hash(expected) and built.is_commutative
