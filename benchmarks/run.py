@@ -1,6 +1,6 @@
 """Benchmarks of issue 6 ("Speed and scale"): symbackprop against its peers, on one machine, in one run.
 
-    python benchmarks/run.py [--quick] [--cap SECONDS] [--grouped] [--save]
+    python benchmarks/run.py [--quick] [--cap SECONDS] [--save]
 
 Every measurement runs in a fresh subprocess (this script with --worker), so no run profits from
 another's SymPy cache, a run that exceeds the cap is killed, and its peak memory is its own (the
@@ -47,18 +47,9 @@ def weight_name(layer: int, j: int, i: int, units: int, inputs: int) -> str:
     return f"w{layer}_{j}{i}" if units < 10 and inputs < 10 else f"w{layer}_{j}_{i}"
 
 
-def grouped(terms: list[str]) -> str:
-    """a + b + c + d as (a + b) + (c + d): the same sum once parsed, but nested log2(n) deep, not n."""
-    if len(terms) <= 2:
-        return " + ".join(terms)
-    half = len(terms) // 2
-    return f"({grouped(terms[:half])}) + ({grouped(terms[half:])})"
-
-
-def nodes_mapping(net: dict, group: bool = False) -> dict:
+def nodes_mapping(net: dict) -> dict:
     """The network as a lecturer writes it: one node per weighted sum, one per activation.
-    The last layer is linear for ReLU networks (as micrograd's MLP), else it has the activation.
-    With `group`, each weighted sum is written in nested parentheses (see --grouped)."""
+    The last layer is linear for ReLU networks (as micrograd's MLP), else it has the activation."""
     values = {f"x{i}": v for i, v in enumerate(net["inputs"], 1)}
     values.update({f"t{j}": v for j, v in enumerate(net["targets"], 1)})
     nodes, parameters = {}, []
@@ -76,7 +67,7 @@ def nodes_mapping(net: dict, group: bool = False) -> dict:
             values[f"b{l}_{j}"] = bias
             parameters.append(f"b{l}_{j}")
             terms.append(f"b{l}_{j}")
-            nodes[f"z{l}_{j}"] = grouped(terms) if group else " + ".join(terms)
+            nodes[f"z{l}_{j}"] = " + ".join(terms)
         for j in range(1, units + 1):
             out = f"y{j}" if last else f"h{l}_{j}"
             linear = last and net["activation"] == "relu"
@@ -108,9 +99,9 @@ def edges(sizes: list[int]) -> int:
 
 # --- the workers: each runs in its own process and prints one JSON line --------------------------
 
-def work_symbackprop(net: dict, fmt: str, group: bool) -> dict:
+def work_symbackprop(net: dict, fmt: str) -> dict:
     import symbackprop
-    mapping = nodes_mapping(net, group) if fmt == "nodes" else layers_mapping(net)
+    mapping = nodes_mapping(net) if fmt == "nodes" else layers_mapping(net)
     t0 = time.perf_counter()
     problem = symbackprop.load(mapping)
     t1 = time.perf_counter()
@@ -187,7 +178,7 @@ def work_micrograd(net: dict, repeat: int = 3) -> dict:
 def worker(spec: dict) -> dict:
     net = network(spec["sizes"], spec["activation"])
     if spec["kind"] == "symbackprop":
-        return work_symbackprop(net, spec["format"], spec.get("grouped", False))
+        return work_symbackprop(net, spec["format"])
     if spec["kind"] == "naive":
         return work_naive(net, spec.get("limit"))
     return work_micrograd(net)
@@ -249,9 +240,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="naive SymPy on 10 parameters (extrapolated), micrograd on 16-32-32-10")
     parser.add_argument("--cap", type=float, default=300, help="seconds before a run is killed")
-    parser.add_argument("--grouped", action="store_true",
-                        help="write the nodes format's weighted sums in nested parentheses, (a + b) + "
-                             "(c + d): the same expressions, past the parser's depth limit of 60")
     parser.add_argument("--save", action="store_true", help="write benchmarks/results.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -280,7 +268,7 @@ def main() -> None:
             runs = []
             for _ in range(repeat):
                 runs.append(measure({"kind": "symbackprop", "sizes": sizes, "activation": activation,
-                                     "format": fmt, "grouped": args.grouped}, args.cap))
+                                     "format": fmt}, args.cap))
                 if runs[-1]["seconds"] is None:
                     break
             done = [r for r in runs if r["seconds"] is not None]
@@ -345,7 +333,7 @@ def main() -> None:
                 result["seconds"] is not None and result["seconds"] <= micro["seconds"])
 
     # 3. scaling, sigmoid networks
-    print(f"\n3. scaling: symbackprop on 16-32-32-10 over 4-8-8-3 (sigmoid, squared error)")
+    print("\n3. scaling: symbackprop on 16-32-32-10 over 4-8-8-3 (sigmoid, squared error)")
     sb_medium = symbackprop_runs(medium, "sigmoid", 1)
     edge_ratio = edges(medium) / edges(small)
     print(f"  edges (weights and biases): {edges(small)} -> {edges(medium)}, ratio {edge_ratio:.2f}")
@@ -393,7 +381,7 @@ def main() -> None:
 
     if args.save:
         results = {"date": time.strftime("%Y-%m-%d"), "mode": "quick" if args.quick else "full",
-                   "cap_seconds": args.cap, "grouped": args.grouped, "cores": os.cpu_count(),
+                   "cap_seconds": args.cap, "cores": os.cpu_count(),
                    "load_average_end": round(os.getloadavg()[0], 2), "python": sys.version.split()[0],
                    "rows": rows, "notes": notes,
                    "seconds": {
