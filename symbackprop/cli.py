@@ -114,9 +114,14 @@ def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gate
     try:
         with limited(time_limit, problem):
             loaded = _load(problem, gates)
-            text = diagram.draw(loaded.solve(), fmt, digits=digits)
+            solution = loaded.solve()
+            text = diagram.draw(solution, fmt, digits=digits)
     except ProblemError as exc:
         raise InputError(str(exc)) from None
+    boxes = diagram.box_count(solution)
+    if fmt in ("tikz", "mermaid") and boxes > diagram.MAX_DRAWN_BOXES:
+        click.echo(f"warning: {boxes} boxes are more than a page holds (pdflatex stops at a few hundred "
+                   "with 'Dimension too large'); --format svg draws any size", err=True)
     _write(text if text.endswith("\n") else text + "\n", output)
 
 

@@ -30,6 +30,11 @@ FORWARD_TIKZ, GRADIENT_TIKZ = "green!50!black", "red!70!black"
 FORWARD_RGB, GRADIENT_RGB = "#008000", "#B30000"
 SYMBOL_FILL_RGB = "#F2F2F2"
 
+#: The most boxes (nodes and symbols) a worked solution draws. A larger graph is not legible on a
+#: page, and one of a few hundred boxes is taller than the largest dimension TeX can hold (pdflatex
+#: stops with "Dimension too large"); `symbackprop graph --format svg` still draws it on its own.
+MAX_DRAWN_BOXES = 60
+
 #: An expression (a node's operation or a symbolic value) longer than this, as plain text, is left
 #: out of its box rather than stretching it across the page.
 MAX_EXPR_CHARS = 24
@@ -72,6 +77,12 @@ def draw(solution, format: str, *, digits: int = 4) -> str:
         return _mermaid(boxes, edges, loss, digits)
     source = _dot(boxes, edges, loss, digits)
     return source if format == "dot" else _svg(source)
+
+
+def box_count(solution) -> int:
+    """How many boxes the graph of `solution` has: one per node and one per symbol."""
+    graph = solution.problem.graph
+    return len(graph.nodes) + len(graph.symbols)
 
 
 def format_value(value: sp.Expr | None, digits: int) -> str | None:

@@ -112,6 +112,7 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
         template = environment(template_dir).get_template(f"solution.{format}.j2")
         return template.render(**view(solution, fmt, symbolic=symbolic), fragment=fragment,
                                graph=_graph(solution, format),
+                               graph_boxes=diagram.box_count(solution),
                                tikz_libraries=",".join(diagram.TIKZ_LIBRARIES))
     except jinja2.TemplateNotFound as exc:
         raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
@@ -123,6 +124,9 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
 
 
 def _graph(solution: Solution, format: str) -> str | None:
-    """The computational graph drawn for the format: TikZ in LaTeX, Mermaid in Markdown."""
+    """The computational graph drawn for the format: TikZ in LaTeX, Mermaid in Markdown; None in
+    text, and where the graph is too large to draw on a page (the template says so)."""
     kind = {"tex": "tikz", "md": "mermaid"}.get(format)
-    return None if kind is None else diagram.draw(solution, kind).strip()
+    if kind is None or diagram.box_count(solution) > diagram.MAX_DRAWN_BOXES:
+        return None
+    return diagram.draw(solution, kind).strip()

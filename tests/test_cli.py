@@ -184,3 +184,14 @@ def test_huge_integer_value_does_not_crash(tmp_path):
     assert result.exit_code in (0, 2), (result.exit_code, repr(result.exception))
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
+
+
+def test_graph_warns_when_tikz_would_be_too_large_for_a_page(tmp_path):
+    sums = {f"z{i}": " + ".join(f"w{i}_{j}*x{j}" for j in range(8)) for i in range(8)}
+    path = write(tmp_path, "nodes:\n" + "".join(f"  {n}: {e}\n" for n, e in sums.items())
+                 + "  E: " + " + ".join(sums) + "\n", "wide.yaml")
+    warned = CliRunner().invoke(main, ["graph", str(path), "--format", "tikz"])
+    assert warned.exit_code == 0 and r"\begin{tikzpicture}" in warned.stdout
+    assert "warning: 81 boxes are more than a page holds" in warned.stderr
+    quiet = CliRunner().invoke(main, ["graph", str(path), "--format", "svg"])
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr

@@ -310,3 +310,30 @@ def test_markdown_lone_dollar_spaced_math_and_pipe_in_table_are_errors():
     assert "no space may follow" in parse_markdown("$ x$").errors[0]
     assert "splits the table cell" in parse_markdown("| $|x|$ | 1 |").errors[0]
     assert parse_markdown("$|x|$ and | $\\lvert x \\rvert$ |").errors == []
+
+
+# --- a graph too large to draw on a page ---------------------------------------------------------
+
+def test_a_graph_too_large_for_a_page_is_described_not_drawn(tmp_path: Path):
+    """A 4-6-3 network has 77 boxes: its TikZ would not be legible (and a few hundred boxes stop
+    pdflatex with "Dimension too large"), so the solution says how to draw it and still compiles."""
+    import symbackprop
+    from symbackprop import diagram
+
+    weights = lambda rows, cols: [[f"0.{(r * cols + c) % 9 + 1}" for c in range(cols)] for r in range(rows)]  # noqa: E731
+    problem = symbackprop.load({"layers": {
+        "inputs": ["0.5", "-0.2", "0.1", "0.7"], "targets": ["1", "0", "0"], "loss": "squared_error",
+        "dense": [{"activation": "sigmoid", "weights": weights(6, 4), "biases": ["0.1"] * 6},
+                  {"activation": "sigmoid", "weights": weights(3, 6), "biases": ["-0.1"] * 3}]}})
+    solution = problem.solve()
+    assert diagram.box_count(solution) == 77 > diagram.MAX_DRAWN_BOXES
+    md = solution.render("md")
+    assert "```mermaid" not in md
+    assert "The computational graph has 77 nodes and symbols, too many to draw" in md
+    tex = solution.render("tex")
+    assert r"\begin{tikzpicture}" not in tex and "has 77 nodes and symbols" in tex
+    if shutil.which("pdflatex") is None:
+        missing(f"pdflatex is not installed: {SETUP}")
+    (tmp_path / "large.tex").write_text(tex, encoding="utf-8")
+    code, log = pdflatex(tmp_path / "large.tex")
+    assert code == 0, "\n".join(log.splitlines()[-40:])
