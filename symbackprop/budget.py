@@ -16,6 +16,9 @@ from typing import Iterator
 
 import click
 
+#: Seconds between further signals once the limit has passed (see time_limit).
+REPEAT = 0.05
+
 #: Seconds the command line allows for loading, solving and writing one problem (--time-limit).
 DEFAULT_SECONDS = 120
 
@@ -50,13 +53,20 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
 
+    active = [True]
+
     def expire(signum, frame):
-        raise TimeLimitExceeded(seconds)
+        if active[0]:
+            raise TimeLimitExceeded(seconds)
 
     previous = signal.signal(signal.SIGALRM, expire)
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        # The timer fires again every REPEAT seconds until the block is left: a signal that arrives
+        # while Python runs a destructor raises there, where the exception is only printed as
+        # "ignored", and the computation would otherwise run on past its limit.
+        signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
         yield
     finally:
+        active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
