@@ -97,7 +97,7 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     holding = _args_holding(expr, wrt) if expr.is_Add else (expr,)
     terms = [_term_derivative(term, wrt) for term in holding]
     derivative = terms[0] if len(terms) == 1 else sp.Add(*terms)  # Add() of one term costs
-    if derivative.has(sp.Heaviside):
+    if _kink_kinds(expr) and derivative.has(sp.Heaviside):
         derivative = derivative.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, kink))
     # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar). Only a
     # sum can need it, and most local derivatives (x, w3, h*(1 - h)) have none at the top.
@@ -115,9 +115,11 @@ def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp
     node (y = relu(w3*x_n) given as 3 means w3*x_n = 3) and the name of that node. Returns the
     derivative with every decided step replaced by 1, 0 or the kink value, and one Branch per step.
     """
+    kinds = _kink_kinds(expr)
+    if not kinds:
+        return derivative, ()      # no relu, max, min or abs: no step in the derivative either
     branches = []
     replacements = {}
-    kinds = _kink_kinds(expr)
     for step in sorted(derivative.atoms(sp.Heaviside, sp.sign), key=sp.default_sort_key):
         argument = step.args[0]
         kind = kinds.get(argument, "abs" if step.func is sp.sign else "step")
