@@ -91,9 +91,19 @@ class SubstitutingStrPrinter(ReadableStrPrinter):
         return self.names.get(expr.name, expr.name)
 
 
-@functools.lru_cache(maxsize=65536)
 def text(expr: sp.Basic) -> str:
-    """The readable SymPy string of an expression (cached: steps repeat their upstream gradients)."""
+    """The readable SymPy string of an expression. Numbers and names are written directly (an answer
+    key holds tens of thousands); the rest is printed once and kept, as steps repeat their upstream
+    gradients."""
+    if expr.is_Rational:
+        return str(expr.p) if expr.q == 1 else f"{expr.p}/{expr.q}"
+    if expr.is_Symbol:
+        return expr.name
+    return _printed(expr)
+
+
+@functools.lru_cache(maxsize=65536)
+def _printed(expr: sp.Basic) -> str:
     return ReadableStrPrinter().doprint(expr)
 
 

@@ -141,4 +141,13 @@ def test_long_sums_with_other_terms_are_left_to_sympy():
 def test_weighted_sums_print_as_sympy_prints_them(products):
     """The fast path for sums of plain products gives SymPy's own string."""
     expr = sp.Add(*(sp.Mul(*(sp.Symbol(n, real=True) for n in names)) for names in products))
-    assert text.__wrapped__(expr) == sp.StrPrinter().doprint(expr)
+    assert text(expr) == sp.StrPrinter().doprint(expr)
+
+
+@given(st.one_of(st.integers(-10**30, 10**30), st.fractions().map(lambda f: sp.Rational(f.numerator, f.denominator)),
+                 st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)))
+@settings(max_examples=300, deadline=None)
+def test_numbers_and_names_print_as_sympy_prints_them(value):
+    """text() writes rationals and symbols without SymPy's printer: the same strings."""
+    expr = sp.Symbol(value, real=True) if isinstance(value, str) else sp.sympify(value)
+    assert text(expr) == sp.StrPrinter().doprint(expr)
