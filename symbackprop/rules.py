@@ -173,7 +173,7 @@ def _args_holding(expr: sp.Expr, wrt: sp.Symbol) -> list[sp.Expr]:
     return [a for a in expr.args if (_same(a, wrt) if a.is_Atom else a.has(wrt))]
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     """Each symbol of a sum mapped to the terms that hold it, built once per node: asking every term
     of a weighted sum for every one of its inputs would take fan-in squared."""
@@ -184,7 +184,7 @@ def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     return {s: tuple(terms) for s, terms in index.items()}
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _kink_kinds(expr: sp.Expr) -> dict[sp.Expr, str]:
     """Which function each possible step argument comes from: relu(z) -> {z: relu},
     max(a, b) -> {a - b: max, b - a: max}, as SymPy writes the derivatives."""
