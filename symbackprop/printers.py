@@ -61,7 +61,16 @@ def _is_plain_product(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and all(f.is_Symbol for f in term.args))
 
 
-class ReadableStrPrinter(StrPrinter):
+class _PositiveFirst:
+    """Sums in SymPy's order (found in linear time), then positive terms first: for both printers."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        if (order or self.order) is None:
+            return positive_first(sympy_order(expr))
+        return positive_first(super()._as_ordered_terms(expr, order=order))
+
+
+class ReadableStrPrinter(_PositiveFirst, StrPrinter):
     """SymPy's str printer with sums written positive terms first."""
 
     def _print_Add(self, expr, order=None):
@@ -73,11 +82,6 @@ class ReadableStrPrinter(StrPrinter):
                 "*".join(self._print(f) for f in sorted(sp.Mul.make_args(t), key=lambda f: f.name))
                 for t in sympy_order(expr))
         return super()._print_Add(expr, order=order)
-
-    def _as_ordered_terms(self, expr, order=None):
-        if (order or self.order) is None:
-            return positive_first(sympy_order(expr))
-        return positive_first(super()._as_ordered_terms(expr, order=order))
 
 
 class SubstitutingStrPrinter(ReadableStrPrinter):
@@ -150,7 +154,7 @@ def _latex_base(letters: str) -> str:
     return r"\mathrm{%s}" % letters
 
 
-class ReadableLatexPrinter(LatexPrinter):
+class ReadableLatexPrinter(_PositiveFirst, LatexPrinter):
     """SymPy's LaTeX printer: positive terms first, the users' names typeset, max/min/step readable."""
 
     def __init__(self, settings: dict | None = None):
@@ -158,11 +162,6 @@ class ReadableLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         return latex_name(expr.name)
-
-    def _as_ordered_terms(self, expr, order=None):
-        if (order or self.order) is None:
-            return positive_first(sympy_order(expr))
-        return positive_first(super()._as_ordered_terms(expr, order=order))
 
     def _print_Heaviside(self, expr, exp=None):
         # The step function of ReLU's and max's derivatives, as lecture notes write it.
