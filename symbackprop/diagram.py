@@ -13,10 +13,11 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import Decimal
 
 import sympy as sp
 
+from . import certified
 from .errors import ProblemError
 from .functions import relu, sigmoid
 from .printers import latex, latex_name, text
@@ -98,10 +99,11 @@ def format_value(value: sp.Expr | None, digits: int) -> str | None:
         exact = _terminating_decimal(value, digits)
         if exact is not None:
             return exact
-    rounded = Context(prec=digits, rounding=ROUND_HALF_UP).plus(
-        Decimal(str(sp.N(value, digits + 5)))).normalize()
+    rounded = certified.rounded(value, digits)
+    shown = Decimal(f"{'-' if rounded.negative else ''}{rounded.digits}E"
+                    f"{rounded.exponent - len(rounded.digits) + 1}").normalize()
     # Positional only while every digit shown is significant: 12345 is 1.235e4, not 12350.
-    return _decimal_text(rounded, max_exponent=digits - 1)
+    return _decimal_text(shown, max_exponent=digits - 1)
 
 
 def _terminating_decimal(r: sp.Rational, digits: int) -> str | None:

@@ -13,7 +13,7 @@ import unicodedata
 
 import sympy as sp
 
-from . import functions as fn, numeric, printers
+from . import certified, functions as fn, numeric, printers
 
 #: An exact value is shown as such while its string is at most this long; beyond, only its decimal.
 MAX_EXACT_LENGTH = 40
@@ -60,7 +60,7 @@ class Format:
 
     # --- numbers -------------------------------------------------------------------------------
     def decimal(self, value: sp.Expr) -> str:
-        text = str(sp.N(value, self.digits))
+        text = numeric.decimal_string(value, self.digits)
         if "e" not in text and "." in text:
             text = text.rstrip("0").rstrip(".")
         return text
@@ -254,6 +254,5 @@ FORMATS = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
 
 
 def _significant_digits(value: sp.Rational) -> int:
-    """Significant digits of a terminating decimal (large for one that does not terminate)."""
-    digits = str(sp.N(value, 60)).lstrip("-").replace(".", "").strip("0")
-    return len(digits)
+    """Significant digits of a terminating decimal (60 for one that does not terminate within 60)."""
+    return len(certified.rounded(value, 60).digits.rstrip("0"))

@@ -9,31 +9,19 @@ another convention.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import mpmath
 import sympy as sp
+from flint import arb
+
+from . import certified
 
 
 def numeric_sign(x: sp.Expr) -> int | None:
-    """The sign of a number: from a 60-digit evaluation where it is a full-precision nonzero number,
-    else from SymPy's assumptions (which decide exact zeros). None where neither decides.
-
-    Evaluation comes first because SymPy's assumptions on closed forms such as log(softmax(...))
-    can depend on the order in which facts are derived; SymPy's evalf is adaptive, so a tiny value
-    still has 60 correct digits."""
-    if x.is_Rational:
-        return int(sp.sign(x))
-    value = x.evalf(60)
-    if value.is_Float and value._prec >= 150 and value != 0:
-        return 1 if value > 0 else -1
-    if x.is_zero:
-        return 0
-    if x.is_extended_positive:
-        return 1
-    if x.is_extended_negative:
-        return -1
-    return None
+    """The sign of a number, certified by ball arithmetic (certified.sign); None where it cannot be
+    established, so that the function stays unevaluated rather than guess a side of its kink."""
+    try:
+        return certified.sign(x)
+    except (certified.UncertainError, ValueError):
+        return None
 
 
 class _RealFunction(sp.Function):
@@ -61,6 +49,10 @@ class relu(_RealFunction):
     def _eval_is_nonnegative(self):
         return True if self.args[0].is_real else None
 
+    def _ball(self, args: list[arb]) -> arb:
+        (x,) = args
+        return x if certified.certain_sign(x) > 0 else arb(0)
+
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
 
@@ -79,6 +71,10 @@ class leaky_relu(_RealFunction):
         if sign is None:
             return None
         return x if sign > 0 else alpha * x
+
+    def _ball(self, args: list[arb]) -> arb:
+        x, alpha = args
+        return x if certified.certain_sign(x) > 0 else alpha * x
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
@@ -100,8 +96,6 @@ class sigmoid(_RealFunction):
     def eval(cls, x):
         if x.is_zero:
             return sp.Rational(1, 2)
-        if x.is_Float:
-            return 1 / (1 + sp.exp(-x))
         return None
 
     def fdiff(self, argindex=1):
@@ -113,8 +107,13 @@ class sigmoid(_RealFunction):
     def closed_form(self):
         return 1 / (1 + sp.exp(-self.args[0]))
 
+    def _ball(self, args: list[arb]) -> arb:
+        # 1/(1 + e^-x) loses nothing for either sign in ball arithmetic: exponents never overflow.
+        (x,) = args
+        return 1 / (1 + (-x).exp())
+
     def _eval_evalf(self, prec):
-        return _closed_form_evalf(self, max(mpmath.libmp.prec_to_dps(prec), 2))
+        return _certified_evalf(self, prec)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
@@ -139,8 +138,6 @@ class softmax(_RealFunction):
             return sp.S.One
         if all(z == zs[0] for z in zs):
             return sp.Rational(1, len(zs))
-        if all(z.is_Float or z.is_Rational for z in zs) and any(z.is_Float for z in zs):
-            return cls(k, *zs, evaluate=False).closed_form().evalf(_float_precision(zs))
         return None
 
     def _eval_is_positive(self):
@@ -160,8 +157,16 @@ class softmax(_RealFunction):
         s_j = softmax(j, *zs)
         return s_k * ((1 if j == int(k) else 0) - s_j)
 
+    def _ball(self, args: list[arb]) -> arb:
+        k, *zs = args
+        top = zs[int(self.args[0]) - 1]
+        total = arb(0)
+        for z in zs:
+            total += (z - top).exp()
+        return 1 / total
+
     def _eval_evalf(self, prec):
-        return _closed_form_evalf(self, max(mpmath.libmp.prec_to_dps(prec), 2))
+        return _certified_evalf(self, prec)
 
     def _eval_rewrite_as_exp(self, k, *zs, **kwargs):
         return sp.exp(zs[int(k) - 1]) / sp.Add(*(sp.exp(z) for z in zs))
@@ -172,24 +177,17 @@ class softmax(_RealFunction):
         return _raised(r"\operatorname{softmax}_{%s}\left(%s\right)" % (printer._print(k), inner), exp)
 
 
-@lru_cache(maxsize=4096)
-def _closed_form_evalf(value: sp.Expr, digits: int) -> sp.Expr:
-    """A sigmoid's or softmax's value through evalf of its closed form, which is adaptive: the closed
-    form's own _eval_evalf is not, and rounds a value such as 1/(1 + e^-28) to 0 at the low
-    precision SymPy's sign checks ask for. Kept, because a network evaluates the same one many
-    times (every weighted sum of the next layer holds it)."""
-    return value.closed_form().evalf(digits)
+def _certified_evalf(value: sp.Expr, prec: int) -> sp.Expr | None:
+    """SymPy's evalf of a sigmoid or softmax: `prec` bits, every one correct (certified), where the
+    value is a number; SymPy's own evalf would trust a float evaluation of the closed form."""
+    if not value.is_number:
+        return None
+    return certified.to_float(certified.approximation(value, prec), prec)
 
 
 def _raised(latex: str, exp: str | None) -> str:
     """SymPy's LaTeX printer asks a function for its own power (relu(x)**2) by passing exp."""
     return latex if exp is None else "%s^{%s}" % (latex, exp)
-
-
-def _float_precision(args) -> int:
-    """Decimal digits of the least precise Float among args."""
-    precs = [a._prec for a in args if a.is_Float]
-    return mpmath.libmp.prec_to_dps(min(precs)) if precs else 15
 
 
 #: Functions a problem file may call, by the name it uses.

@@ -1,27 +1,25 @@
-"""Exact numbers, high-precision decimals, and the rule that decides between them.
+"""Exact numbers, certified values, and the rule that decides between them.
 
 Every value is a SymPy expression. Rationals stay rational however far they travel. An irrational
 value keeps its closed form (`sigmoid(1/2)`, `exp(3)/(1 + exp(3))`) while that form is short; once
-it grows past `MAX_CLOSED_FORM_SIZE` it is replaced by a Float carried at `WORKING_DIGITS` digits,
-so a deep network never builds nested exact expressions that take seconds to evaluate. Rounding
-happens only when a value is printed.
+it grows past `MAX_CLOSED_FORM_SIZE` it is carried as a `certified.Real`, an atom that keeps the
+expression defining it, so a deep network never builds nested exact expressions and never rounds a
+value before it is printed. Every digit printed comes from `certified`: exact for rationals, from a
+ball that provably holds the value otherwise.
 """
 
 from __future__ import annotations
 
-import mpmath
 import sympy as sp
 
+from . import certified
+from .certified import Real
 from .printers import text
 
-#: Digits carried by values that have no short closed form; printed values use far fewer.
-WORKING_DIGITS = 50
 #: Digits of the `decimal` strings in answer keys.
 DECIMAL_DIGITS = 15
-#: Closed forms with more tree nodes than this are carried as Floats (and shown as decimals only).
+#: Closed forms with more tree nodes than this are carried as Reals (and shown as decimals only).
 MAX_CLOSED_FORM_SIZE = 30
-#: Working digits allowed where terms cancel: 1 - sigmoid(10000) needs about 4,360.
-MAX_EVALUATION_DIGITS = 5_000
 
 
 #: Exact numbers with more digits than this are refused rather than carried (Python will not even
@@ -47,9 +45,10 @@ def size(expr: sp.Basic, cap: int = 10**9) -> int:
 
 
 def settle(expr: sp.Expr) -> sp.Expr:
-    """The form in which a computed value is carried: exact where short, else a precise Float.
+    """The form in which a computed value is carried: exact where short, else a certified Real.
 
-    Raises NumericError for a value that is not a finite real number.
+    Raises NumericError for a value that is not a finite real number, or whose sign cannot be
+    established (certified.UncertainError).
     """
     if expr.is_Rational:
         if max(abs(int(expr.p)).bit_length(), int(expr.q).bit_length()) > MAX_BITS:
@@ -59,44 +58,29 @@ def settle(expr: sp.Expr) -> sp.Expr:
         raise NumericError("division by zero or log of zero")
     if not expr.is_number:
         return expr
-    check_magnitude(expr)
-    if expr.is_Float:
+    if isinstance(expr, Real):
         return expr
-    if expr.has(sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:
-        value = approximate = accurate(expr, WORKING_DIGITS)
-    else:
-        value, approximate = expr, expr.evalf(DECIMAL_DIGITS)
-        if _inaccurate(approximate):
-            # Printing this closed form would show SymPy's 0.e-140 for 1 - sigmoid(1000), whose
-            # terms cancel in 435 digits: carry it as a decimal computed with enough of them.
-            value = approximate = accurate(expr, WORKING_DIGITS)
-    # Decided by evaluation, not by SymPy's assumptions, whose answer for closed forms such as
-    # log(softmax(...)) can depend on the order in which facts are derived.
-    if approximate.has(sp.I):
-        raise NumericError(f"{expr} is not a real number")
-    return value
+    check_magnitude(expr)
+    # Evaluated once here, so that a value that is not real (or not finite) is refused where it
+    # is made; the sign also finds exact zeros that are not written as one.
+    if sign(expr) == 0:
+        return sp.S.Zero
+    if expr.has(Real, sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:
+        return Real(expr)
+    return expr
 
 
-def accurate(expr: sp.Expr, digits: int) -> sp.Expr:
-    """expr evaluated to `digits` significant digits, every one of them correct.
-
-    SymPy's evalf raises its working precision only about 100 digits where terms cancel, and then
-    returns a Float without a single correct digit (1 - sigmoid(1000) gives 0.e-140). Such a value
-    is evaluated again allowing MAX_EVALUATION_DIGITS; one still unresolved then is 0 to that many
-    digits, and is carried as a decimal 0.
-    """
-    value = expr.evalf(digits)
-    if _inaccurate(value):
-        value = expr.evalf(digits, maxn=MAX_EVALUATION_DIGITS)
-        if _inaccurate(value):
-            value = sp.Float(0, digits)
-    return value
-
-
-def _inaccurate(value: sp.Expr) -> bool:
-    """True for a Float with fewer correct digits than an answer key prints (evalf records how many
-    bits it could establish as the Float's precision)."""
-    return value.is_Float and value._prec < mpmath.libmp.dps_to_prec(DECIMAL_DIGITS)
+def sign(expr: sp.Expr) -> int:
+    """The certified sign of a numeric value: 1, -1 or 0 (exactly zero)."""
+    try:
+        return certified.sign(expr)
+    except ValueError as exc:
+        raise NumericError(f"{text(expr) if not expr.has(Real) else 'a value'} is not a real "
+                           f"number: {exc}") from None
+    except ZeroDivisionError:
+        raise NumericError("division by zero") from None
+    except certified.UncertainError as exc:
+        raise NumericError(str(exc)) from None
 
 
 def check_magnitude(expr: sp.Expr, known: dict | None = None) -> None:
@@ -117,9 +101,9 @@ def check_magnitude(expr: sp.Expr, known: dict | None = None) -> None:
                 _check_real_log(args[0])
         elif sub.func is sp.exp:
             argument = args[0]
-            if argument.is_number and argument.is_real and argument.evalf(15) > MAX_EXP_ARGUMENT:
-                raise NumericError(f"exp({sp.N(argument, 6)}) overflows: its argument is above "
-                                   f"{MAX_EXP_ARGUMENT}")
+            if argument.is_number and sign(argument - MAX_EXP_ARGUMENT) > 0:
+                raise NumericError(f"exp({decimal_string(argument, 6)}) overflows: its argument is "
+                                   f"above {MAX_EXP_ARGUMENT}")
         else:
             base, exponent = args
             if known is not None:
@@ -144,29 +128,29 @@ def _check_real_power(base: sp.Expr, exponent: sp.Expr) -> None:
 
 
 def _shown(value: sp.Expr) -> str:
-    return text(value) if value.is_Rational else str(sp.N(value, 6))
+    return text(value) if value.is_Rational else decimal_string(value, 6)
 
 
 def _is_negative_number(value: sp.Expr) -> bool:
-    if not value.is_number:
-        return False
-    approximate = value.evalf(15)
-    return bool(approximate.is_real and approximate < 0)
+    return value.is_number and sign(value) < 0
 
 
 def power_digits(base: sp.Expr, exponent: sp.Expr) -> float:
     """Roughly how many decimal digits base**exponent has (0 when it is not a plain number)."""
-    if not (base.is_number and exponent.is_number and base.is_real and exponent.is_real):
+    if not (base.is_number and exponent.is_number):
         return 0.0
-    if base.is_zero or abs(exponent) > 10**9:
-        return 0.0 if base.is_zero else float("inf")
-    magnitude = abs(float(sp.log(sp.Abs(base), 10).evalf(15)))
-    return abs(float(exponent.evalf(15))) * magnitude
+    if sign(base) == 0:
+        return 0.0
+    power = abs(float(certified.approximation(exponent, 53)))
+    if power > 10**9:
+        return float("inf")
+    magnitude = abs(float(certified.approximation(sp.log(sp.Abs(base), 10), 53)))
+    return power * magnitude
 
 
 def is_exact(expr: sp.Expr) -> bool:
-    """True when the value is known exactly (no Float was needed to carry it)."""
-    return not expr.has(sp.Float)
+    """True when the value is known exactly (no Real was needed to carry it)."""
+    return not expr.has(Real, sp.Float)
 
 
 def exact_string(expr: sp.Expr) -> str | None:
@@ -175,11 +159,12 @@ def exact_string(expr: sp.Expr) -> str | None:
 
 
 def decimal_string(expr: sp.Expr, digits: int = DECIMAL_DIGITS) -> str | None:
-    """The value to `digits` significant digits, or None while it still depends on a symbol."""
+    """The value to `digits` significant digits, correctly rounded (half to even) and every digit
+    certain, in SymPy's layout of a Float (0.400000000000000, 2.97713e+138); None while it still
+    depends on a symbol."""
     if not expr.is_number:
         return None
-    return str(accurate(expr, digits))
-
-
-def is_zero(expr: sp.Expr) -> bool:
-    return expr.is_number and expr.is_zero is True
+    try:
+        return certified.decimal_text(expr, digits)
+    except certified.UncertainError as exc:
+        raise NumericError(str(exc)) from None

@@ -204,10 +204,11 @@ def test_gates_show_their_operator():
     (sp.Rational(2, 5), 4, "0.4"), (sp.Integer(3), 4, "3"), (sp.Rational(-1, 5), 4, "-0.2"),
     (sp.Rational(151, 400), 4, "0.3775"), (sp.Rational(151, 400), 3, "0.378"),
     (sp.Rational(1, 3), 4, "0.3333"), (sp.Rational(-2, 3), 4, "-0.6667"),
-    (sp.Rational(1, 8), 2, "0.13"), (sp.Integer(12000), 4, "12000"),
-    (sp.Integer(12345), 4, "1.235e4"),
+    (sp.Rational(1, 8), 2, "0.12"), (sp.Rational(3, 8), 2, "0.38"),  # ties go to the even digit
+    (sp.Integer(12000), 4, "12000"), (sp.Integer(12345), 4, "1.234e4"), (sp.Integer(12355), 4, "1.236e4"),
+    (sp.Integer(12346), 4, "1.235e4"),
     (sp.Rational(1, 10**6), 4, "1e-6"), (sp.Integer(0), 4, "0"),
-    (sp.Float("0.29837110876", 50), 4, "0.2984"), (sp.Float("-0.000012345", 50), 4, "-1.235e-5"),
+    (sp.Float("0.29837110876", 50), 4, "0.2984"), (sp.Rational(-12346, 10**9), 4, "-1.235e-5"),
     (symbackprop.sigmoid(sp.Integer(0)), 4, "0.5"), (2 * sp.Symbol("x_n"), 4, "2*x_n"),
 ])
 def test_format_value(value, digits, shown):
@@ -286,7 +287,7 @@ def test_tikz_compiles_with_tikz_alone(seed, sigmoid, tmp_path):
     # value in scientific notation.
     extra = symbackprop.load({"nodes": {"y": "relu(w*x)", "p": "softmax(1, y, b)",
                                         "E": "(p - t)**2 + big*y"},
-                              "values": {"w": 1, "t": 0, "b": 2, "big": 12345}}).solve()
+                              "values": {"w": 1, "t": 0, "b": 2, "big": 12346}}).solve()
     slope = symbackprop.load({"nodes": {"y": "relu(w*x)"}, "values": {"w": 1}}).solve()
     gates = symbackprop.load(EXAMPLES / "seed000_gates.yaml").solve()
     pictures = [draw(s, "tikz") for s in (seed, sigmoid, extra, slope, gates)]

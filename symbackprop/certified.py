@@ -1,0 +1,407 @@
+"""Certified numbers: every value that is not rational is evaluated as a ball that surely holds it.
+
+Rationals are exact and stay so. Anything else (sigmoid(151/400), log(1 - sigmoid(400)), a value
+deep in a network) is evaluated with python-flint's `arb` ball arithmetic: a midpoint and a radius
+that provably enclose the true value, however much cancellation happened on the way. A value is
+printed only once the ball is narrow enough that both of its ends round to the same digits
+(`rounded`), and a sign is decided only once the ball excludes zero (`sign`); otherwise the working
+precision is doubled and the value evaluated again (Ziv's strategy), up to `MAX_BITS`, past which
+`UncertainError` says so rather than guessing.
+
+A value with no short closed form is carried as a `Real`: a SymPy atom holding the expression that
+defines it (over rationals and other Reals), so a deep network's values form a shared graph that
+can always be re-evaluated at a higher precision, never a rounded float that has lost digits.
+
+This module knows SymPy's own functions; the project's functions (sigmoid, relu, softmax...) bring
+their ball evaluation as a `_ball(self, args)` method, so that this floor imports nothing of the
+project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterator
+
+import sympy as sp
+from flint import arb, ctx, fmpq
+
+#: The first working precision, in bits: enough for 15 digits with room for mild cancellation.
+START_BITS = 96
+#: The most bits any one value may need. 1 - sigmoid(10000) needs about 14,500; beyond this a value
+#: is refused as uncertain rather than printed.
+MAX_BITS = 1 << 16
+
+
+class UncertainError(ArithmeticError):
+    """A value whose digits (or sign) could not be established within MAX_BITS of working precision."""
+
+
+class NeedMorePrecision(ArithmeticError):
+    """Raised inside an evaluation whose balls grew too wide to decide a branch (a kink, a pole)."""
+
+
+@contextlib.contextmanager
+def working_precision(bits: int) -> Iterator[None]:
+    saved = ctx.prec
+    ctx.prec = bits
+    try:
+        yield
+    finally:
+        ctx.prec = saved
+
+
+# --- values carried without a closed form -------------------------------------------------------
+
+class Real(sp.AtomicExpr):
+    """A real number known by its definition, a numeric SymPy expression over rationals and Reals.
+
+    It prints as its decimal value (certified) and evaluates at any precision; two Reals with the
+    same definition are the same number, so SymPy cancels h - h as it does for symbols.
+    """
+
+    is_number = True
+    is_real = True
+    is_extended_real = True
+    is_finite = True
+    is_commutative = True
+    is_comparable = True
+
+    def __new__(cls, definition: sp.Expr):
+        obj = super().__new__(cls)
+        obj._definition = definition
+        obj._balls: dict[int, arb] = {}
+        return obj
+
+    @property
+    def definition(self) -> sp.Expr:
+        return self._definition
+
+    def _hashable_content(self):
+        return (self._definition,)
+
+    def __getnewargs__(self):
+        return (self._definition,)
+
+    def ball(self, bits: int) -> arb:
+        # Kept per precision: every weighted sum of the next layer holds the same value.
+        found = self._balls.get(bits)
+        if found is None:
+            found = self._balls[bits] = ball(self._definition, bits)
+        return found
+
+    def _eval_evalf(self, prec):
+        return to_float(approximation(self, prec), prec)
+
+    def _eval_is_positive(self):
+        return sign(self) > 0
+
+    def _eval_is_negative(self):
+        return sign(self) < 0
+
+    def _eval_is_zero(self):
+        return sign(self) == 0
+
+    def _sympystr(self, printer):
+        return decimal_text(self, 15)
+
+    def _latex(self, printer, exp=None):
+        text = decimal_text(self, 15)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return text if exp is None else rf"\left({text}\right)^{{{exp}}}"
+
+
+def to_float(value: Fraction, bits: int) -> sp.Float:
+    """A SymPy Float of `bits` bits nearest to an exact fraction."""
+    return sp.Float(sp.Rational(value.numerator, value.denominator), precision=bits)
+
+
+# --- evaluation as balls ------------------------------------------------------------------------
+
+def ball(expr: sp.Expr, bits: int) -> arb:
+    """A ball surely holding the numeric expression's value, computed at `bits` working precision.
+
+    Raises NeedMorePrecision where a branch (the sign at a kink, a log's or a power's domain) cannot
+    be decided at this precision, and ValueError for a value that is not a real number at all.
+    """
+    with working_precision(bits):
+        return _ball(expr, bits, {})
+
+
+def _ball(expr: sp.Expr, bits: int, seen: dict) -> arb:
+    found = seen.get(expr)
+    if found is not None:
+        return found
+    if isinstance(expr, Real):
+        value = expr.ball(bits)
+    elif expr.is_Rational:
+        value = arb(fmpq(int(expr.p), int(expr.q)))
+    elif expr.is_Float:
+        man, exp = expr._mpf_[1] * (-1 if expr._mpf_[0] else 1), expr._mpf_[2]
+        value = arb(man) * arb(2) ** exp if man else arb(0)
+    elif expr is sp.pi:
+        value = arb.pi()
+    elif expr is sp.E:
+        value = arb(1).exp()
+    else:
+        args = [_ball(a, bits, seen) for a in expr.args]
+        value = _apply(expr, args)
+    if value.is_nan() or not value.is_finite():
+        raise NeedMorePrecision("a value that is not finite at this precision")
+    seen[expr] = value
+    return value
+
+
+def _apply(expr: sp.Expr, args: list[arb]) -> arb:
+    if expr.is_Add:
+        total = arb(0)
+        for a in args:
+            total += a
+        return total
+    if expr.is_Mul:
+        total = arb(1)
+        for a in args:
+            total *= a
+        return total
+    if expr.is_Pow:
+        base, exponent = args
+        if expr.exp.is_Integer:
+            n = int(expr.exp)
+            if n < 0:
+                require_nonzero(base)
+                return 1 / base ** (-n)
+            return base ** n
+        if not base > 0:
+            if base < 0 or base.is_zero():
+                raise ValueError(f"{expr} is not a real number")
+            raise NeedMorePrecision(str(expr))
+        return base ** exponent
+    own = getattr(expr, "_ball", None)
+    if own is not None:
+        return own(args)
+    operation = _SYMPY_FUNCTIONS.get(expr.func)
+    if operation is None:
+        raise ValueError(f"{expr.func.__name__} has no certified evaluation")
+    return operation(*args)
+
+
+def require_nonzero(x: arb) -> None:
+    if x.is_zero():
+        raise ZeroDivisionError("division by zero")
+    if x.contains(0):
+        raise NeedMorePrecision("a divisor that may be 0")
+
+
+def certain_sign(x: arb) -> int:
+    """The sign of a ball: 1, -1, 0 for an exact zero; NeedMorePrecision where it holds 0 and more."""
+    if x > 0:
+        return 1
+    if x < 0:
+        return -1
+    if x.is_zero():
+        return 0
+    raise NeedMorePrecision("a sign")
+
+
+def _log(x: arb) -> arb:
+    if not x > 0:
+        if x < 0 or x.is_zero():
+            raise ValueError("the log of a number that is not positive")
+        raise NeedMorePrecision("a log's argument")
+    return x.log()
+
+
+def _step(x: arb, at_zero: arb | None = None) -> arb:
+    s = certain_sign(x)
+    return arb(1) if s > 0 else arb(0) if s < 0 else (arb(fmpq(1, 2)) if at_zero is None else at_zero)
+
+
+def _max(*xs: arb) -> arb:
+    best = xs[0]
+    for x in xs[1:]:
+        best = x if certain_sign(x - best) > 0 else best
+    return best
+
+
+def _min(*xs: arb) -> arb:
+    best = xs[0]
+    for x in xs[1:]:
+        best = x if certain_sign(x - best) < 0 else best
+    return best
+
+
+_SYMPY_FUNCTIONS: dict[type, Callable[..., arb]] = {
+    sp.exp: lambda x: x.exp(),
+    sp.log: _log,
+    sp.tanh: lambda x: x.tanh(),
+    sp.Abs: lambda x: x if certain_sign(x) >= 0 else -x,
+    sp.sign: lambda x: arb(certain_sign(x)),
+    sp.Heaviside: _step,
+    sp.Max: _max,
+    sp.Min: _min,
+}
+
+
+# --- the Ziv loop -------------------------------------------------------------------------------
+
+def refine(expr: sp.Expr, accept: Callable[[arb], object], bits: int = START_BITS):
+    """accept(ball) at rising precision until it returns something other than None.
+
+    Balls are evaluated at `bits`, then twice as many, up to MAX_BITS; past that UncertainError.
+    """
+    while True:
+        try:
+            result = accept(ball(expr, bits))
+            if result is not None:
+                return result
+        except NeedMorePrecision:
+            pass
+        if bits >= MAX_BITS:
+            raise UncertainError(f"{_described(expr)()} could not be evaluated with certainty within "
+                                 f"{MAX_BITS} bits of working precision")
+        bits *= 2
+
+
+def sign(expr: sp.Expr) -> int:
+    """The sign of a numeric expression, certified: 1, -1, or 0 for an exact zero.
+
+    An exact zero that is not written as one (sigmoid(1) + sigmoid(-1) - 1) never separates from 0
+    in a ball; it is recognised by SymPy's simplification once the balls are narrower than
+    2**-MAX_BITS, and refused as uncertain where that does not show it.
+    """
+    if expr.is_Rational:
+        return (expr.p > 0) - (expr.p < 0)
+    try:
+        return refine(expr, _ball_sign)
+    except UncertainError:
+        if sp.simplify(_closed_form(expr).rewrite(sp.exp)) == 0:
+            return 0
+        raise
+
+
+def _ball_sign(x: arb) -> int | None:
+    return 1 if x > 0 else -1 if x < 0 else 0 if x.is_zero() else None
+
+
+def _closed_form(expr: sp.Expr) -> sp.Expr:
+    return expr.replace(lambda e: isinstance(e, Real), lambda e: _closed_form(e.definition))
+
+
+def approximation(expr: sp.Expr, bits: int) -> Fraction:
+    """The value to `bits` correct bits (relative), as an exact fraction of a ball's midpoint."""
+    def accept(x: arb):
+        if x.is_zero():
+            return Fraction(0)
+        if x.contains(0) or x.rel_accuracy_bits() < bits + 2:
+            return None
+        return _exact(x.mid())
+    if expr.is_Rational:
+        return Fraction(int(expr.p), int(expr.q))
+    return refine(expr, accept, max(START_BITS, 2 * bits))
+
+
+def _exact(x: arb) -> Fraction:
+    """The exact value of an exact ball (a midpoint or a radius): mantissa times a power of two."""
+    man, exp = x.man_exp()
+    man, exp = int(man), int(exp)
+    return Fraction(man * 2 ** exp) if exp >= 0 else Fraction(man, 2 ** -exp)
+
+
+# --- correctly rounded decimals -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rounded:
+    """A value rounded to a number of significant digits, half to even: sign * 0.d1d2... shifted so
+    that the first digit stands at 10**exponent. Zero is digits '0' and exponent 0."""
+
+    negative: bool
+    digits: str
+    exponent: int
+
+
+def round_fraction(q: Fraction, digits: int) -> Rounded:
+    """q rounded to `digits` significant digits, half to even, exactly."""
+    if q == 0:
+        return Rounded(False, "0", 0)
+    magnitude = abs(q)
+    exponent = _decimal_exponent(magnitude)
+    shift = digits - 1 - exponent
+    scaled = magnitude * 10 ** shift if shift >= 0 else magnitude / 10 ** -shift
+    whole = round(scaled)        # Fraction.__round__ rounds half to even, exactly
+    if whole == 10 ** digits:    # 9.995 at 3 digits is 10.0: one more digit before the point
+        whole, exponent = 10 ** (digits - 1), exponent + 1
+    return Rounded(q < 0, str(whole), exponent)
+
+
+def _decimal_exponent(q: Fraction) -> int:
+    """floor(log10(q)) for q > 0, exactly."""
+    estimate = int((q.numerator.bit_length() - q.denominator.bit_length()) * 0.30102999566398)
+    while 10 ** estimate > q if estimate >= 0 else Fraction(1, 10 ** -estimate) > q:
+        estimate -= 1
+    while (10 ** (estimate + 1) if estimate + 1 >= 0 else Fraction(1, 10 ** -(estimate + 1))) <= q:
+        estimate += 1
+    return estimate
+
+
+def rounded(expr: sp.Expr, digits: int) -> Rounded:
+    """A numeric expression's value rounded to `digits` significant digits, half to even, every digit
+    certain: from the exact value for a rational, else from a ball narrow enough that both of its
+    ends round alike."""
+    if expr.is_Rational:
+        return round_fraction(Fraction(int(expr.p), int(expr.q)), digits)
+    return round_ball(lambda bits: ball(expr, bits), digits, _described(expr))
+
+
+def _described(expr: sp.Expr) -> Callable[[], str]:
+    # Made only for an error message: a Real prints by rounding itself.
+    return lambda: str(expr.definition if isinstance(expr, Real) else expr)
+
+
+def round_ball(evaluate: Callable[[int], arb], digits: int, what: Callable[[], str] = lambda: "a value",
+               bits: int = START_BITS) -> Rounded:
+    """The same for a value given as its ball at each precision (a long run's history)."""
+    while True:
+        try:
+            result = rounded_ball(evaluate(bits), digits)
+            if result is not None:
+                return result
+        except NeedMorePrecision:
+            pass
+        if bits >= MAX_BITS:
+            raise UncertainError(f"{what()}: no {digits} digits certain within {MAX_BITS} bits")
+        bits *= 2
+
+
+def rounded_ball(x: arb, digits: int) -> Rounded | None:
+    """x rounded to `digits` digits if the ball decides every one of them, else None."""
+    if x.is_zero():
+        return Rounded(False, "0", 0)
+    if x.contains(0) or not x.is_finite() or x.rel_accuracy_bits() < digits * 3.33:
+        return None
+    mid, rad = _exact(x.mid()), _exact(x.rad())
+    low, high = round_fraction(mid - rad, digits), round_fraction(mid + rad, digits)
+    return low if low == high else None
+
+
+def decimal_text(expr: sp.Expr, digits: int) -> str:
+    """The value as SymPy writes a Float of `digits` digits (0.400000000000000, 2.97713e+138), but
+    correctly rounded and certain."""
+    return layout(rounded(expr, digits), digits)
+
+
+def layout(r: Rounded, digits: int) -> str:
+    """SymPy's (mpmath's) layout of a Float: fixed point while the first digit stands between
+    10**min(-digits//3, -5) and 10**digits (exclusive), else d.ddd e+N; trailing zeros kept."""
+    if r.digits == "0":
+        return "0"
+    sign = "-" if r.negative else ""
+    e = r.exponent
+    if min(-(digits // 3), -5) < e < digits:
+        if e < 0:
+            return f"{sign}0.{'0' * (-e - 1)}{r.digits}"
+        whole = r.digits[:e + 1].ljust(e + 1, "0")
+        return f"{sign}{whole}.{r.digits[e + 1:]}"
+    return f"{sign}{r.digits[0]}.{r.digits[1:]}e{'+' if e >= 0 else '-'}{abs(e)}"
