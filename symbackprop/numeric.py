@@ -11,6 +11,7 @@ ball that provably holds the value otherwise.
 from __future__ import annotations
 
 import sympy as sp
+from flint import arb
 
 from . import certified
 from .certified import Real
@@ -158,10 +159,18 @@ def exact_string(expr: sp.Expr) -> str | None:
     return text(expr) if is_exact(expr) else None
 
 
-def decimal_string(expr: sp.Expr, digits: int = DECIMAL_DIGITS) -> str | None:
+def decimal_string(expr: sp.Expr | arb, digits: int = DECIMAL_DIGITS) -> str | None:
     """The value to `digits` significant digits, correctly rounded (half to even) and every digit
     certain, in SymPy's layout of a Float (0.400000000000000, 2.97713e+138); None while it still
-    depends on a symbol."""
+    depends on a symbol. A ball (a long run's value) is rounded if it decides the digits."""
+    if isinstance(expr, arb):
+        if certified.negligible(expr):
+            return "0"
+        rounded = certified.rounded_ball(expr, digits)
+        if rounded is None:
+            raise NumericError(f"a value of the run, {expr.str(5)}, lies too close to a rounding "
+                               f"boundary to be written certainly with {digits} digits")
+        return certified.layout(rounded, digits)
     if not expr.is_number:
         return None
     try:

@@ -105,7 +105,7 @@ def label(curve: Curve, index: int, study: Study) -> str:
 def _verdict(study: Study, index: int) -> str:
     verdict = study.verdicts[index]
     if verdict.overflow_step is not None:
-        return f"{verdict.kind} (overflow at step {verdict.overflow_step})"
+        return f"{verdict.kind} (past 1e100 at step {verdict.overflow_step})"
     return verdict.kind
 
 

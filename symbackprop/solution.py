@@ -182,7 +182,7 @@ def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
 def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
     """A run of many steps: its history, and the state after the last update."""
     digits = numeric.DECIMAL_DIGITS
-    key["run"] = {"steps": run.steps, "epochs": run.epochs, "precision_digits": run.digits,
+    key["run"] = {"steps": run.steps, "epochs": run.epochs, "working_precision_bits": run.bits,
                   "stopped_decreasing": run.stopped_decreasing}
     key["history"] = [_decimal(v, digits) for v in run.history]
     key["updated"] = {n: {"exact": None, "decimal": _decimal(v, digits)} for n, v in run.parameters[-1].items()}
@@ -194,12 +194,8 @@ def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
 
 
 def _decimal(value, digits: int) -> str:
-    """A Decimal of the numeric run as a string of `digits` significant digits, like SymPy's."""
-    return numeric.decimal_string(sp.Float(str(value), run_precision()), digits)
-
-
-def run_precision() -> int:
-    return training.DIGITS + 5
+    """A ball of the run as a string of `digits` significant digits, every one certain."""
+    return numeric.decimal_string(value, digits)
 
 
 def _number(value: sp.Expr) -> dict[str, str | None]:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Callable
 
 import sympy as sp
+from flint import arb
 
-from . import printers, training
+from . import numeric, printers, training
 from .compiled import NumericRunError
 from .errors import ProblemError
 from .formats import MarkdownFormat, escape_latex
@@ -79,11 +80,18 @@ class Curve:
     """One learning rate's run: the loss before each update and after the last, as far as it got."""
 
     learning_rate: sp.Expr
+    #: The losses as Decimals (a ball's midpoint), for the verdicts' comparisons.
     history: tuple[Decimal, ...]
     parameters: tuple[dict[str, Decimal], ...] = ()
     #: The step (counting from 1) at which the run overflowed, or None for a complete run; the
     #: history then ends with the loss before that step (len(history) == overflow_step).
     overflow_step: int | None = None
+    #: The run's balls of the same losses, from which they are printed (every digit certain).
+    balls: tuple[arb, ...] = ()
+
+    def shown(self, step: int) -> Decimal | arb:
+        """The loss at `step` as it is printed: the certain ball where there is one."""
+        return self.balls[step] if self.balls else self.history[step]
 
     @property
     def initial(self) -> Decimal:
@@ -107,7 +115,6 @@ class Study:
     epochs: int | None
     curves: tuple[Curve, ...]
     verdicts: tuple[Verdict, ...]
-    digits: int = training.DIGITS
 
     @property
     def best(self) -> int | None:
@@ -123,11 +130,12 @@ def best_index(curves, verdicts) -> int | None:
 # --- verdicts ------------------------------------------------------------------------------------
 
 def judge(history, *, overflow_step: int | None = None, parameters=(),
-          best_final: Decimal | None = None) -> Verdict:
+          best_final: Decimal | None = None, balls=()) -> Verdict:
     """The verdict on one loss history (see the module's docstring for the rules).
 
     `parameters` (one mapping per entry of history) tells a cycle from a standstill where the loss
-    stays level; `best_final` is the best rate's final loss, against which a run may crawl."""
+    stays level; `best_final` is the best rate's final loss, against which a run may crawl. With
+    `balls` (the run's own), the last change, which is printed, is computed from them."""
     history = [h if isinstance(h, Decimal) else Decimal(str(h)) for h in history]
     if not history:
         raise ValueError("a history has at least the initial loss")
@@ -145,11 +153,15 @@ def judge(history, *, overflow_step: int | None = None, parameters=(),
         return Verdict(OSCILLATES, increases=increases, level_jumps=level_jumps)
     scale = abs(first) or max(abs(h) for h in history)
     last_change = (history[-2] - last) / scale if len(history) > 1 and scale else Decimal(0)
+    shown_change = last_change
+    if len(balls) > 1 and scale:
+        # The change is printed: from the balls, as the difference of two close losses cancels.
+        shown_change = (balls[-2] - balls[-1]) / (abs(balls[0]) if first else max(abs(b) for b in balls))
     if best_final is not None and _far_above(last, best_final, first):
-        return Verdict(CRAWLS, last_change=last_change)
+        return Verdict(CRAWLS, last_change=shown_change)
     if last_change <= SETTLED:
-        return Verdict(CONVERGES, last_change=last_change)
-    return Verdict(DECREASING, last_change=last_change)
+        return Verdict(CONVERGES, last_change=shown_change)
+    return Verdict(DECREASING, last_change=shown_change)
 
 
 def _increases(history: list[Decimal]) -> int:
@@ -178,7 +190,7 @@ def judge_all(curves) -> tuple[Verdict, ...]:
     best = best_index(curves, first)
     best_final = None if best is None else curves[best].final
     return tuple(judge(c.history, overflow_step=c.overflow_step, parameters=c.parameters,
-                       best_final=None if i == best else best_final)
+                       best_final=None if i == best else best_final, balls=c.balls)
                  for i, c in enumerate(curves))
 
 
@@ -242,52 +254,27 @@ def run_study(problem, learning_rates, steps: int | None = None, *, epochs: int 
     return Study(problem, count, epochs, curves, judge_all(curves))
 
 
-UNEVALUABLE = ("the loss cannot be evaluated at the problem's values (overflow, division by zero "
-               "or the log of a number that is not positive)")
-#: What a run that leaves the range of the numbers raises: the compiled graph's own error, and
-#: decimal's traps where an update or a mean overflows outside the graph.
-_NUMERIC_ERRORS = (NumericRunError, decimal.DecimalException)
+UNEVALUABLE = ("the loss cannot be evaluated at the problem's values (division by zero or the log "
+               "of a number that is not positive)")
 
 
 def _curve(problem, steps: int, kink, rate, epochs, progress) -> Curve:
-    done = [0]
-
-    def count(n: int) -> None:
-        done[0] += n
-        if progress:
-            progress(n)
-
     try:
-        run = training.run(problem, steps, kink, learning_rate=rate, epochs=epochs, progress=count)
-        overflow = None
-    except _NUMERIC_ERRORS:
-        if progress and done[0] < steps:
-            progress(steps - done[0])
-        run, overflow = _run_until_overflow(problem, done[0], kink, rate, epochs)
-    history, parameters = run.history, run.parameters
-    # A loss can also come out infinite without a trap (the log of 0 is -Infinity): the run
-    # stops at the first such loss as at an overflow.
-    bad = next((i for i, h in enumerate(history) if not h.is_finite()), None)
-    if bad is not None:
-        history, parameters, overflow = history[:bad], parameters[:bad], bad
-    if not history:
+        run = training.run(problem, steps, kink, learning_rate=rate, epochs=epochs, progress=progress)
+        diverged = None
+    except training.Diverged as exc:
+        # Kept as far as it got: the history ends with the loss before the step that went past the
+        # bound, which is the step the verdict names.
+        run, diverged = exc.run, len(exc.run.history)
+        if progress and diverged < steps:
+            progress(steps - diverged)
+    except NumericRunError as exc:
+        raise ProblemError(f"{UNEVALUABLE}: {exc.message}", key="values") from None
+    if not run.history:
         raise ProblemError(UNEVALUABLE, key="values")
-    return Curve(rate, history, parameters, overflow_step=overflow)
-
-
-def _run_until_overflow(problem, completed: int, kink, rate, epochs):
-    """`completed` updates were taken before a loss, gradient or update could not be evaluated. Run
-    again up to there; where the loss after the last completed update is itself what overflowed,
-    one step less. Either way the overflow happened at the first step whose loss is not recorded."""
-    for length in (completed, completed - 1):
-        if length < 0:
-            break
-        try:
-            run = training.run(problem, length, kink, learning_rate=rate, epochs=epochs)
-        except _NUMERIC_ERRORS:
-            continue
-        return run, length + 1
-    raise ProblemError(UNEVALUABLE, key="values")
+    history = tuple(training.approximate(h) for h in run.history)
+    parameters = tuple({n: training.approximate(v) for n, v in p.items()} for p in run.parameters)
+    return Curve(rate, history, parameters, overflow_step=diverged, balls=run.history)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -314,9 +301,12 @@ def rate_latex(rate: sp.Expr) -> str:
     return printers.latex(rate)
 
 
-def number_parts(value: Decimal, digits: int = REPORT_DIGITS) -> tuple[str, int | None]:
+def number_parts(value: Decimal | arb, digits: int = REPORT_DIGITS) -> tuple[str, int | None]:
     """A number to `digits` significant digits as (mantissa, power of ten or None), written as
-    Python's %g would: 0.25, 123.457, and 1.2 with 120 or 1.23457 with -5 beyond that range."""
+    Python's %g would: 0.25, 123.457, and 1.2 with 120 or 1.23457 with -5 beyond that range. A
+    run's ball is rounded by the certified writer, every digit certain."""
+    if isinstance(value, arb):
+        value = Decimal(numeric.decimal_string(value, digits))
     if value == 0:
         return "0", None
     rounded = decimal.Context(prec=digits, Emax=10**8, Emin=-10**8).plus(Decimal(value))
@@ -370,9 +360,9 @@ def describe(verdict: Verdict, curve: Curve, best: Curve | None, steps: int, w: 
     """The sentence that explains a verdict, with its numbers."""
     if verdict.kind == DIVERGES:
         if verdict.overflow_step is not None:
-            return (f"the values overflowed at step {verdict.overflow_step} (a number too large to "
-                    f"carry, or the log of 0); the loss had reached {w.number(curve.final)}")
-        return (f"the loss grew from {w.number(curve.initial)} to {w.number(curve.final)}: each "
+            return (f"the values grew past {w.math('10^{100}')} at step {verdict.overflow_step}; "
+                    f"the loss had reached {w.number(curve.shown(-1))}")
+        return (f"the loss grew from {w.number(curve.shown(0))} to {w.number(curve.shown(-1))}: each "
                 "step jumps further past the minimum")
     if verdict.kind == OSCILLATES:
         parts = []
@@ -386,8 +376,8 @@ def describe(verdict: Verdict, curve: Curve, best: Curve | None, steps: int, w: 
                          "without reaching it")
         return "; ".join(parts)
     if verdict.kind == CRAWLS:
-        return (f"the loss decreased at every step, but it ends at {w.number(curve.final)}, far "
-                f"above the best final loss {w.number(best.final)} (with {w.rate_equation(best)}): "
+        return (f"the loss decreased at every step, but it ends at {w.number(curve.shown(-1))}, far "
+                f"above the best final loss {w.number(best.shown(-1))} (with {w.rate_equation(best)}): "
                 "the steps are too small")
     if verdict.kind == CONVERGES:
         return (f"the loss decreased at every step, and the last step changed it by "
@@ -405,15 +395,15 @@ def report_data(study: Study, fmt: str) -> dict:
     best_curve = None if best is None else study.curves[best]
     rows = []
     for i, (curve, verdict) in enumerate(zip(study.curves, study.verdicts)):
-        low, at = curve.minimum
+        _, at = curve.minimum
         rows.append({
             "rate": w.rate(curve.learning_rate),
             "equation": w.rate_equation(curve),
-            "initial": w.number(curve.initial),
-            "final": w.number(curve.final),
+            "initial": w.number(curve.shown(0)),
+            "final": w.number(curve.shown(-1)),
             "final_step": len(curve.history) - 1,
             "cut": len(curve.history) - 1 < study.steps,
-            "minimum": w.number(low),
+            "minimum": w.number(curve.shown(at)),
             "minimum_step": at,
             "verdict": verdict.kind,
             "detail": describe(verdict, curve, best_curve, study.steps, w),
@@ -436,7 +426,6 @@ def report_data(study: Study, fmt: str) -> dict:
         "parameters": ", ".join(w.symbol(p) for p in problem.parameters),
         "examples": examples,
         "noisy": noisy,
-        "digits": study.digits,
         "report_digits": REPORT_DIGITS,
         "eta": w.math(r"\eta"),
         "rows": rows,

@@ -1,39 +1,57 @@
 """Many gradient-descent steps: batches, epochs, and the history of the loss.
 
 The first update is derived exactly and shown in full (solution.py); a run of many steps is computed
-by the compiled graph at `compiled.DIGITS` significant digits, never as growing exact expressions.
+by the compiled graph on arb balls, never as growing exact expressions. Every value a run records is
+certain: the run is made at a working precision, and made again at a higher one (raised from how many
+bits the first attempt lost, at least doubled) until every recorded loss and parameter holds
+`REQUIRED_BITS` correct bits and every kink's side is decided. Long runs lose bits to cancellation
+(a loss of 1e-100 is a difference of two numbers near 1) and to ball arithmetic's own widening, so
+the precision a run needs is found, not fixed.
+
 The loss recorded before each update and after the last is the loss over the whole data set (all
 examples, reduced by the problem's mean or sum), so that runs with different batch sizes compare.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import decimal
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
 import sympy as sp
+from flint import arb
 
-from .compiled import CONTEXT, DIGITS, CompiledGraph, Env, NumericRunError, to_decimal
+from . import certified
+from .certified import NeedMorePrecision, working_precision
+from .compiled import MAX_EXP_ARGUMENT, CompiledGraph, Env, NumericRunError, TooLarge, to_ball
 from .errors import ProblemError
 
 MAX_STEPS = 1_000_000
+#: Correct bits every recorded value must have: 15 digits (50 bits) for the answer key, and room so
+#: that rounding them to fewer digits is decided too.
+REQUIRED_BITS = 100
+#: The first working precision of a run, in bits.
+START_BITS = 128
+#: A run stops as diverged once the loss or a parameter exceeds this in magnitude. Exact arithmetic
+#: never overflows, so this bound is what "grows without bound" means here.
+DIVERGENCE_BOUND = 10 ** 100
 
 
 @dataclass(frozen=True)
 class Run:
-    """The result of N updates."""
+    """The result of N updates: balls, each holding REQUIRED_BITS correct bits or more."""
 
     #: Loss over all examples before each update, and after the last: N + 1 numbers.
-    history: tuple[Decimal, ...]
+    history: tuple[arb, ...]
     #: Parameter values before each update, and after the last: N + 1 mappings.
-    parameters: tuple[dict[str, Decimal], ...]
-    learning_rate: Decimal
+    parameters: tuple[dict[str, arb], ...]
+    learning_rate: sp.Expr
     #: Every node's value after the last update (one example), or None with a data set.
-    final_nodes: dict[str, Decimal] | None
+    final_nodes: dict[str, arb] | None
     epochs: int | None = None
-    digits: int = DIGITS
+    #: The working precision the run needed, in bits.
+    bits: int = START_BITS
 
     @property
     def steps(self) -> int:
@@ -43,9 +61,31 @@ class Run:
     def stopped_decreasing(self) -> int | None:
         """The first update (counting from 1) after which the loss did not decrease, or None."""
         for step in range(1, len(self.history)):
-            if self.history[step] >= self.history[step - 1]:
+            if not self.history[step] < self.history[step - 1]:
                 return step
         return None
+
+
+class Diverged(NumericRunError):
+    """The loss or a parameter grew past DIVERGENCE_BOUND; `run` holds the steps before it."""
+
+    def __init__(self, message: str, run: Run):
+        super().__init__(message, key="learning_rate")
+        self.run = run
+
+
+class _Imprecise(Exception):
+    """A run attempt whose values lost too many bits by `step` (`lost` bits)."""
+
+    def __init__(self, step: int, lost: int):
+        self.step, self.lost = step, lost
+
+
+def approximate(value: arb, digits: int = 40) -> Decimal:
+    """A ball's midpoint as a Decimal of `digits` digits: for comparing runs, never for printing."""
+    man, exp = (int(part) for part in value.mid().man_exp())
+    context = decimal.Context(prec=digits, Emax=10**9, Emin=-10**9)
+    return context.multiply(Decimal(man), context.power(Decimal(2), exp))
 
 
 def steps_for(problem, steps: int | None, epochs: int | None) -> tuple[int, int | None]:
@@ -74,76 +114,133 @@ def steps_for(problem, steps: int | None, epochs: int | None) -> tuple[int, int 
 
 def run(problem, steps: int, kink: sp.Expr, *, learning_rate: sp.Expr | None = None,
         epochs: int | None = None, progress: Callable[[int], None] | None = None) -> Run:
-    """Take `steps` gradient-descent steps from the problem's values."""
+    """Take `steps` gradient-descent steps from the problem's values, every recorded value certain.
+
+    Raises Diverged when the values grow past DIVERGENCE_BOUND, NumericRunError when a value is not
+    a real number (the log of a negative number) or cannot be made certain within certified.MAX_BITS.
+    """
     graph = CompiledGraph(problem.graph, problem.loss, kink)
-    eta = to_decimal(problem.learning_rate if learning_rate is None else learning_rate)
-    constants = {name: to_decimal(v) for name, v in problem.values.items()
-                 if name not in problem.parameters}
-    parameters = {name: to_decimal(problem.values[name]) for name in problem.parameters}
-    examples = _examples(problem)
-    with decimal.localcontext(CONTEXT):
+    eta = problem.learning_rate if learning_rate is None else learning_rate
+    reported = [0]
+
+    def advance(step: int) -> None:
+        # A run made again at a higher precision reports only the steps it had not reached before.
+        if progress and step > reported[0]:
+            progress(step - reported[0])
+            reported[0] = step
+
+    bits = START_BITS
+    while True:
         try:
-            return _run(graph, problem, constants, parameters, examples, eta, steps, epochs, progress)
-        except (decimal.Overflow, decimal.InvalidOperation, decimal.DivisionByZero):
-            # An update or a mean too large for the precision: the run has diverged.
-            raise NumericRunError("the parameters grew too large to represent: the run diverged "
-                                  "(try a smaller learning rate)", key="learning_rate") from None
+            with working_precision(bits):
+                return _run(graph, problem, eta, steps, epochs, bits, advance)
+        except NeedMorePrecision:
+            needed = 2 * bits
+        except _Imprecise as short:
+            # Bits lost so far, spread over the steps taken, projected over the whole run.
+            rate = short.lost / max(short.step, 1)
+            needed = max(2 * bits, int(REQUIRED_BITS + 64 + 1.25 * rate * (steps + 1)))
+        if bits >= certified.MAX_BITS:
+            raise NumericRunError(f"the run's values could not be made certain within "
+                                  f"{certified.MAX_BITS} bits of working precision",
+                                  key="learning_rate")
+        bits = min(-(-needed // 64) * 64, certified.MAX_BITS)
 
 
-def _run(graph: CompiledGraph, problem, constants: Env, parameters: Env, examples: list[Env],
-         eta: Decimal, steps: int, epochs: int | None, progress) -> Run:
-    # Every operation here, the updates and the means included, runs at the compiled precision.
+def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | None, bits: int,
+         advance: Callable[[int], None]) -> Run:
+    learning_rate = to_ball(eta)
+    constants = {name: to_ball(v) for name, v in problem.values.items() if name not in problem.parameters}
+    parameters = {name: to_ball(problem.values[name]) for name in problem.parameters}
+    examples = _examples(problem)
     history, snapshots = [], []
-    for step in range(steps):
-        snapshots.append(dict(parameters))
-        batch = range(len(examples)) if problem.data is None else problem.data.batch(step)
-        if len(batch) == len(examples):
-            # Full batch: one forward pass per example gives both the loss and the gradient.
-            loss, gradient = _loss_and_gradient(graph, problem, constants, parameters, examples)
-        else:
-            loss = _data_loss(graph, problem, constants, parameters, examples)
-            _, gradient = _loss_and_gradient(graph, problem, constants, parameters,
-                                             [examples[i] for i in batch])
+
+    def record(loss: arb, step: int) -> None:
         history.append(loss)
-        parameters = {name: value - eta * gradient[name] for name, value in parameters.items()}
-        if progress:
-            progress(1)
-    history.append(_data_loss(graph, problem, constants, parameters, examples))
-    snapshots.append(dict(parameters))
+        snapshots.append(dict(parameters))
+        _check(loss, parameters, step, bits, lambda: Run(tuple(history[:-1]), tuple(snapshots[:-1]),
+                                                          eta, None, epochs, bits))
+
+    for step in range(steps):
+        batch = range(len(examples)) if problem.data is None else problem.data.batch(step)
+        try:
+            if len(batch) == len(examples):
+                # Full batch: one forward pass per example gives both the loss and the gradient.
+                loss, gradient = _loss_and_gradient(graph, problem, constants, parameters, examples)
+            else:
+                loss = _data_loss(graph, problem, constants, parameters, examples)
+                _, gradient = _loss_and_gradient(graph, problem, constants, parameters,
+                                                 [examples[i] for i in batch])
+        except TooLarge as exc:
+            raise Diverged(f"the run diverged: a value grew past e^{MAX_EXP_ARGUMENT} at update "
+                           f"{step} ({exc.message}; try a smaller learning rate)",
+                           Run(tuple(history), tuple(snapshots), eta, None, epochs, bits)) from None
+        record(loss, step)
+        parameters = {name: value - learning_rate * gradient[name] for name, value in parameters.items()}
+        advance(step + 1)
+    try:
+        final_loss = _data_loss(graph, problem, constants, parameters, examples)
+    except TooLarge as exc:
+        raise Diverged(f"the run diverged: a value grew past e^{MAX_EXP_ARGUMENT} after update "
+                       f"{steps} ({exc.message})", Run(tuple(history), tuple(snapshots), eta, None,
+                                                       epochs, bits)) from None
+    record(final_loss, steps)
     final_nodes = None
     if problem.data is None:
         final_nodes = {n: v for n, v in graph.forward({**constants, **parameters}).items()
                        if n in problem.graph.nodes}
-    return Run(tuple(history), tuple(snapshots), eta, final_nodes, epochs)
+        for name, value in final_nodes.items():
+            if _inaccurate(value):
+                raise _Imprecise(steps, bits - max(value.rel_accuracy_bits(), 0))
+    return Run(tuple(history), tuple(snapshots), eta, final_nodes, epochs, bits)
+
+
+def _check(loss: arb, parameters: Env, step: int, bits: int, so_far: Callable[[], Run]) -> None:
+    """Stop a run whose values grew past DIVERGENCE_BOUND, or whose balls grew too wide."""
+    for name, value in (("the loss", loss), *parameters.items()):
+        if abs(value) > DIVERGENCE_BOUND:
+            raise Diverged(f"the run diverged: {name} grew past 1e{len(str(DIVERGENCE_BOUND)) - 1} "
+                           f"at update {step} (try a smaller learning rate)", so_far())
+    worst = min((v.rel_accuracy_bits() for v in (loss, *parameters.values()) if _inaccurate(v)),
+                default=None)
+    if worst is not None:
+        raise _Imprecise(step, bits - max(worst, 0))
+
+
+def _inaccurate(value: arb) -> bool:
+    return (not value.is_zero() and value.rel_accuracy_bits() < REQUIRED_BITS
+            and not certified.negligible(value))
 
 
 def _examples(problem) -> list[Env]:
     if problem.data is None:
         return [{}]
-    return [{name: to_decimal(v) for name, v in row.items()} for row in problem.data.rows]
+    return [{name: to_ball(v) for name, v in row.items()} for row in problem.data.rows]
 
 
-def _reduce(problem, terms: list[Decimal]) -> Decimal:
-    total = sum(terms, Decimal(0))
+def _reduce(problem, terms: list[arb]) -> arb:
+    total = arb(0)
+    for term in terms:
+        total += term
     if problem.data is not None and problem.data.reduction == "mean":
         return total / len(terms)
     return total
 
 
 def _data_loss(graph: CompiledGraph, problem, constants: Env, parameters: Env,
-               examples: list[Env]) -> Decimal:
+               examples: list[Env]) -> arb:
     return _reduce(problem, [graph.forward({**constants, **parameters, **example})[problem.loss]
                              for example in examples])
 
 
 def _loss_and_gradient(graph: CompiledGraph, problem, constants: Env, parameters: Env,
-                       batch: list[Env]) -> tuple[Decimal, Env]:
+                       batch: list[Env]) -> tuple[arb, Env]:
     """The batch's reduced loss and the reduced gradient of every parameter."""
     losses, per_example = [], []
     for example in batch:
         values = graph.forward({**constants, **parameters, **example})
         gradients = graph.gradients(values)
         losses.append(values[problem.loss])
-        per_example.append({name: gradients.get(name, Decimal(0)) for name in parameters})
+        per_example.append({name: gradients.get(name, arb(0)) for name in parameters})
     return (_reduce(problem, losses),
             {name: _reduce(problem, [g[name] for g in per_example]) for name in parameters})

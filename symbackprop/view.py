@@ -250,16 +250,16 @@ class _Writer:
         return {
             "steps": run.steps,
             "epochs": run.epochs,
-            "digits": run.digits,
+            "bits": run.bits,
             "parameters": [f.math(f.symbol(n)) for n in run.parameters[0]],
-            "rows": [{"step": str(i), "loss": f.decimal(sp.Float(str(run.history[i]), run.digits)),
-                      "parameters": [f.decimal(sp.Float(str(v), run.digits))
+            "rows": [{"step": str(i), "loss": f.decimal(run.history[i]),
+                      "parameters": [f.decimal(v)
                                      for v in run.parameters[i].values()]} for i in shown],
             "omitted": len(shown) < run.steps + 1,
             "verdict": (f"The loss decreased at every one of the {run.steps} updates." if stopped is None
                         else f"The loss stopped decreasing at update {stopped}: it was "
-                             f"{f.decimal(sp.Float(str(run.history[stopped - 1]), run.digits))} before and "
-                             f"{f.decimal(sp.Float(str(run.history[stopped]), run.digits))} after it."),
+                             f"{f.decimal(run.history[stopped - 1])} before and "
+                             f"{f.decimal(run.history[stopped])} after it."),
         }
 
 
