@@ -5,13 +5,18 @@ A claims file maps a quantity to the value claimed:
 
     out_h1: 0.593269992     a node's forward value
     dE/dw5: 0.082167041     a gradient d<loss>/d<name> of a node or symbol
-    dE/dw3: 2*x_n           a formula: right when it is equivalent
+    dE/dw3: 2*x_n           a formula: right when it is equivalent (equivalence.py)
     w5+: 0.35891648         a parameter after the update
     E+: 0.291027924         a node's value in the forward pass after the update
 
+On a problem with data, E and dE/dw5 are the batch's (the batch loss the solution prints, the
+gradient the update uses), and E[3], y[3], dE/dw5[3] are example 3's (counting from 1, as the
+solution's table does).
+
 A decimal claims the digits written (`0.511301270` claims nine places, so it is right within half a
 unit of the ninth), which is why the YAML is read with `problem.read_yaml`: floats arrive as their
-text. Why a wrong claim is wrong is `mistakes.py`'s business; laying the report out is `check_cli.py`'s.
+text. Why a wrong claim is wrong is `mistakes.py`'s business, whether it follows from another wrong
+claim `consequences.py`'s; laying the report out is `check_cli.py`'s.
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ from typing import Any, Mapping
 import sympy as sp
 
 from . import backprop
+from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
+from .consequences import depends_on, reproduces_with
+from .equivalence import Formulas
 from .errors import ProblemError
-from .mistakes import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Diagnosis, Mistakes, gradient_steps
+from .mistakes import Diagnosis, Mistakes, gradient_steps
 from .parse import parse_expression, symbol
+from .printers import text as plain_text
 from .problem import Problem, read_text, read_yaml
 from .solution import Solution
 from .steps import ChainStep, ForwardStep
@@ -36,20 +45,16 @@ _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _GRADIENT_KEY = re.compile(rf"d({_NAME})/d({_NAME})\Z")
 _PLUS_KEY = re.compile(rf"({_NAME})\+\Z")
 _NAME_KEY = re.compile(rf"{_NAME}\Z")
+#: An example's number after a key: E[3], dE/dw1[3].
+_EXAMPLE = re.compile(r"(?P<key>.*?)\s*\[\s*(?P<number>[^\]]*?)\s*\]\Z")
+#: A claimed number beyond this is a slip of the pen, not a hand calculation: the largest double.
+MAX_CLAIM = sp.Float("1.7976931348623157e308")
 #: A decimal as written: digits, a point and/or an exponent (YAML allows _ between digits).
 _DECIMAL = re.compile(r"""[+-]? (?P<whole>[0-9_]*) (?:\.(?P<fraction>[0-9_]*))?
                           (?:[eE](?P<exponent>[+-]?[0-9]+))? \Z""", re.VERBOSE)
 
 KEY_FORMS = ("a node (out_h1), d<loss>/d<name> (dE/dw5), <parameter>+ (w5+) or <node>+ (E+) for the "
-             "forward pass after the update")
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """What a claim is about: a forward value, a gradient, an updated parameter or a value after it."""
-
-    kind: str
-    name: str
+             "forward pass after the update, with [3] after it for example 3 of a data problem")
 
 
 @dataclass(frozen=True)
@@ -88,12 +93,15 @@ class Verdict:
     #: The steps that lead to the correct value (only for a wrong claim).
     steps: tuple = ()
     diagnosis: Diagnosis | None = None
-    #: Keys of the wrong claims this one depends on: its error may be a consequence of theirs.
+    #: Keys of the wrong claims this one follows from: recomputed from their claimed values, it
+    #: comes out as claimed.
     follows_from: tuple[str, ...] = ()
+    #: Keys of the wrong claims it is computed from that do not explain it (it is wrong on its own).
+    wrong_upstream: tuple[str, ...] = ()
 
     @property
     def root_cause(self) -> bool | None:
-        """True for a wrong claim that depends on no other wrong claim; None for a right one."""
+        """True for a wrong claim that follows from no other wrong claim; None for a right one."""
         return None if self.right else not self.follows_from
 
 
@@ -108,6 +116,15 @@ class Report:
     @property
     def all_right(self) -> bool:
         return all(v.right for v in self.verdicts)
+
+    def counts(self) -> dict[str, int]:
+        """How many claims are right and wrong, and of the wrong ones how many are root causes,
+        follow from another, and have a named mistake."""
+        wrong = [v for v in self.verdicts if not v.right]
+        return {"claims": len(self.verdicts), "right": len(self.verdicts) - len(wrong),
+                "wrong": len(wrong), "root_causes": sum(1 for v in wrong if v.root_cause),
+                "follow_from_others": sum(1 for v in wrong if not v.root_cause),
+                "diagnosed": sum(1 for v in wrong if v.diagnosis is not None)}
 
 
 # --- reading claims ----------------------------------------------------------------------------
@@ -140,11 +157,70 @@ def _claim(key: str, raw: Any, problem: Problem, line: int | None) -> Claim:
     unknown = sorted(s.name for s in value.free_symbols if s.name not in names)
     if unknown:
         raise ProblemError(f"the claim uses {', '.join(unknown)}, which the problem does not have")
+    if problem.data is not None and quantity.example is None:
+        # A batch's value is a function of the parameters: a node or a data symbol has a value per
+        # example, and would silently mean example 1's.
+        per_example = sorted(s.name for s in value.free_symbols
+                             if s.name in problem.graph.nodes or s.name in problem.data.symbols)
+        if per_example:
+            raise ProblemError(f"the batch's {key} is written with {', '.join(per_example)}, whose "
+                               "values differ from example to example; write it with the "
+                               f"parameters, or claim one example's value as {key}[1]")
     return Claim(key, quantity, text, value, places, line)
 
 
 def parse_key(key: str, problem: Problem) -> Quantity:
     """The quantity a claim's key names, or a ProblemError saying why it names none."""
+    example = None
+    if match := _EXAMPLE.match(key.strip()):
+        key, example = match["key"], _example_index(match["number"], problem)
+    quantity = _parse_base_key(key, problem)
+    return _with_example(quantity, example, problem)
+
+
+def _example_index(number: str, problem: Problem) -> int:
+    """The example [k] names, counting from 1 as the solution's table does, as an index from 0."""
+    data = problem.data
+    if data is None:
+        raise ProblemError(f"[{number}] names an example, but the problem has no data: examples")
+    if not re.fullmatch(r"[0-9]{1,6}", number) or not 1 <= int(number) <= len(data.rows):
+        raise ProblemError(f"[{number}] is not an example: the data has {len(data.rows)} examples, "
+                           f"numbered 1 to {len(data.rows)}")
+    index = int(number) - 1
+    batch = data.batch(0)
+    if index not in batch:
+        raise ProblemError(f"example {number} is not in the batch the update uses (examples "
+                           f"{', '.join(str(i + 1) for i in batch)}), so the solution does not work it")
+    return index
+
+
+def _with_example(quantity: Quantity, example: int | None, problem: Problem) -> Quantity:
+    """On a data problem: which values are the batch's (E, the parameters' gradients, the update,
+    E+), which are one example's, and an error where a key leaves that open."""
+    data, kind, name = problem.data, quantity.kind, quantity.name
+    if data is None:
+        return quantity
+    batch = data.batch(0)
+    is_batch_value = (name == problem.loss if kind in (FORWARD, AFTER) else
+                      kind == UPDATED or name in problem.graph.symbols and name not in data.symbols)
+    if example is not None:
+        if kind in (UPDATED, AFTER):
+            raise ProblemError("the update is the batch's, not an example's: write "
+                               f"{quantity.key(problem.loss)} without [{example + 1}]")
+        return Quantity(kind, name, example)
+    if kind == AFTER and name != problem.loss:
+        raise ProblemError(f"after the update the solution computes the batch loss "
+                           f"{problem.loss}+ only, not {name}+")
+    if len(batch) == 1 and kind in (FORWARD, GRADIENT):
+        return Quantity(kind, name, batch[0])       # one example per update: its values are the batch's
+    if is_batch_value:
+        return quantity
+    raise ProblemError(f"{quantity.key(problem.loss)} has a value per example: write "
+                       f"{quantity.key(problem.loss)}[{batch[0] + 1}] for example {batch[0] + 1} "
+                       f"(the batch is examples {', '.join(str(i + 1) for i in batch)})")
+
+
+def _parse_base_key(key: str, problem: Problem) -> Quantity:
     compact = re.sub(r"\s*([/+])\s*", r"\1", key.strip())     # dE / dw5 and w5 + are meant too
     # The graph's nodes: with gates: true they include the generated ones (y_1).
     nodes, symbols = problem.graph.nodes, set(problem.graph.symbols)
@@ -189,6 +265,17 @@ def _parse_value(raw: Any) -> tuple[str, sp.Expr, int | None]:
         raise ProblemError(f"the claimed value must be a number or a formula, got {shown}")
     text = str(raw).strip()
     value = parse_expression(text)
+    numbers = [value] if value.is_number else list(value.atoms(sp.Number))
+    for number in numbers:
+        try:
+            magnitude = number.evalf(20)
+        except (ArithmeticError, TypeError, ValueError):
+            magnitude = None
+        if magnitude is None or not magnitude.is_real:
+            raise ProblemError(f"'{text}' is not a real number")
+        if abs(magnitude) > MAX_CLAIM:
+            raise ProblemError(f"'{text}' is larger than any number a calculator holds "
+                               "(about 1.8e308): a slip of the pen?")
     return text, value, decimal_places(text)
 
 
@@ -244,27 +331,52 @@ class Checker:
         self.solution = problem.solve()
         self.correct = Answers.of(self.solution)
         self.mistakes = Mistakes(problem, self.solution)
+        self.formulas = Formulas(self.solution)
 
     def check(self, claims: list[Claim], rel_tol: sp.Expr | None = None,
               claims_source: str | None = None) -> Report:
         """Every claim judged, each wrong one diagnosed and placed as root cause or consequence."""
         verdicts = [self.judge(claim, rel_tol) for claim in claims]
         return Report(self.problem, self.solution, claims_source,
-                      tuple(_place_causes(verdicts, self.solution)), rel_tol)
+                      tuple(_place_causes(verdicts, self.solution, rel_tol)), rel_tol)
 
     def judge(self, claim: Claim, rel_tol: sp.Expr | None = None) -> Verdict:
         """One claim: right or wrong, and for a wrong one the steps to the correct value and the
         mistake that reproduces it (root causes need the other claims: see check)."""
-        kind, name = claim.quantity.kind, claim.quantity.name
-        value = self.correct.value(kind, name)
+        quantity = claim.quantity
+        value = self.correct.value(quantity)
         claimed = _with_known_values(claim, self.problem, self.correct)
+        steps = tuple(steps_to(quantity, self.solution))
+        if claim.is_formula:
+            # First as a formula: equivalent, or wrong as a formula even where its value is right.
+            if self.formulas.equivalent(claim.value, quantity):
+                return Verdict(claim, True, value, claimed, sp.S.Zero)
+            if agrees(claim, claimed, value, rel_tol):
+                general = self.general_form(quantity)
+                detail = (f"{claim.text}, with the problem's values put in" if general is None else
+                          f"{claim.text} (the general form is {plain_text(general)}), with the "
+                          "problem's values put in,")
+                return Verdict(claim, False, value, claimed, sp.S.Zero, steps,
+                               Diagnosis("value_not_formula", "equals the value here but is not "
+                                         "the general form", detail, claimed))
         difference = claimed - value
         difference = difference if difference.is_number else sp.simplify(difference)
         if agrees(claim, claimed, value, rel_tol):
             return Verdict(claim, True, value, claimed, difference)
-        diagnosis = self.mistakes.diagnose(kind, name, lambda v: agrees(claim, claimed, v, rel_tol))
-        return Verdict(claim, False, value, claimed, difference,
-                       tuple(steps_to(claim.quantity, self.solution)), diagnosis)
+        diagnosis = self.mistakes.diagnose(quantity, lambda v: agrees(claim, claimed, v, rel_tol))
+        return Verdict(claim, False, value, claimed, difference, steps, diagnosis)
+
+
+    def general_form(self, quantity: Quantity) -> sp.Expr | None:
+        """The formula the solution writes for a forward value or a gradient, over node names."""
+        example = next((e for e in self.solution.examples if e.index == quantity.example),
+                       self.solution.examples[0])
+        if quantity.kind == FORWARD and (quantity.example is not None or self.problem.data is None):
+            return self.problem.graph.nodes[quantity.name].expr
+        if quantity.kind == GRADIENT and (quantity.example is not None or self.problem.data is None):
+            gradient = example.gradients.get(quantity.name)
+            return None if gradient is None else gradient.general
+        return None
 
 
 def check(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
@@ -275,13 +387,18 @@ def check(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
 
 def _with_known_values(claim: Claim, problem: Problem, correct: Answers) -> sp.Expr:
     """A formula may be written over node names and symbols (2*x_n*(y - ybar)); put in the values
-    they have where the claim is made: before the update, or after it for a <node>+ claim."""
+    they have where the claim is made: the example's, before the update or after it."""
     if claim.value.is_number:
         return claim.value
+    q = claim.quantity
     known = {symbol(n): v for n, v in problem.values.items()}
-    if claim.quantity.kind == AFTER:
+    if q.kind == AFTER:
         known.update({symbol(n): v for n, v in correct.updated.items()})
         known.update({symbol(n): v for n, v in correct.after.items()})
+    elif q.example is not None:
+        example = correct.examples[q.example]
+        inputs = problem.data.rows[q.example]
+        known.update({symbol(n): v for n, v in {**inputs, **example.forward}.items()})
     else:
         known.update({symbol(n): v for n, v in correct.forward.items()})
     return claim.value.xreplace(known)
@@ -289,72 +406,87 @@ def _with_known_values(claim: Claim, problem: Problem, correct: Answers) -> sp.E
 
 # --- root cause versus consequence -------------------------------------------------------------
 
-def dependencies(quantity: Quantity, solution: Solution) -> set[Quantity]:
-    """The quantities this one is computed from directly."""
-    problem, graph = solution.problem, solution.problem.graph
-    kind, name = quantity.kind, quantity.name
-    if kind == FORWARD:
-        if name in problem.given:
-            return set()
-        return {Quantity(FORWARD, n) for n in graph.nodes[name].inputs if n in graph.nodes}
-    if kind == GRADIENT:
-        result = set()
-        for step in solution.steps:
-            if isinstance(step, ChainStep) and step.target == name:
-                result.add(Quantity(GRADIENT, step.via))
-                # The forward values the local derivative is evaluated at (out_h1*(1 - out_h1)).
-                result |= {Quantity(FORWARD, s.name) for s in step.local.free_symbols
-                           if s.name in graph.nodes}
-        return result
-    if kind == UPDATED:
-        return {Quantity(GRADIENT, name)}
-    node = graph.nodes[name]
-    ancestors = set(graph.ancestors(name))
-    return ({Quantity(UPDATED, w) for w in problem.parameters if w in ancestors}
-            | {Quantity(AFTER, n) for n in node.inputs if n in graph.nodes})
-
-
-def depends_on(quantity: Quantity, solution: Solution) -> set[Quantity]:
-    """Every quantity this one is computed from, directly or through others."""
-    seen: set[Quantity] = set()
-    stack = [quantity]
-    while stack:
-        for dependency in dependencies(stack.pop(), solution):
-            if dependency not in seen:
-                seen.add(dependency)
-                stack.append(dependency)
-    seen.discard(quantity)
-    return seen
-
-
-def _place_causes(verdicts: list[Verdict], solution: Solution) -> list[Verdict]:
+def _place_causes(verdicts: list[Verdict], solution: Solution,
+                  rel_tol: sp.Expr | None) -> list[Verdict]:
+    """Each wrong claim with the wrong claims it follows from: those upstream of it from whose
+    claimed values, put in alone (or all together), it is recomputed as claimed."""
     wrong = [v for v in verdicts if not v.right]
     placed = []
     for verdict in verdicts:
         if verdict.right:
             placed.append(verdict)
             continue
-        upstream = depends_on(verdict.claim.quantity, solution)
-        follows = tuple(w.claim.key for w in wrong if w.claim.quantity in upstream)
-        placed.append(dataclasses.replace(verdict, follows_from=follows))
+        claim = verdict.claim
+        upstream_set = depends_on(claim.quantity, solution)
+        upstream = [w for w in wrong if w.claim.quantity in upstream_set]
+        follows: list[Verdict] = []
+        if not claim.is_formula:
+            usable = [w for w in upstream if not w.claim.is_formula]
+
+            def reproduces(sources: list[Verdict]) -> bool:
+                overrides = {w.claim.quantity: w.claimed for w in sources}
+                return reproduces_with(claim.quantity, solution, overrides,
+                                       lambda v: agrees(claim, verdict.claimed, v, rel_tol))
+            follows = [w for w in usable if reproduces([w])]
+            if not follows and len(usable) > 1 and reproduces(usable):
+                follows = usable
+        placed.append(dataclasses.replace(
+            verdict, follows_from=tuple(w.claim.key for w in follows),
+            wrong_upstream=tuple(w.claim.key for w in upstream if w not in follows)))
     return placed
 
 
 # --- the steps that lead to the correct value ------------------------------------------------
 
+@dataclass(frozen=True)
+class BatchStep:
+    """A batch's loss or gradient: the mean (or sum) of the examples' values."""
+
+    quantity: Quantity
+    reduction: str
+    #: Each example's number (counting from 1) and value.
+    terms: tuple[tuple[int, sp.Expr], ...]
+    value: sp.Expr
+
+
+@dataclass(frozen=True)
+class ExampleStep:
+    """A step of one example's forward or reverse pass."""
+
+    #: The example's number, counting from 1 as the solution's table does.
+    number: int
+    step: object
+
+
 def steps_to(quantity: Quantity, solution: Solution) -> list:
     """The worked steps behind one quantity, in the order a solution shows them."""
     kind, name = quantity.kind, quantity.name
-    graph = solution.problem.graph
-    if kind == FORWARD:
-        needed = set(graph.ancestors(name))
-        return [s for n, s in solution.forward.items() if n in needed]
-    if kind == GRADIENT:
-        return gradient_steps(name, solution.steps)
+    problem = solution.problem
+    graph = problem.graph
+    if problem.data is not None and kind in (FORWARD, GRADIENT):
+        if quantity.example is not None:
+            example = next(e for e in solution.examples if e.index == quantity.example)
+            inner = _pass_steps(kind, name, example, graph)
+            return [ExampleStep(example.index + 1, s) for s in inner]
+        correct = Answers.of(solution)
+        terms = tuple((e.index + 1, correct.value(Quantity(kind, name, e.index)))
+                      for e in solution.examples)
+        return [BatchStep(quantity, problem.data.reduction, terms, correct.value(quantity))]
+    if kind in (FORWARD, GRADIENT):
+        return _pass_steps(kind, name, solution.examples[0], graph)
     if kind == UPDATED:
         return [u for u in solution.updates if u.parameter == name]
     needed = set(graph.ancestors(name))
     updates = [u for u in solution.updates if u.parameter in needed]
-    new_values = {**solution.problem.values, **{u.parameter: u.new for u in solution.updates}}
+    if problem.data is not None:
+        return updates
+    new_values = {**problem.values, **{u.parameter: u.new for u in solution.updates}}
     second = backprop.forward(graph, new_values, {})
     return updates + [AfterUpdateStep(s) for n, s in second.steps.items() if n in needed]
+
+
+def _pass_steps(kind: str, name: str, example, graph) -> list:
+    if kind == FORWARD:
+        needed = set(graph.ancestors(name))
+        return [s for n, s in example.forward.items() if n in needed]
+    return gradient_steps(name, example.steps)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ import jinja2
 import sympy as sp
 
 from . import budget, numeric
-from .check import AfterUpdateStep, Report, Verdict, check as check_claims, load_claims
+from .answers import FORWARD, GRADIENT
+from .check import (AfterUpdateStep, BatchStep, ExampleStep, Report, Verdict, check as check_claims,
+                    load_claims)
 from .errors import ProblemError
 from .formats import Format, MarkdownFormat
-from .mistakes import FORWARD, GRADIENT
 from .parse import parse_number
 from .printers import text as plain_text
 from .render import environment
@@ -39,7 +41,7 @@ STEP_DIGITS = 6
 @click.argument("problem", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("claims", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="txt", show_default=True,
-              help="txt for the terminal, md for GitHub, json: one record per claim.")
+              help="txt for the terminal, md for GitHub, json: a summary and one record per claim.")
 @click.option("--rel-tol", help="Judge decimals by this relative tolerance instead of the digits "
                                 "written (half a unit in the last place).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -57,6 +59,7 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Pa
     dE/dw3: 2*x_n           a formula, right when equivalent
     w5+: 0.35891648         a parameter after the update
     E+: 0.291027924         a value in the forward pass after the update
+    E[3]: 0.1304            with data: example 3's value (E alone is the batch loss)
     """
     # Imported here, not at the top: cli.py imports this module to register the command.
     from .cli import InputError, _load, _write, limited
@@ -151,12 +154,11 @@ def _chain_text(chain: list[tuple[str, str]], f: Format) -> str:
 
 
 def _label(v: Verdict, loss: str, f: Format) -> str:
-    kind, name = v.claim.quantity.kind, v.claim.quantity.name
-    if kind == GRADIENT:
-        return f.partial(loss, name)
-    if kind == FORWARD:
-        return f.symbol(name)
-    return f.updated(name)
+    quantity = v.claim.quantity
+    kind, name = quantity.kind, quantity.name
+    label = (f.partial(loss, name) if kind == GRADIENT else f.symbol(name) if kind == FORWARD
+             else f.updated(name))
+    return label if quantity.example is None else f"{label}[{quantity.example + 1}]"
 
 
 def _value_digits(v: Verdict) -> int:
@@ -170,19 +172,29 @@ def _difference(difference: sp.Expr, f: Format) -> str:
         return f.math(f.expr(difference))
     if difference.is_zero:
         return f.math("0")
-    return f.math(_short_number(f"{float(difference):+.3g}", f))
+    shown = _scientific(difference, 3)
+    return f.math(_short_number(shown if shown.startswith("-") else "+" + shown, f))
+
+
+def _scientific(value: sp.Expr, digits: int) -> str:
+    """A nonzero number to `digits` significant digits as Python's %g writes it (1.5e-07, 0.0804),
+    from the exact value: a double would overflow at 1e400 and lose 5e-401. (Read from the answer
+    key's 15 digits: numeric.decimal_string asked for fewer digits today answers 0.)"""
+    shown = Decimal(numeric.decimal_string(value, numeric.DECIMAL_DIGITS))
+    return f"{shown:.{digits}g}" if shown else "0"
 
 
 def _precision(v: Verdict, report: Report, f: Format) -> str:
     claim = v.claim
     if claim.is_formula:
-        return "a formula: right when it is equivalent to the correct value"
+        return ("a formula: right when it is equivalent as a formula (the names it uses vary), "
+                "not only equal at these values")
     if report.rel_tol is not None:
         return f"judged by the relative tolerance {f.math(f.decimal(report.rel_tol))}"
     if claim.places is None:
         return "an exact value: right only when equal"
     plus_minus = "±" if f.name == "txt" else r"\pm "
-    half = _short_number(f"{5 * 10.0 ** (-claim.places - 1):g}", f)     # 5e-10 for nine places
+    half = _short_number(f"5e{-claim.places - 1}", f)                   # 5e-10 for nine places
     places = f"{claim.places} decimal place{'s' if claim.places != 1 else ''}"
     return f"{places} claimed, so right within {f.math(plus_minus + half)}"
 
@@ -209,10 +221,16 @@ def _diagnosis(v: Verdict, f: Format) -> str | None:
 def _cause(v: Verdict, f: Format) -> str | None:
     if v.right:
         return None
-    if v.root_cause:
-        return "a root cause: it depends on no other wrong claim"
-    keys = ", ".join(k if f.name == "txt" else f"`{k}`" for k in v.follows_from)
-    return f"may follow from the wrong {keys}, which it is computed from"
+
+    def listed(keys):
+        return ", ".join(k if f.name == "txt" else f"`{k}`" for k in keys)
+    if v.follows_from:
+        return (f"follows from the wrong {listed(v.follows_from)}: recomputed from the value "
+                "claimed there, it comes out as claimed here")
+    if v.wrong_upstream:
+        return (f"a root cause: it is computed from the wrong {listed(v.wrong_upstream)}, but "
+                "recomputed from the values claimed there it does not come out as claimed here")
+    return "a root cause: it depends on no other wrong claim"
 
 
 # --- the steps that lead to the correct value -------------------------------------------------
@@ -221,7 +239,11 @@ def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
     loss = report.problem.loss
     equations: list[Equation] = []
     for step in steps:
-        if isinstance(step, ForwardStep):
+        if isinstance(step, ExampleStep):
+            equations.extend(_example_equation(e, step.number) for e in _steps((step.step,), report, f))
+        elif isinstance(step, BatchStep):
+            equations.append(_batch_equation(step, report, f))
+        elif isinstance(step, ForwardStep):
             equations.append(_forward_equation(step, f.symbol(step.node), f))
         elif isinstance(step, AfterUpdateStep):
             equations.append(_forward_equation(step.step, f.updated(step.step.node), f))
@@ -232,6 +254,23 @@ def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
         elif isinstance(step, UpdateStep):
             equations.append(_update_equation(step, loss, f))
     return equations
+
+
+def _example_equation(e: Equation, number: int) -> Equation:
+    """An equation of one example's pass, its left side marked with the example: h1[3] = ..."""
+    return {**e, "lhs": f"{e['lhs']}[{number}]"}
+
+
+def _batch_equation(step: BatchStep, report: Report, f: Format) -> Equation:
+    """E = (E[1] + E[2])/2 = ... : the batch's value from the examples' (mean or sum)."""
+    q, loss = step.quantity, report.problem.loss
+    label = f.partial(loss, q.name) if q.kind == GRADIENT else f.symbol(q.name)
+    total = " + ".join(f"{label}[{n}]" for n, _ in step.terms)
+    values = " + ".join(f.bracket(f.factor(v)) for _, v in step.terms)
+    if step.reduction == "mean":
+        count = len(step.terms)
+        total, values = f"({total})/{count}", f"({values})/{count}"
+    return equation(label, (f.eq, total), (f.eq, values), f.value_chain(step.value))
 
 
 def _sum_equation(step: SumStep, report: Report, f: Format) -> Equation:
@@ -273,16 +312,19 @@ def _chain_equations(step: ChainStep, loss: str, f: Format) -> list[Equation]:
 
 # --- the report as JSON records ------------------------------------------------------------------
 
-def report_records(report: Report) -> list[dict[str, Any]]:
-    """One record per claim, in the order of the claims file."""
+def report_records(report: Report) -> dict[str, Any]:
+    """A summary record (the counts and the overall verdict) and one record per claim, in the order
+    of the claims file."""
     f = Format(STEP_DIGITS)
     records = []
     for v in report.verdicts:
         d = v.diagnosis
+        q = v.claim.quantity
         records.append({
             "claim": v.claim.key,
-            "kind": v.claim.quantity.kind,
-            "name": v.claim.quantity.name,
+            "kind": q.kind,
+            "name": q.name,
+            "example": None if q.example is None else q.example + 1,
             "right": v.right,
             "claimed": v.claim.text,
             "places": v.claim.places,
@@ -293,9 +335,14 @@ def report_records(report: Report) -> list[dict[str, Any]]:
                                                  "detail": d.detail, "value": _json_value(d.value)},
             "root_cause": v.root_cause,
             "follows_from": list(v.follows_from),
+            "wrong_upstream": list(v.wrong_upstream),
             "steps": [_equation_text(e) for e in _steps(v.steps, report, f)],
         })
-    return records
+    summary = {**report.counts(), "all_right": report.all_right,
+               "verdict": "right" if report.all_right else "wrong",
+               "exit_status": 0 if report.all_right else WRONG_EXIT}
+    return {"problem": report.problem.source, "claims_file": report.claims_source,
+            "summary": summary, "claims": records}
 
 
 def _json_value(value: sp.Expr) -> str:

@@ -7,6 +7,10 @@ solution's own steps with other numbers put in (updated weights in the backward 
 rounded), or the update redone (the learning rate's sign). `Mistakes.diagnose` tries them in a fixed
 order and names the first that agrees with the claim to the claim's own precision; the caller says
 what "agrees" means (check.py's digits rule). Each variant is computed at most once per problem.
+
+A mistake is offered only where its premise holds: "the factor 1/2 left out" only on a loss that has
+one, "summed instead of averaged over the batch" only on a batch of several examples whose loss is
+their mean, the replays of one example's steps only on a problem without data.
 """
 
 from __future__ import annotations
@@ -20,13 +24,12 @@ from typing import Callable, Iterator
 import sympy as sp
 
 from . import backprop, numeric
+from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 from .errors import ProblemError
 from .functions import leaky_relu, relu
 from .graph import Graph
 from .parse import symbol
 from .steps import ChainStep, SumStep
-
-FORWARD, GRADIENT, UPDATED, AFTER = "forward", "gradient", "updated", "after_update"
 
 #: Decimal places tried for "rounding intermediate values too early", coarsest first: a student who
 #: rounds to k places writes k places, and such a claim at the edge of its half-unit window can also
@@ -38,32 +41,10 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True)
-class Answers:
-    """The value of every quantity a claim can name, computed one way (correctly or not)."""
-
-    forward: dict[str, sp.Expr]
-    gradients: dict[str, sp.Expr]
-    updated: dict[str, sp.Expr]
-    after: dict[str, sp.Expr]
-
-    @classmethod
-    def of(cls, solution) -> "Answers":
-        return cls({n: s.value for n, s in solution.forward.items()},
-                   {n: g.value for n, g in solution.gradients.items()},
-                   {u.parameter: u.new for u in solution.updates}, dict(solution.after_update))
-
-    def value(self, kind: str, name: str) -> sp.Expr | None:
-        """The value, or None where these answers have none (no update was made)."""
-        if kind == GRADIENT:
-            # A name the loss does not depend on has gradient 0.
-            return self.gradients.get(name, sp.S.Zero)
-        return {FORWARD: self.forward, UPDATED: self.updated, AFTER: self.after}[kind].get(name)
-
-
-@dataclass(frozen=True)
 class Diagnosis:
-    #: A stable key for programs: "sign", "loss_half", "mean_sum", "relu_inactive", "indices_swapped",
-    #: "updated_too_early", "rounding", "learning_rate_sign".
+    #: A stable key for programs: "sign", "batch_sum", "batch_mean", "loss_half", "mean_sum",
+    #: "relu_inactive", "indices_swapped", "updated_too_early", "rounding", "learning_rate_sign"
+    #: (and check.py's "value_not_formula").
     mistake: str
     #: The mistake in a few words.
     title: str
@@ -89,10 +70,12 @@ class Mistakes:
         # variant's node names are those of the solution.
         self.definitions = {n: node.expr for n, node in problem.graph.nodes.items()}
         self._cache: dict[object, Answers | None] = {}
-        self.catalogue: list[tuple[str, str, Callable[[str, str], Iterator[Candidate]]]] = [
+        self.catalogue: list[tuple[str, str, Callable[[Quantity], Iterator[Candidate]]]] = [
             ("sign", "sign flipped", self._sign),
+            ("batch_sum", "sum instead of mean over the batch", self._batch_sum),
+            ("batch_mean", "mean instead of sum over the batch", self._batch_mean),
             ("loss_half", "the loss's factor 1/2", self._loss_half),
-            ("mean_sum", "mean versus sum", self._mean_sum),
+            ("mean_sum", "mean versus sum over the outputs", self._mean_sum),
             ("relu_inactive", "ReLU's gradient passed through an inactive unit", self._relu_inactive),
             ("indices_swapped", "a weight's indices swapped", self._indices_swapped),
             ("updated_too_early", "an updated weight used too early", self._updated_too_early),
@@ -101,91 +84,121 @@ class Mistakes:
              self._learning_rate_sign),
         ]
 
-    def diagnose(self, kind: str, name: str,
-                 reproduces: Callable[[sp.Expr], bool]) -> Diagnosis | None:
+    def diagnose(self, quantity: Quantity, reproduces: Callable[[sp.Expr], bool]) -> Diagnosis | None:
         """The first mistake whose value reproduces the claim; None when the claim is right (no
         mistake explains a right answer) or when none does."""
-        if reproduces(self.correct.value(kind, name)):
+        if reproduces(self.correct.value(quantity)):
             return None
         for key, title, candidates in self.catalogue:
-            for detail, value in candidates(kind, name):
+            for detail, value in candidates(quantity):
                 if value is not None and reproduces(value):
                     return Diagnosis(key, title, detail, value)
         return None
 
     # --- the mistakes, in the order they are tried ---------------------------------------------
 
-    def _sign(self, kind: str, name: str) -> Iterator[Candidate]:
-        correct = self.correct.value(kind, name)
+    def _sign(self, q: Quantity) -> Iterator[Candidate]:
+        correct = self.correct.value(q)
         if correct is not None:
             yield "the correct value with its sign flipped", -correct
 
-    def _loss_half(self, kind: str, name: str) -> Iterator[Candidate]:
-        yield ("the loss doubled (its factor 1/2 left out)",
-               self._value(self._scaled_loss(sp.Integer(2)), kind, name))
-        yield ("the loss halved (a factor 1/2 put in)",
-               self._value(self._scaled_loss(sp.Rational(1, 2)), kind, name))
+    def _batch_sum(self, q: Quantity) -> Iterator[Candidate]:
+        data = self.problem.data
+        if self._batch_quantity(q) and data.reduction == "mean":
+            n = data.batch_size
+            yield (f"the {n} examples' values summed instead of averaged (the mean's 1/{n} left out)",
+                   self._value(self._reduced("sum"), q))
 
-    def _mean_sum(self, kind: str, name: str) -> Iterator[Candidate]:
-        n = loss_terms(self.definitions[self.loss])
+    def _batch_mean(self, q: Quantity) -> Iterator[Candidate]:
+        data = self.problem.data
+        if self._batch_quantity(q) and data.reduction == "sum":
+            n = data.batch_size
+            yield (f"the {n} examples' values averaged instead of summed (divided by {n})",
+                   self._value(self._reduced("mean"), q))
+
+    def _batch_quantity(self, q: Quantity) -> bool:
+        """A value of the batch (not of one example) on a batch of several examples."""
+        data = self.problem.data
+        return data is not None and q.example is None and data.batch_size > 1
+
+    def _loss_half(self, q: Quantity) -> Iterator[Candidate]:
+        coefficient, _ = loss_factor(self.definitions[self.loss])
+        if coefficient.q % 2 == 0:         # 1/2*(y - t)**2, or a mean over an even number
+            yield ("the loss doubled (its factor 1/2 left out)",
+                   self._value(self._scaled_loss(sp.Integer(2)), q))
+        elif any(p.exp == 2 for p in self.definitions[self.loss].atoms(sp.Pow)):
+            # The 1/2 of half squared error, put into a squared error that has none.
+            yield ("the loss halved (a factor 1/2 put in)",
+                   self._value(self._scaled_loss(sp.Rational(1, 2)), q))
+
+    def _mean_sum(self, q: Quantity) -> Iterator[Candidate]:
+        coefficient, _ = loss_factor(self.definitions[self.loss])
+        n = output_terms(self.definitions[self.loss], self.definitions)
         if n < 2:
             return
-        yield (f"the {n} terms of the loss summed instead of averaged (the loss times {n})",
-               self._value(self._scaled_loss(sp.Integer(n)), kind, name))
-        yield (f"the {n} terms of the loss averaged instead of summed (the loss divided by {n})",
-               self._value(self._scaled_loss(sp.Rational(1, n)), kind, name))
+        if coefficient.q % n == 0:
+            yield (f"the loss's {n} output terms summed instead of averaged (the loss times {n})",
+                   self._value(self._scaled_loss(sp.Integer(n)), q))
+        else:
+            yield (f"the loss's {n} output terms averaged instead of summed (the loss divided by {n})",
+                   self._value(self._scaled_loss(sp.Rational(1, n)), q))
 
-    def _relu_inactive(self, kind: str, name: str) -> Iterator[Candidate]:
-        if kind == FORWARD:
+    def _relu_inactive(self, q: Quantity) -> Iterator[Candidate]:
+        # The replay freezes the one example's forward values: no premise on a data problem.
+        if q.kind == FORWARD or self.problem.data is not None:
             return
         inactive = self._inactive_units()
         if inactive:
             units = f"unit{'s' if len(inactive) > 1 else ''} {', '.join(inactive)}"
             yield (f"the slope of ReLU taken as 1 at the inactive {units}, whose input is not positive",
-                   self._value(self._relu_as_identity(), kind, name))
+                   self._value(self._relu_as_identity(), q))
 
-    def _indices_swapped(self, kind: str, name: str) -> Iterator[Candidate]:
+    def _indices_swapped(self, q: Quantity) -> Iterator[Candidate]:
+        kind, name = q.kind, q.name
         if kind in (GRADIENT, UPDATED):
             for partner in swapped_partners(name, self.problem.graph):
-                what = f"d{self.loss}/d{partner}" if kind == GRADIENT else f"{partner}+"
+                what = Quantity(kind, partner, q.example).key(self.loss)
                 why = (f"{name} with its indices swapped" if _LAYER_WEIGHT.match(name) else
                        f"{partner} feeds the same unit as {name}")
-                yield f"the value of {what} ({why})", self.correct.value(kind, partner)
+                yield f"the value of {what} ({why})", self.correct.value(Quantity(kind, partner, q.example))
         if kind in (FORWARD, GRADIENT) and transposed_pairs(self.problem.values):
             yield ("every weight matrix transposed (w_ij used for w_ji)",
-                   self._value(self._transposed(), kind, name))
+                   self._value(self._transposed(), q))
 
-    def _updated_too_early(self, kind: str, name: str) -> Iterator[Candidate]:
-        if kind == FORWARD or self.problem.learning_rate is None:
+    def _updated_too_early(self, q: Quantity) -> Iterator[Candidate]:
+        # The replay is of the one example's reverse pass: no premise on a data problem.
+        if q.kind == FORWARD or self.problem.learning_rate is None or self.problem.data is not None:
             return
         # Only weights inside the local derivatives on the way to this value (d net_o1/d out_h1 = w5
         # on the way to dE/dw1) can be used too early.
         graph = self.problem.graph
-        gradients = [name] if kind != AFTER else [w for w in self.problem.parameters
-                                                  if w in set(graph.ancestors(name))]
+        gradients = [q.name] if q.kind != AFTER else [w for w in self.problem.parameters
+                                                      if w in set(graph.ancestors(q.name))]
         used = {s.name for g in gradients for step in gradient_steps(g, self.solution.steps)
                 if isinstance(step, ChainStep) for s in step.local.free_symbols}
         weights = [w for w in self.problem.parameters if w in used]
         if weights:
             yield (f"the backward pass computed with the updated {', '.join(weights)} instead of the "
-                   "weights of the forward pass", self._value(self._with_updated_weights(), kind, name))
+                   "weights of the forward pass", self._value(self._with_updated_weights(), q))
 
-    def _rounding(self, kind: str, name: str) -> Iterator[Candidate]:
+    def _rounding(self, q: Quantity) -> Iterator[Candidate]:
+        if self.problem.data is not None:       # the replay is of the one example's values
+            return
         for places in ROUNDING_PLACES:
             yield (f"every intermediate value rounded to {places} decimal places",
-                   self._value(self._rounded(places), kind, name))
+                   self._value(self._rounded(places), q))
 
-    def _learning_rate_sign(self, kind: str, name: str) -> Iterator[Candidate]:
-        if kind in (UPDATED, AFTER) and self.problem.learning_rate is not None:
+    def _learning_rate_sign(self, q: Quantity) -> Iterator[Candidate]:
+        if q.kind in (UPDATED, AFTER) and self.problem.learning_rate is not None:
             yield ("the update written w + eta * dE/dw instead of w - eta * dE/dw",
                    self._value(self._cached("ascent", lambda: self._updated_from(
-                       self.correct.forward, self.correct.gradients, sign=-1)), kind, name))
+                       self.correct.forward, self.correct.gradients, sign=-1)), q))
 
     # --- the variants, each computed once -----------------------------------------------------
 
     @staticmethod
-    def _value(answers: Answers | None, kind: str, name: str) -> sp.Expr | None:
-        return None if answers is None else answers.value(kind, name)
+    def _value(answers: Answers | None, q: Quantity) -> sp.Expr | None:
+        return None if answers is None else answers.value(q)
 
     def _cached(self, key: object, compute: Callable[[], Answers | None]) -> Answers | None:
         if key not in self._cache:
@@ -206,6 +219,13 @@ class Mistakes:
             definitions = {**self.definitions, self.loss: factor * self.definitions[self.loss]}
             return Answers.of(self._resolved(definitions))
         return self._cached(("loss", factor), compute)
+
+    def _reduced(self, reduction: str) -> Answers | None:
+        """The problem solved again with the batch's mean taken as a sum, or the sum as a mean."""
+        def compute():
+            data = dataclasses.replace(self.problem.data, reduction=reduction)
+            return Answers.of(self._resolved(self.definitions, data=data))
+        return self._cached(("reduction", reduction), compute)
 
     def _relu_as_identity(self) -> Answers | None:
         """Forward values as computed (frozen), but every ReLU differentiated as if it were the
@@ -271,7 +291,11 @@ class Mistakes:
                 old = problem.values[w]
                 updated[w] = finish(old - sign * problem.learning_rate * gradients.get(w, sp.S.Zero))
             new_values = {**problem.values, **updated}
-            if rounding is None:
+            if problem.data is not None:
+                # The forward pass after the update would need every example again: on a data
+                # problem (only the ascent gets here) the updated weights alone are offered.
+                after = {}
+            elif rounding is None:
                 second = backprop.forward(problem.graph, new_values, {})
                 after = {n: s.value for n, s in second.steps.items()}
             else:
@@ -298,16 +322,19 @@ def replay_forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr
 
 
 def replay_backward(steps: list[ChainStep | SumStep], loss: str, known: dict[sp.Symbol, sp.Expr],
-                    finish: Callable[[sp.Expr], sp.Expr]) -> dict[str, sp.Expr]:
+                    finish: Callable[[sp.Expr], sp.Expr],
+                    replaced: dict[str, sp.Expr] | None = None) -> dict[str, sp.Expr]:
     """The solution's chain and sum steps again, each local derivative evaluated at `known` and
-    every product and sum passed through `finish`. The steps come in an order where every upstream
-    gradient is complete before it is used."""
+    every product and sum passed through `finish`; a gradient in `replaced` is used with that value
+    wherever it is reused. The steps come in an order where every upstream gradient is complete
+    before it is used."""
+    replaced = replaced or {}
     gradients: dict[str, sp.Expr] = {loss: sp.S.One}
     paths: dict[str, list[sp.Expr]] = {}
     for step in steps:
         if isinstance(step, ChainStep):
             local = finish(step.local.xreplace(known))
-            value = finish(gradients[step.via] * local)
+            value = finish(replaced.get(step.via, gradients[step.via]) * local)
             paths.setdefault(step.target, []).append(value)
             gradients[step.target] = value        # final unless a sum step follows
         else:
@@ -378,8 +405,21 @@ def transposed_pairs(values: dict[str, sp.Expr]) -> list[tuple[str, str]]:
     return pairs
 
 
-def loss_terms(expr: sp.Expr) -> int:
-    """The number of terms in the loss's top-level sum (1/2 * (a + b) counts as 2): the n of a
-    mean over outputs or over a batch."""
-    _, rest = expr.as_coeff_Mul()
-    return len(rest.args) if rest.is_Add else 1
+def loss_factor(expr: sp.Expr) -> tuple[sp.Rational, sp.Expr]:
+    """The loss as a rational factor times the rest: (y1 - t1)**2/2 + (y2 - t2)**2/2 is 1/2 times a
+    sum, -(t*log(p) + (1 - t)*log(1 - p)) is -1 times one."""
+    coefficient, rest = sp.factor_terms(expr).as_coeff_Mul()
+    return (coefficient if coefficient.is_Rational else sp.S.One), rest
+
+
+def output_terms(expr: sp.Expr, definitions: dict[str, sp.Expr]) -> int:
+    """The n of a loss that is a sum (or mean) over n outputs: its top-level terms, when each uses
+    nodes no other term uses ((y1 - t1)**2 + (y2 - t2)**2 counts 2). Otherwise 1: the two terms of
+    binary cross-entropy both use p, and are not a sum over outputs."""
+    _, rest = loss_factor(expr)
+    if not rest.is_Add:
+        return 1
+    used = [frozenset(s.name for s in term.free_symbols if s.name in definitions) for term in rest.args]
+    if any(not u for u in used) or any(a & b for i, a in enumerate(used) for b in used[i + 1:]):
+        return 1
+    return len(used)

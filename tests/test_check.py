@@ -36,6 +36,24 @@ learning_rate: 0.1
 """
 
 
+#: A loss that is the mean over three outputs (its 1/3), for "summed instead of averaged".
+MEAN3_PROBLEM = """
+nodes:
+  y1: w1*x
+  y2: w2*x
+  y3: w3*x
+  E: ((y1 - t1)**2 + (y2 - t2)**2 + (y3 - t3)**2)/3
+values: {w1: 0.3, w2: -0.25, w3: 1, x: 2, t1: 1, t2: 0, t3: 1}
+parameters: [w1, w2, w3]
+learning_rate: 0.1
+"""
+
+
+@pytest.fixture(scope="module")
+def mean3() -> Checker:
+    return Checker(symbackprop.loads(MEAN3_PROBLEM))
+
+
 @pytest.fixture(scope="module")
 def sigmoid() -> Checker:
     return Checker(symbackprop.load(EXAMPLES / "sigmoid_2_2_2.yaml"))
@@ -171,7 +189,8 @@ MISTAKES = {
     "sign": ("sigmoid", "dE/dw5", lambda c: nine(-gradient(c, "w5")), "sign"),
     "loss doubled": ("sigmoid", "dE/dw5", lambda c: nine(2 * gradient(c, "w5")), "loss_half"),
     "loss halved": ("seed003", "dE/dy", lambda c: "1", "loss_half"),
-    "sum over 3 outputs": ("seed004", "dE/dw3_11", lambda c: nine(3 * gradient(c, "w3_11")), "mean_sum"),
+    # dE/dw1 = 2/3*(w1*x - t1)*x = 2/3*(0.6 - 1)*2; summed over the outputs instead: 3 times that.
+    "sum over 3 outputs": ("mean3", "dE/dw1", lambda c: nine(2 * (0.6 - 1) * 2), "mean_sum"),
     "mean over 3 outputs": ("seed004", "dE/dw2_12", lambda c: nine(gradient(c, "w2_12") / 3),
                             "mean_sum"),
     # z1 = -1, so h1 = relu(z1) is inactive: dE/dw1 is 0, not dE/dy * v1 * x = 2*(0.24 - 1)*0.7*2.
@@ -203,14 +222,13 @@ def test_no_mistake_fires_on_the_right_answer(case, request):
     fixture, key, _, _ = case
     checker = request.getfixturevalue(fixture)
     quantity = parse_key(key, checker.problem)
-    right = nine(checker.correct.value(quantity.kind, quantity.name))
+    right = nine(checker.correct.value(quantity))
     verdict = judge(checker, key, right)
     assert verdict.right and verdict.diagnosis is None
     # Asked directly, the catalogue names no mistake for a right number either (too early, for
     # one, leaves dE/dw5 unchanged and would otherwise "reproduce" it).
     claim, = loads_claims(f"{key}: {right}\n", checker.problem)
-    assert checker.mistakes.diagnose(claim.quantity.kind, claim.quantity.name,
-                                     lambda v: agrees(claim, claim.value, v)) is None
+    assert checker.mistakes.diagnose(claim.quantity, lambda v: agrees(claim, claim.value, v)) is None
 
 
 def test_the_rounding_diagnosis_reports_the_places(sigmoid):
@@ -231,16 +249,43 @@ def test_an_unexplained_value_is_said_to_be_unexplained(sigmoid):
 
 # --- root cause versus consequence --------------------------------------------------------------
 
-def test_a_wrong_forward_value_makes_the_gradients_built_on_it_consequences(sigmoid):
-    result = verdicts(sigmoid, """\
+def net_222(w: dict[str, float], out_h1: float | None = None) -> dict[str, float]:
+    """The 2-2-2 example by hand in floats: forward values and the gradients of the weights (the
+    textbook deltas); out_h1 may be replaced, as a student who got it wrong carries it on."""
+    i1, i2, t1, t2 = 0.05, 0.1, 0.01, 0.99
+    h1 = sigmoid_fn(w["w1"] * i1 + w["w2"] * i2 + 0.35) if out_h1 is None else out_h1
+    h2 = sigmoid_fn(w["w3"] * i1 + w["w4"] * i2 + 0.35)
+    o1 = sigmoid_fn(w["w5"] * h1 + w["w6"] * h2 + 0.6)
+    o2 = sigmoid_fn(w["w7"] * h1 + w["w8"] * h2 + 0.6)
+    d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)
+    g1, g2 = (d1 * w["w5"] + d2 * w["w7"]) * h1 * (1 - h1), (d1 * w["w6"] + d2 * w["w8"]) * h2 * (1 - h2)
+    return {"E": ((t1 - o1) ** 2 + (t2 - o2) ** 2) / 2,
+            "dE/dw1": g1 * i1, "dE/dw2": g1 * i2, "dE/dw3": g2 * i1, "dE/dw4": g2 * i2,
+            "dE/dw5": d1 * h1, "dE/dw6": d1 * h2, "dE/dw7": d2 * h1, "dE/dw8": d2 * h2}
+
+
+WEIGHTS_222 = {"w1": 0.15, "w2": 0.2, "w3": 0.25, "w4": 0.3, "w5": 0.4, "w6": 0.45, "w7": 0.5, "w8": 0.55}
+
+
+def test_a_gradient_carried_on_from_a_wrong_forward_value_follows_from_it(sigmoid):
+    carried = net_222(WEIGHTS_222, out_h1=0.6)["dE/dw1"]      # computed right from the wrong 0.6
+    result = verdicts(sigmoid, f"""\
         out_h1: 0.6000
-        dE/dw1: 0.0005000
+        dE/dw1: {nine(carried)}
         out_h2: 0.5000
         """)
     assert result["out_h1"].root_cause and result["out_h2"].root_cause
-    assert not result["dE/dw1"].root_cause
-    # dE/dw1 uses out_h1 (sigmoid's slope) and out_o1, out_o2, which are built on both.
-    assert result["dE/dw1"].follows_from == ("out_h1", "out_h2")
+    assert not result["dE/dw1"].right
+    assert result["dE/dw1"].follows_from == ("out_h1",)
+    # Also computed from the wrong out_h2 (through out_o1), which does not explain it.
+    assert result["dE/dw1"].wrong_upstream == ("out_h2",)
+
+
+def test_a_wrong_gradient_not_reproduced_from_a_wrong_value_above_it_is_a_root_cause(sigmoid):
+    result = verdicts(sigmoid, "out_h1: 0.6000\ndE/dw1: 0.0005000\n")
+    assert not result["dE/dw1"].right
+    assert result["dE/dw1"].root_cause and result["dE/dw1"].follows_from == ()
+    assert result["dE/dw1"].wrong_upstream == ("out_h1",)
 
 
 def test_a_wrong_loss_value_is_not_used_by_the_reverse_pass(sigmoid):
@@ -250,10 +295,17 @@ def test_a_wrong_loss_value_is_not_used_by_the_reverse_pass(sigmoid):
 
 
 def test_the_update_follows_from_its_gradient_and_the_loss_after_from_the_update(sigmoid):
-    result = verdicts(sigmoid, "dE/dw5: 0.09000\nw5+: 0.3550\nE+: 0.2900\n")
+    # w5+ = 0.4 - 0.5*0.09 = 0.355; E+ by hand with w5 = 0.355 and the other weights updated right.
+    gradients = net_222(WEIGHTS_222)
+    updated = {w: v - 0.5 * gradients[f"dE/d{w}"] for w, v in WEIGHTS_222.items()}
+    e_after = net_222({**updated, "w5": 0.355})["E"]
+    result = verdicts(sigmoid, f"dE/dw5: 0.09000\nw5+: 0.3550\nE+: {nine(e_after)}\n")
     assert result["dE/dw5"].root_cause
     assert result["w5+"].follows_from == ("dE/dw5",)
-    assert result["E+"].follows_from == ("dE/dw5", "w5+")
+    # Recomputed from either the claimed gradient or the claimed w5+ it comes out as claimed.
+    assert not result["E+"].right and result["E+"].follows_from == ("dE/dw5", "w5+")
+    # A loss after the update that the wrong w5+ does not give is wrong on its own.
+    assert verdicts(sigmoid, "w5+: 0.3550\nE+: 0.2900\n")["E+"].root_cause
 
 
 # --- the worked examples -------------------------------------------------------------------------
@@ -335,20 +387,25 @@ def test_exit_status_2_for_a_missing_file_or_a_bad_tolerance(cli, tmp_path):
     assert result.exit_code == 2 and "--rel-tol" in result.output
 
 
-def test_json_is_one_record_per_claim(cli):
+def test_json_is_a_summary_and_one_record_per_claim(cli):
     result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", CHECKS / "sigmoid_2_2_2_claims.yaml",
                  "--format", "json")
     assert result.exit_code == 1
-    records = json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    records = report["claims"]
     assert [r["claim"] for r in records] == ["out_h1", "E", "dE/dw5", "w5+", "w1+", "E+"]
     assert {"claim", "kind", "right", "claimed", "correct", "difference", "diagnosis", "root_cause",
-            "follows_from", "steps"} <= set(records[0])
+            "follows_from", "wrong_upstream", "example", "steps"} <= set(records[0])
     wrong = records[-1]
     assert (wrong["right"], wrong["claimed"], wrong["kind"]) == (False, "0.291027924", "after_update")
     assert wrong["correct"]["decimal"].startswith("0.29102777369")
     assert wrong["diagnosis"]["mistake"] == "updated_too_early"
     assert wrong["root_cause"] is True and wrong["steps"][-1].startswith("E+ = ")
     assert records[0]["right"] is True and records[0]["root_cause"] is None
+    # Five published figures are right, E+ is wrong and a root cause with a named mistake.
+    assert report["summary"] == {"claims": 6, "right": 5, "wrong": 1, "root_causes": 1,
+                                 "follow_from_others": 0, "diagnosed": 1, "all_right": False,
+                                 "verdict": "wrong", "exit_status": 1}
 
 
 def test_markdown_writes_mathematics_for_github(cli):
