@@ -41,7 +41,7 @@ KEYS = {
     "given": "forward values taken as given instead of computed",
     "parameters": "the symbols gradient descent updates",
     "learning_rate": "the step size eta of gradient descent",
-    "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as PyTorch)",
+    "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as torch.relu)",
     "gates": "true to split compound expressions into one node per operation",
     "data": "examples: a list of mappings from input and target symbols to numbers",
     "batch": "full (default), sgd, or the number of examples per mini-batch",

@@ -37,7 +37,8 @@ class Branch:
     argument: sp.Expr
     #: Its value where known, else None (the derivative then keeps its Heaviside step).
     value: sp.Expr | None
-    #: What the step function evaluated to: 1, 0, or the kink convention at exactly 0.
+    #: What the step function evaluated to: 1, 0, or at exactly 0 the kink convention (0 for leaky
+    #: ReLU, whose slope there is alpha).
     outcome: sp.Expr | None
     #: How the value was known: "forward" (computed) or the given node it was read from.
     source: str = "forward"

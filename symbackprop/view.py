@@ -322,7 +322,8 @@ BRANCH_VERDICTS = {
              "zero": "ReLU sits exactly at its kink; its slope there is taken as {kink} by convention"},
     "leaky_relu": {"positive": "leaky ReLU is on its slope-1 side",
                    "negative": "leaky ReLU is on its slope-alpha side",
-                   "zero": "leaky ReLU sits exactly at its kink (slope alpha there, as PyTorch)"},
+                   "zero": "leaky ReLU sits exactly at its kink; its slope there is alpha, as in PyTorch "
+                            "(the kink convention is for ReLU, max and min)"},
     "max": {"positive": "this input is the larger one, so the max gate routes the gradient to it",
             "negative": "this input is not the larger one, so the max gate gives it 0",
             "zero": "the inputs of the max tie; the slope is taken as {kink} by convention"},

@@ -1,0 +1,120 @@
+"""The smaller statements of issue 10, point 5: each sentence the tool writes is true of its numbers.
+
+* leaky ReLU at exactly 0 has slope alpha, as `torch.nn.functional.leaky_relu`, whatever the kink
+  convention (which is for relu, max and min); the sentence says so.
+* A learning rate of 0 or below is refused (exit 2, one line naming file, key and line).
+* The answer key's `symbolic` gradient is the general form, true for any input: the step of a ReLU
+  stays, it is not specialised to the branch taken (an inactive unit's is not 0).
+* The graph of a data problem says which values it shows: example 1's forward values and the
+  batch's gradients.
+
+Expected values are computed here independently: by hand, with `sympy.diff` of the closed form, or
+with PyTorch's autograd in float64 (those tests skip without torch).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+
+import symbackprop
+from symbackprop.cli import main
+
+
+def solved(nodes: dict, values: dict, **options):
+    return symbackprop.load({"nodes": nodes, "values": values, **options}).solve()
+
+
+def write(tmp_path: Path, text: str, name: str = "problem.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def cli(*args: str):
+    """The command's exit status, stdout and stderr."""
+    result = CliRunner().invoke(main, list(args))
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result
+
+
+# --- leaky ReLU at exactly 0 ------------------------------------------------------------------------
+
+#: y = leaky_relu(w*x + b, 1/10) at w = 0, b = 0: the input is exactly 0.
+LEAKY_AT_ZERO = {"y": "leaky_relu(w*x + b, 1/10)", "E": "(y - t)**2"}
+LEAKY_VALUES = {"w": 0, "x": 2, "b": 0, "t": 1}
+
+
+def torch_leaky_gradients(torch, steps: int = 1, eta: float = 0.1):
+    """dE/dw, dE/db at the start, and w, b after `steps` updates, by torch autograd in float64."""
+    import torch.nn.functional as F
+
+    w = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    first = None
+    for _ in range(steps):
+        E = (F.leaky_relu(w * 2 + b, 0.1) - 1) ** 2
+        w.grad = b.grad = None
+        E.backward()
+        first = first or (w.grad.item(), b.grad.item())
+        with torch.no_grad():
+            w -= eta * w.grad
+            b -= eta * b.grad
+    return first, (w.item(), b.item())
+
+
+@pytest.mark.parametrize("kink", [None, "1/2", "1"])
+def test_leaky_relu_at_zero_has_slope_alpha_whatever_the_kink(kink):
+    """dE/dy = 2*(0 - 1) = -2 and dy/d(input) = alpha = 1/10 at exactly 0, so dE/db = -1/5 and
+    dE/dw = -1/5 * x = -2/5, with any kink convention."""
+    options = {} if kink is None else {"kink": kink}
+    solution = solved(LEAKY_AT_ZERO, LEAKY_VALUES, **options)
+    assert solution.gradients["b"].value == sp.Rational(-1, 5)
+    assert solution.gradients["w"].value == sp.Rational(-2, 5)
+    text = solution.render("txt")
+    assert "leaky ReLU sits exactly at its kink; its slope there is alpha" in text
+    assert "dy/db = 1/10 = 0.1" in text                  # the number the sentence speaks of
+
+
+def test_leaky_relu_at_zero_matches_torch_in_a_solution_and_a_run():
+    torch = pytest.importorskip("torch")
+    (dw, db), (w2, b2) = torch_leaky_gradients(torch, steps=2)
+    problem = symbackprop.load({"nodes": LEAKY_AT_ZERO, "values": LEAKY_VALUES, "kink": "1/2",
+                                "parameters": ["w", "b"], "learning_rate": "0.1"})
+    solution = problem.solve()
+    assert float(solution.gradients["w"].value) == pytest.approx(dw, rel=1e-15)
+    assert float(solution.gradients["b"].value) == pytest.approx(db, rel=1e-15)
+    # The long run is computed on the compiled graph, not the exact engine: the same rule there.
+    run = problem.solve(steps=2).to_dict()["updated"]
+    assert float(run["w"]["decimal"]) == pytest.approx(w2, rel=1e-14)
+    assert float(run["b"]["decimal"]) == pytest.approx(b2, rel=1e-14)
+
+
+@pytest.mark.parametrize("function, torch_name", [("max", "maximum"), ("min", "minimum")])
+def test_max_and_min_ties_take_the_kink_which_one_half_makes_torch(function, torch_name):
+    torch = pytest.importorskip("torch")
+    a, b = (torch.tensor(1.0, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    getattr(torch, torch_name)(a, b).backward()
+    solution = solved({"y": f"{function}(a, b)"}, {"a": 1, "b": 1}, kink="1/2")
+    assert a.grad.item() == b.grad.item() == 0.5
+    assert solution.gradients["a"].value == solution.gradients["b"].value == sp.Rational(1, 2)
+
+
+def test_relu_and_leaky_relu_of_one_input_with_a_kink_are_refused_in_one_line(tmp_path):
+    """relu(z) + leaky_relu(z, 1/10) differentiates to one step of z, which cannot be 1/2 for the
+    ReLU and 0 for the leaky ReLU at once: a clear error rather than a wrong slope (with --gates each
+    is its own node: 1/2 + 1/10 = 3/5, so dE/dz = -2 * 3/5)."""
+    path = write(tmp_path, "nodes:\n  y: relu(z) + leaky_relu(z, 1/10)\n  E: (y - t)**2\n"
+                           "values: {z: 0, t: 1}\n")
+    result = cli("solve", str(path), "--kink", "1/2")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert str(path) in result.stderr and "separate nodes" in result.stderr
+    gates = symbackprop.load(str(path)).with_gates().solve(kink=sp.Rational(1, 2))
+    assert gates.gradients["z"].value == sp.Rational(-6, 5)
