@@ -118,3 +118,40 @@ def test_relu_and_leaky_relu_of_one_input_with_a_kink_are_refused_in_one_line(tm
     assert str(path) in result.stderr and "separate nodes" in result.stderr
     gates = symbackprop.load(str(path)).with_gates().solve(kink=sp.Rational(1, 2))
     assert gates.gradients["z"].value == sp.Rational(-6, 5)
+
+
+# --- the learning rate is greater than 0 --------------------------------------------------------------
+
+LEARNING_RATE_PROBLEM = """\
+nodes:
+  y: w*x
+  E: (y - t)**2
+values: {{w: 0.5, x: 1, t: 2}}
+parameters: [w]
+learning_rate: {rate}
+"""
+
+
+@pytest.mark.parametrize("rate", ["-0.1", "0", "0.0", "-0", "'-1/3'", "-1e-30"])
+@pytest.mark.parametrize("command", [["solve"], ["solve", "--steps", "3"], ["graph"],
+                                     ["train", "--steps", "2", "-o", "out"], ["check", "claims.yaml"]])
+def test_a_learning_rate_of_zero_or_below_is_refused_naming_file_key_and_line(tmp_path, rate, command):
+    """With eta <= 0 the update does not descend; it was accepted and the rising loss then called
+    'the learning rate is too large'."""
+    path = write(tmp_path, LEARNING_RATE_PROBLEM.format(rate=rate))
+    write(tmp_path, "E: 2.25\n", "claims.yaml")
+    result = cli(command[0], str(path), *[str(tmp_path / a) if a in ("out", "claims.yaml") else a
+                                          for a in command[1:]])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"{path}, line 6: key 'learning_rate'" in lines[0]
+    assert "greater than 0" in lines[0]
+    assert "too large" not in result.output
+
+
+def test_a_positive_learning_rate_however_small_is_accepted(tmp_path):
+    """w+ = 1/2 - 10**-30 * 2*(1/2 - 2) = 1/2 + 3*10**-30, exactly."""
+    path = write(tmp_path, LEARNING_RATE_PROBLEM.format(rate="1e-30"))
+    solution = symbackprop.load(str(path)).solve()
+    assert solution.updates[0].new == sp.Rational(1, 2) + 3 * sp.Rational(1, 10**30)
