@@ -79,7 +79,7 @@ def test_leaky_relu_at_zero_has_slope_alpha_whatever_the_kink(kink):
     assert solution.gradients["w"].value == sp.Rational(-2, 5)
     text = solution.render("txt")
     assert "leaky ReLU sits exactly at its kink; its slope there is alpha" in text
-    assert "dy/db = 1/10 = 0.1" in text                  # the number the sentence speaks of
+    assert re.search(r"dy/db = .*= 1/10 = 0\.1\n", text)          # the number the sentence speaks of
 
 
 def test_leaky_relu_at_zero_matches_torch_in_a_solution_and_a_run():
@@ -155,3 +155,68 @@ def test_a_positive_learning_rate_however_small_is_accepted(tmp_path):
     path = write(tmp_path, LEARNING_RATE_PROBLEM.format(rate="1e-30"))
     solution = symbackprop.load(str(path)).solve()
     assert solution.updates[0].new == sp.Rational(1, 2) + 3 * sp.Rational(1, 10**30)
+
+
+# --- the answer key's `symbolic` is the general form, true for any input -------------------------------
+
+#: An inactive ReLU unit: h = relu(w1*x) with w1*x = -2 < 0, so dE/dw1 = 0 here, but not in general.
+INACTIVE = """\
+nodes:
+  h: relu(w1*x)
+  y: w2*h
+  E: (y - t)**2
+values: {w1: -1, x: 2, w2: 3, t: 1}
+parameters: [w1, w2]
+learning_rate: 0.1
+"""
+
+
+def closed_form_gradient(name: str, kink) -> sp.Expr:
+    """d/d name of E = (w2*max(0, w1*x) - t)**2 by sympy.diff, its steps valued `kink` at 0."""
+    w1, x, w2, t = sp.symbols("w1 x w2 t")
+    E = (w2 * sp.Max(0, w1 * x) - t) ** 2
+    return sp.diff(E, sp.Symbol(name)).replace(sp.Heaviside, lambda a, *h0: sp.Heaviside(a, kink))
+
+
+@pytest.mark.parametrize("kink", ["0", "1/2"])
+def test_an_inactive_relu_units_symbolic_gradient_is_the_general_form_not_0(tmp_path, kink):
+    path = write(tmp_path, INACTIVE + f"kink: {kink}\n")
+    key = json.loads(cli("solve", str(path), "--format", "json").stdout)
+    names = {n: sp.Symbol(n) for n in ("w1", "x", "w2", "t", "h", "y")}
+    y_of_h, h_of_inputs = {names["y"]: names["w2"] * names["h"]}, {names["h"]: sp.Max(0, names["w1"] * names["x"])}
+    for name in ("w1", "x"):
+        gradient = key["gradients"][name]
+        assert gradient["exact"] == "0"                      # the value on this input: blocked
+        assert gradient["symbolic"] != "0"
+        # The answer key's formula over node names, parsed as SymPy and expanded into the inputs.
+        symbolic = sp.sympify(gradient["symbolic"], locals={**names, "Heaviside": sp.Heaviside})
+        symbolic = symbolic.subs(y_of_h).subs(h_of_inputs)
+        expected = closed_form_gradient(name, sp.Rational(kink))
+        assert sp.expand(symbolic - expected) == 0, (symbolic, expected)
+        # As a formula: right on the active side and at the kink too, not only where w1*x < 0.
+        for point in ({"w1": 1, "x": 2}, {"w1": 0, "x": 2}, {"w1": -1, "x": 2}):
+            at = {names[k]: v for k, v in {**point, "w2": 3, "t": 1}.items()}
+            assert symbolic.subs(at) == expected.subs(at)
+
+
+def test_the_worked_solution_writes_the_general_form_then_the_branch(tmp_path):
+    """dE/dw1 = 2*w2*x*(y - t)*1[w1 x > 0], then (-6) * 0 = 0; never 'dE/dw1 = 0 = (-6) * 0'."""
+    path = write(tmp_path, INACTIVE)
+    text = cli("solve", str(path)).stdout
+    assert "dh/dw1 = x*Heaviside(w1*x, 0) = 0" in text
+    assert "dE/dw1 = 2*w2*x*(y - t)*Heaviside(w1*x, 0) = (-6) * 0 = 0" in text
+    assert "dE/dw1 = 0 =" not in text
+    markdown = cli("solve", str(path), "--format", "md").stdout
+    assert r"\mathbf{1}\left[w_{1} x > 0\right]" in markdown
+
+
+@pytest.mark.parametrize("at_zero, latex", [
+    (0, r"\mathbf{1}\left[z > 0\right]"),
+    (1, r"\mathbf{1}\left[z \geq 0\right]"),
+    (sp.Rational(1, 2), r"\left(\mathbf{1}\left[z > 0\right] + \frac{1}{2} \, \mathbf{1}\left[z = 0\right]\right)"),
+])
+def test_the_printed_step_says_its_value_at_zero(at_zero, latex):
+    """1[z > 0] is 0 at z = 0: with the kink 1/2 or 1 the printed step must not claim so."""
+    from symbackprop.printers import ReadableLatexPrinter
+
+    assert ReadableLatexPrinter().doprint(sp.Heaviside(sp.Symbol("z"), at_zero)) == latex
