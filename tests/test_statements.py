@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
+import symbackprop.resources
 from symbackprop.cli import main
 
 
@@ -220,3 +222,79 @@ def test_the_printed_step_says_its_value_at_zero(at_zero, latex):
     from symbackprop.printers import ReadableLatexPrinter
 
     assert ReadableLatexPrinter().doprint(sp.Heaviside(sp.Symbol("z"), at_zero)) == latex
+
+
+# --- the graph of a data problem says which values it shows ------------------------------------------
+
+#: y = w*x, E = (y - t)**2 on four examples; w = 1/2.
+BATCH = """\
+nodes:
+  y: w*x
+  E: (y - t)**2
+values: {{w: 0.5}}
+data:
+  - {{x: 1, t: 2}}
+  - {{x: 2, t: 0}}
+  - {{x: -1, t: 1}}
+  - {{x: 4, t: 1}}
+parameters: [w]
+learning_rate: 0.1
+{extra}"""
+EXAMPLES = [(1, 2), (2, 0), (-1, 1), (4, 1)]
+
+
+def batch_gradient(rows, reduction="mean"):
+    """dE/dw over the rows by hand: each example's 2*(w*x - t)*x, then their mean or sum."""
+    from fractions import Fraction
+
+    w = Fraction(1, 2)
+    total = sum(2 * (w * x - t) * x for x, t in rows)
+    return total / len(rows) if reduction == "mean" else total
+
+
+def graph(path: Path, fmt: str) -> str:
+    result = cli("graph", str(path), "--format", fmt, "--digits", "6")
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("extra, caption, rows, reduction", [
+    ("", "forward values of example 1; gradients of the batch (mean over 4 examples)", EXAMPLES, "mean"),
+    ("reduction: sum\n", "forward values of example 1; gradients of the batch (sum over 4 examples)",
+     EXAMPLES, "sum"),
+    ("batch: 2\n", "forward values of example 1; gradients of the first batch (mean over 2 of 4 examples)",
+     EXAMPLES[:2], "mean"),
+    ("batch: sgd\n", "forward values of example 1; gradients of the first batch (example 1 alone)",
+     EXAMPLES[:1], "mean"),
+])
+def test_the_graph_of_a_data_problem_says_whose_values_and_gradients_it_shows(
+        tmp_path, extra, caption, rows, reduction):
+    path = write(tmp_path, BATCH.format(extra=extra))
+    values, gradients = caption.split("; ")
+    gradients_word, _, which = gradients.partition(" ")
+    # Example 1: y = 1/2 * 1 = 0.5, E = (0.5 - 2)**2 = 2.25; the gradient is the batch's.
+    dw = batch_gradient(rows, reduction)
+    shown_dw = f"{float(dw):.6g}"
+
+    mermaid = graph(path, "mermaid")
+    assert mermaid.startswith(f'---\ntitle: "{caption}"\n---\nflowchart LR\n')
+    assert "y = 0.5" in mermaid and "E = 2.25" in mermaid and 'x<br/>x = 1"' in mermaid
+    assert f"∂E/∂w = {shown_dw}" in mermaid
+
+    dot = graph(path, "dot")
+    assert f">{values}</font>" in dot and f">{gradients_word} ∂E/∂(name) {which}</font>" in dot
+    assert f">{shown_dw}</font>" in dot
+
+    tikz = graph(path, "tikz")
+    assert f"{{{values}}}" in tikz
+    assert f"{{{gradients_word} $\\partial E/\\partial(\\cdot)$ {which}}}" in tikz
+
+    if shutil.which("dot"):
+        svg = graph(path, "svg")
+        assert values in svg and which in svg
+
+
+def test_the_graph_without_data_keeps_its_plain_legend():
+    dot = graph(Path(symbackprop.resources.builtin_example()), "dot")
+    assert ">forward value</font>" in dot and ">gradient ∂E/∂(name)</font>" in dot
+    assert not graph(Path(symbackprop.resources.builtin_example()), "mermaid").startswith("---")
