@@ -3,8 +3,9 @@
 One box per node and per symbol with its name, its operation, its forward value (green) and its
 gradient dL/d(name) (red); arrows run forward, from each input to the node that uses it, as in the
 lecture figures. With data, the forward values are one example's and the gradients the batch's, and
-the caption (legend, or Mermaid's title) says so. Everything is laid out from ordered data (forward order, `graph.symbols`, sorted
-inputs), never from set iteration, so the same solution always draws byte-identically.
+the caption (legend, or Mermaid's title) says so. Everything is laid out from ordered data (forward
+order, `graph.symbols`, sorted inputs), never from set iteration, so the same solution always draws
+byte-identically.
 """
 
 from __future__ import annotations

@@ -120,8 +120,8 @@ class _Writer:
         definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
         sentences = [self.branch_sentence(b) for b in step.branches]
         if step.via == L:
-            equations = [equation(lhs, self.general(step.local_general), (f.eq, f.expr(step.local)),
-                                  self.values(step.value))]
+            equations = [equation(lhs, self.general(step.local_general),
+                                  (f.eq, f.expr(step.local)), self.values(step.value))]
             sentences.insert(0, f"Differentiate {definition} with respect to {f.math(f.symbol(step.target))}.")
             return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
                     "equations": equations, "sentences": sentences}

@@ -41,8 +41,7 @@ def write(tmp_path: Path, text: str, name: str = "problem.yaml") -> Path:
 def cli(*args: str):
     """The command's exit status, stdout and stderr."""
     result = CliRunner().invoke(main, list(args))
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
-        result.exception
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result
 
 
@@ -185,7 +184,8 @@ def test_an_inactive_relu_units_symbolic_gradient_is_the_general_form_not_0(tmp_
     path = write(tmp_path, INACTIVE + f"kink: {kink}\n")
     key = json.loads(cli("solve", str(path), "--format", "json").stdout)
     names = {n: sp.Symbol(n) for n in ("w1", "x", "w2", "t", "h", "y")}
-    y_of_h, h_of_inputs = {names["y"]: names["w2"] * names["h"]}, {names["h"]: sp.Max(0, names["w1"] * names["x"])}
+    y_of_h = {names["y"]: names["w2"] * names["h"]}
+    h_of_inputs = {names["h"]: sp.Max(0, names["w1"] * names["x"])}
     for name in ("w1", "x"):
         gradient = key["gradients"][name]
         assert gradient["exact"] == "0"                      # the value on this input: blocked
@@ -215,7 +215,8 @@ def test_the_worked_solution_writes_the_general_form_then_the_branch(tmp_path):
 @pytest.mark.parametrize("at_zero, latex", [
     (0, r"\mathbf{1}\left[z > 0\right]"),
     (1, r"\mathbf{1}\left[z \geq 0\right]"),
-    (sp.Rational(1, 2), r"\left(\mathbf{1}\left[z > 0\right] + \frac{1}{2} \, \mathbf{1}\left[z = 0\right]\right)"),
+    (sp.Rational(1, 2),
+     r"\left(\mathbf{1}\left[z > 0\right] + \frac{1}{2} \, \mathbf{1}\left[z = 0\right]\right)"),
 ])
 def test_the_printed_step_says_its_value_at_zero(at_zero, latex):
     """1[z > 0] is 0 at z = 0: with the kink 1/2 or 1 the printed step must not claim so."""
