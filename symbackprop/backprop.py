@@ -91,14 +91,16 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
                 kink: sp.Expr, by_expression: dict[sp.Expr, sp.Symbol], reused: bool) -> ChainStep:
     consumer = graph.nodes[via]
     wrt = symbol(name)
-    local = rules.local_derivative(consumer.expr, wrt, kink)
-    local, branches = rules.settle_branches(local, consumer.expr, fwd.known, fwd.facts, kink)
+    local_general = rules.local_derivative(consumer.expr, wrt, kink)
+    local, branches = rules.settle_branches(local_general, consumer.expr, fwd.known, fwd.facts, kink)
     # Write the derivative in the reader's names: sigmoid(z)*(1 - sigmoid(z)) becomes h*(1 - h).
     local = local.xreplace(by_expression)
+    local_general = local_general.xreplace(by_expression)
     local_value = _settled(local.xreplace(fwd.known), via)
     general = None
     if upstream.general is not None:
-        general = upstream.general * local
+        # The general form keeps the kinks' steps (true for any input), not the branch taken here.
+        general = upstream.general * local_general
         if numeric.size(general, MAX_GENERAL_SIZE) > MAX_GENERAL_SIZE:
             general = None
     value = _settled(upstream.value * local_value, via)
@@ -106,7 +108,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
         target=name, via=via, rules=tuple(r.key for r in rules.gate_rules(consumer.expr, wrt)),
         local=local, local_value=local_value, upstream=upstream.general,
         upstream_value=upstream.value, general=general, value=value, branches=branches,
-        reused=reused,
+        reused=reused, local_general=None if local_general == local else local_general,
     )
 
 

@@ -57,7 +57,8 @@ def main() -> None:
               help="The general derivation only, without numbers (for lecture notes).")
 @click.option("--fragment", is_flag=True,
               help="LaTeX: the body alone, to \\input into lecture notes, not a whole document.")
-@click.option("--kink", help="Derivative of ReLU, max and min at exactly 0 (0 by default, as PyTorch).")
+@click.option("--kink", help="Derivative of ReLU, max and min at exactly 0 (0 by default, as torch.relu; "
+              "1/2 splits a max tie as torch.maximum). Leaky ReLU's is always alpha.")
 @click.option("--gates", is_flag=True,
               help="Split compound expressions into one node per operation (one gate rule per step).")
 @click.option("--steps", type=click.IntRange(1), help="Run this many updates (the first shown in full).")

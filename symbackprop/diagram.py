@@ -2,8 +2,10 @@
 
 One box per node and per symbol with its name, its operation, its forward value (green) and its
 gradient dL/d(name) (red); arrows run forward, from each input to the node that uses it, as in the
-lecture figures. Everything is laid out from ordered data (forward order, `graph.symbols`, sorted
-inputs), never from set iteration, so the same solution always draws byte-identically.
+lecture figures. With data, the forward values are one example's and the gradients the batch's, and
+the caption (legend, or Mermaid's title) says so. Everything is laid out from ordered data (forward
+order, `graph.symbols`, sorted inputs), never from set iteration, so the same solution always draws
+byte-identically.
 """
 
 from __future__ import annotations
@@ -72,12 +74,28 @@ def draw(solution, format: str, *, digits: int = 4) -> str:
     edges = [(used, name) for name, node in solution.problem.graph.nodes.items()
              for used in node.inputs]
     loss = solution.problem.loss
+    values, gradients = captions(solution)
     if format == "tikz":
-        return _tikz(boxes, edges, loss, digits)
+        return _tikz(boxes, edges, loss, digits, values, gradients)
     if format == "mermaid":
-        return _mermaid(boxes, edges, loss, digits)
-    source = _dot(boxes, edges, loss, digits)
+        return _mermaid(boxes, edges, loss, digits, values, gradients)
+    source = _dot(boxes, edges, loss, digits, values, gradients)
     return source if format == "dot" else _svg(source)
+
+
+def captions(solution) -> tuple[str, str]:
+    """What the green and the red numbers are: with data, which example's forward values and which
+    batch's gradients (the ones the update uses), since the two differ."""
+    data = solution.problem.data
+    if data is None:
+        return "forward value", "gradient"
+    first, count = solution.examples[0].index + 1, len(solution.examples)
+    batch = "the batch" if count == len(data.rows) else "the first batch"
+    if count == 1:
+        return f"forward values of example {first}", f"gradients of {batch} (example {first} alone)"
+    of_all = "" if count == len(data.rows) else f" of {len(data.rows)}"
+    return (f"forward values of example {first}",
+            f"gradients of {batch} ({data.reduction} over {count}{of_all} examples)")
 
 
 def box_count(solution) -> int:
@@ -163,7 +181,8 @@ def _box(solution, name: str, column: int) -> _Box:
     gradient_value = None if gradient is None else gradient.value
     node = problem.graph.nodes.get(name)
     if node is None:
-        return _Box(name, "symbol", None, problem.values.get(name), False, gradient_value, column)
+        value = problem.values.get(name, solution.examples[0].inputs.get(name))
+        return _Box(name, "symbol", None, value, False, gradient_value, column)
     step = solution.forward[name]
     kind = "loss" if name == problem.loss else "node"
     return _Box(name, kind, _operation(node.expr), step.value, step.given, gradient_value, column)
@@ -200,7 +219,8 @@ def _tex_value(value: sp.Expr | None, digits: int) -> str | None:
 CHAR_WIDTH, LINE_HEIGHT, COLUMN_GAP, ROW_GAP = 0.15, 0.4, 1.2, 0.45
 
 
-def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int) -> str:
+def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
+          values: str, gradients: str) -> str:
     columns: dict[int, list[_Box]] = {}
     for box in boxes:
         columns.setdefault(box.column, []).append(box)
@@ -228,9 +248,10 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
                        f"at ({_cm(x[c])},{_cm(y[box.name])}) {{{_tex_label(box, digits)}}};")
     for used, name in edges:
         out.append(f"  \\draw[->] (n_{used}.east) -- (n_{name}.west);")
-    legend = (f"\\textcolor{{{FORWARD_TIKZ}}}{{forward value}}\\qquad "
-              f"\\textcolor{{{GRADIENT_TIKZ}}}{{gradient $\\partial {latex_name(loss)}"
-              f"/\\partial(\\cdot)$}}")
+    gradient, _, which = gradients.partition(" ")        # "gradients", "of the batch (...)"
+    legend = (f"\\textcolor{{{FORWARD_TIKZ}}}{{{values}}}\\qquad "
+              f"\\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} $\\partial {latex_name(loss)}"
+              f"/\\partial(\\cdot)$" + (f" {which}" if which else "") + "}")
     out.append(f"  \\node[anchor=north, font=\\scriptsize] at ([yshift=-2mm]current bounding "
                f"box.south) {{{legend}}};")
     out.append(r"\end{tikzpicture}")
@@ -291,12 +312,16 @@ def _tex_width(box: _Box, digits: int) -> float:
 
 # --- Mermaid -------------------------------------------------------------------------------------
 
-def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int) -> str:
+def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
+             values: str, gradients: str) -> str:
     # Ids get a prefix so that a node called end, graph or style is not read as a keyword (and no
     # id starts with o or x, which after -- would make a circle or cross edge). GitHub's Mermaid
     # may strip HTML styles inside labels, so each line says what it is (y = 3, ∂E/∂y = 2) instead
     # of relying on color; the classes only tell symbols, nodes and the loss apart.
     out = ["flowchart LR"]
+    if values != "forward value":
+        # The labels say "y = 3" and "∂E/∂y = 2" but not which example or batch: a title does.
+        out = ["---", f'title: "{values}; {gradients}"', "---", *out]
     for box in boxes:
         label = "<br/>".join(_mermaid_escape(line) for line in _mermaid_lines(box, loss, digits))
         opening, closing = ("(", ")") if box.kind == "symbol" else ("[", "]")
@@ -334,7 +359,8 @@ def _mermaid_escape(line: str) -> str:
 
 # --- Graphviz ------------------------------------------------------------------------------------
 
-def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int) -> str:
+def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
+         values: str, gradients: str) -> str:
     out = ["digraph computational_graph {",
            '  rankdir=LR; fontname="Helvetica";',
            '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
@@ -345,8 +371,10 @@ def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int
         out.append(f'  "{box.name}" [label=<{_dot_label(box, digits)}>{extra}];')
     out.extend(f'  "{used}" -> "{name}";' for used, name in edges)
     out.append("  labelloc=b;")
-    out.append(f'  label=<<font point-size="9"><font color="{FORWARD_RGB}">forward value</font>'
-               f'   <font color="{GRADIENT_RGB}">gradient ∂{loss}/∂(name)</font></font>>;')
+    gradient, _, which = gradients.partition(" ")
+    which = f" {html.escape(which)}" if which else ""
+    out.append(f'  label=<<font point-size="9"><font color="{FORWARD_RGB}">{html.escape(values)}</font>'
+               f'   <font color="{GRADIENT_RGB}">{gradient} ∂{loss}/∂(name){which}</font></font>>;')
     out.append("}")
     return "\n".join(out) + "\n"
 

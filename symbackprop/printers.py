@@ -164,8 +164,18 @@ class ReadableLatexPrinter(_PositiveFirst, LatexPrinter):
         return latex_name(expr.name)
 
     def _print_Heaviside(self, expr, exp=None):
-        # The step function of ReLU's and max's derivatives, as lecture notes write it.
-        return r"\mathbf{1}\left[%s > 0\right]" % self._print(expr.args[0])
+        # The step function of ReLU's and max's derivatives, as lecture notes write it, with its
+        # value at exactly 0 (the kink convention) said: 1[x > 0] alone would claim 0 there.
+        x = self._print(expr.args[0])
+        at_zero = expr.args[1] if len(expr.args) == 2 else sp.S.Half
+        if at_zero == 0:
+            step = r"\mathbf{1}\left[%s > 0\right]" % x
+        elif at_zero == 1:
+            step = r"\mathbf{1}\left[%s \geq 0\right]" % x
+        else:
+            step = r"\left(\mathbf{1}\left[%s > 0\right] + %s \, \mathbf{1}\left[%s = 0\right]\right)" % (
+                x, self._print(at_zero), x)
+        return step if exp is None else "%s^{%s}" % (step, exp)
 
     def _print_Float(self, expr):
         return sp.N(expr, DISPLAY_FLOAT_DIGITS).__str__()

@@ -41,7 +41,7 @@ KEYS = {
     "given": "forward values taken as given instead of computed",
     "parameters": "the symbols gradient descent updates",
     "learning_rate": "the step size eta of gradient descent",
-    "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as PyTorch)",
+    "kink": "the derivative of ReLU, max and min at exactly 0 (default 0, as torch.relu)",
     "gates": "true to split compound expressions into one node per operation",
     "data": "examples: a list of mappings from input and target symbols to numbers",
     "batch": "full (default), sgd, or the number of examples per mini-batch",
@@ -329,6 +329,10 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     learning_rate = None
     if data.get("learning_rate") is not None:
         learning_rate = _number(data["learning_rate"], "learning_rate")
+        if not learning_rate.is_positive:
+            # Gradient descent steps against the gradient by eta times it: eta <= 0 is no descent.
+            raise ProblemError(f"learning_rate must be greater than 0, got {data['learning_rate']}",
+                               key="learning_rate")
         if not parameters:
             raise ProblemError("a learning rate needs parameters: the list of symbols to update",
                                key="learning_rate")

@@ -2,8 +2,10 @@
 
 The derivative itself comes from SymPy (each project function defines `fdiff`); this table says which
 operations are allowed, what their derivative is in words, and which gate rule of the lecture notes
-applies. The kink of ReLU, max, min and leaky ReLU is a `Heaviside(x, h0)` step whose value at exactly
-0 is the problem's `kink` convention (0 by default, as `torch.relu`).
+applies. The kink of ReLU, max and min is a `Heaviside(x, h0)` step whose value at exactly 0 is the
+problem's `kink` convention (0 by default, as `torch.relu`; 1/2 is `torch.maximum`'s split of a tie).
+Leaky ReLU's step keeps its own value 0 there whatever the convention, so its slope at exactly 0 is
+alpha, as `torch.nn.functional.leaky_relu`.
 """
 
 from __future__ import annotations
@@ -97,13 +99,30 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     holding = _args_holding(expr, wrt) if expr.is_Add else (expr,)
     terms = [_term_derivative(term, wrt) for term in holding]
     derivative = terms[0] if len(terms) == 1 else sp.Add(*terms)  # Add() of one term costs
-    if _kink_kinds(expr) and derivative.has(sp.Heaviside):
-        derivative = derivative.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, kink))
+    kinds = _kink_kinds(expr)
+    if kinds and derivative.has(sp.Heaviside):
+        derivative = derivative.replace(sp.Heaviside, lambda x, *h0: _kink_step(x, h0, kinds, kink, expr))
     # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar). Only a
     # sum can need it, and most local derivatives (x, w3, h*(1 - h)) have none at the top.
     if derivative.is_Add or any(a.is_Add for a in derivative.args):
         return sp.factor_terms(derivative)
     return derivative
+
+
+def _kink_step(argument: sp.Expr, h0: tuple, kinds: dict[sp.Expr, str], kink: sp.Expr,
+               expr: sp.Expr) -> sp.Expr:
+    """A step of a derivative with its value at exactly 0: leaky ReLU's own (0, so the slope there is
+    alpha), the kink convention for the others."""
+    if kink != 0 and argument in _shared_kinks(expr):
+        # relu(z) and leaky_relu(z, a) in one node differentiate to one and the same Heaviside(z),
+        # which cannot be both the kink convention and 0 at z = 0.
+        raise ProblemError(f"'{expr}' takes leaky_relu and relu, max or min of the same input "
+                           f"{argument}, whose slopes at exactly 0 follow different rules (alpha; "
+                           f"the kink convention {kink}): write them as separate nodes or split the node "
+                           "into gates (gates: true, or --gates)")
+    if kinds.get(argument) == "leaky_relu":
+        return sp.Heaviside(argument, *h0)
+    return sp.Heaviside(argument, kink)
 
 
 def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp.Expr],
@@ -133,7 +152,9 @@ def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp
             branches.append(Branch(kind, argument, None, None))
             continue
         if step.func is sp.Heaviside:
-            outcome = {1: sp.S.One, -1: sp.S.Zero, 0: kink}[sign]
+            # At exactly 0, the step's own value: the kink convention, or 0 for leaky ReLU.
+            at_zero = step.args[1] if len(step.args) == 2 else kink
+            outcome = {1: sp.S.One, -1: sp.S.Zero, 0: at_zero}[sign]
         else:
             outcome = sp.Integer(sign)
         replacements[step] = outcome
@@ -188,19 +209,30 @@ def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
 def _kink_kinds(expr: sp.Expr) -> dict[sp.Expr, str]:
     """Which function each possible step argument comes from: relu(z) -> {z: relu},
     max(a, b) -> {a - b: max, b - a: max}, as SymPy writes the derivatives."""
-    kinds: dict[sp.Expr, str] = {}
+    return dict(_kink_arguments(expr))
+
+
+def _kink_arguments(expr: sp.Expr):
+    """(step argument, function) for every kink in expr, in preorder."""
     for sub in sp.preorder_traversal(expr):
         if sub.func in (fn.relu, fn.leaky_relu):
-            kinds[sub.args[0]] = sub.func.__name__
+            yield sub.args[0], sub.func.__name__
         elif sub.func in (sp.Max, sp.Min):
             for a in sub.args:
                 others = [b for b in sub.args if b != a]
                 rest = others[0] if len(others) == 1 else sub.func(*others)
                 difference = a - rest if sub.func is sp.Max else rest - a
-                kinds[difference] = sub.func.__name__.lower()
+                yield difference, sub.func.__name__.lower()
         elif sub.func is sp.Abs:
-            kinds[sub.args[0]] = "abs"
-    return kinds
+            yield sub.args[0], "abs"
+
+
+@lru_cache(maxsize=4096)
+def _shared_kinks(expr: sp.Expr) -> frozenset[sp.Expr]:
+    """Step arguments that are both a leaky ReLU's input and a ReLU's, max's or min's."""
+    pairs = list(_kink_arguments(expr))
+    leaky = {a for a, kind in pairs if kind == "leaky_relu"}
+    return frozenset(leaky & {a for a, kind in pairs if kind in ("relu", "max", "min")})
 
 
 def kink_facts(expr: sp.Expr, value: sp.Expr, node: str) -> dict[sp.Expr, tuple[sp.Expr, str]]:

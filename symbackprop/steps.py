@@ -37,7 +37,8 @@ class Branch:
     argument: sp.Expr
     #: Its value where known, else None (the derivative then keeps its Heaviside step).
     value: sp.Expr | None
-    #: What the step function evaluated to: 1, 0, or the kink convention at exactly 0.
+    #: What the step function evaluated to: 1, 0, or at exactly 0 the kink convention (0 for leaky
+    #: ReLU, whose slope there is alpha).
     outcome: sp.Expr | None
     #: How the value was known: "forward" (computed) or the given node it was read from.
     source: str = "forward"
@@ -54,16 +55,21 @@ class ChainStep:
     #: Keys into rules.RULES_BY_KEY, outermost first: the gate rules on the way from via down to
     #: target ("add", "multiply", "max", ...), or ("chain",) where target appears several times.
     rules: tuple[str, ...]
+    #: d via / d target on the side of each kink these values take (see local_general).
     local: sp.Expr
     local_value: sp.Expr
     upstream: sp.Expr | None
     upstream_value: sp.Expr
-    #: upstream * local in general form, or None where it grew too long to show.
+    #: upstream * local in general form (the kinks' steps kept, true for any input), or None where
+    #: it grew too long to show.
     general: sp.Expr | None
     value: sp.Expr
     branches: tuple[Branch, ...] = ()
     #: True when dL/d via had been computed before and is reused here (memoised).
     reused: bool = False
+    #: The local derivative in general form, its kinks' steps kept, where `local` settled them for
+    #: these values (x_n*Heaviside(w3*x_n, 0) where local is x_n); else None.
+    local_general: sp.Expr | None = None
 
 
 @dataclass(frozen=True)

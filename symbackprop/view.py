@@ -120,7 +120,8 @@ class _Writer:
         definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
         sentences = [self.branch_sentence(b) for b in step.branches]
         if step.via == L:
-            equations = [equation(lhs, (f.eq, f.expr(step.local)), self.values(step.value))]
+            equations = [equation(lhs, self.general(step.local_general),
+                                  (f.eq, f.expr(step.local)), self.values(step.value))]
             sentences.insert(0, f"Differentiate {definition} with respect to {f.math(f.symbol(step.target))}.")
             return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
                     "equations": equations, "sentences": sentences}
@@ -128,7 +129,8 @@ class _Writer:
         upstream_lhs = f.partial(L, step.via)
         equations = [
             equation(lhs, (f.eq, f.product(upstream_lhs, local_lhs))),
-            equation(local_lhs, (f.eq, f.expr(step.local)), self.values(step.local_value)),
+            equation(local_lhs, self.general(step.local_general), (f.eq, f.expr(step.local)),
+                     self.values(step.local_value)),
             equation(upstream_lhs, self.general(step.upstream), self.values(step.upstream_value)),
             equation(lhs, self.general(step.general),
                      [] if self.symbolic else [(f.eq, f.product(f.factor(step.upstream_value),
@@ -161,8 +163,9 @@ class _Writer:
         f = self.f
         argument = f.expr(branch.argument)
         if branch.value is None:
+            at_zero = 0 if branch.kind == "leaky_relu" else self.s.kink     # as rules.local_derivative
             return (f"The sign of {f.math(argument)} is not known, so the step function "
-                    f"{f.math(f.expr(sp.Heaviside(branch.argument)))} stays in the result.")
+                    f"{f.math(f.expr(sp.Heaviside(branch.argument, at_zero)))} stays in the result.")
         sign = {1: "positive", -1: "negative", 0: "zero"}[branch.sign]
         fact = f.equals_in_text(argument, branch.value)
         if branch.source != "forward":
@@ -322,7 +325,8 @@ BRANCH_VERDICTS = {
              "zero": "ReLU sits exactly at its kink; its slope there is taken as {kink} by convention"},
     "leaky_relu": {"positive": "leaky ReLU is on its slope-1 side",
                    "negative": "leaky ReLU is on its slope-alpha side",
-                   "zero": "leaky ReLU sits exactly at its kink (slope alpha there, as PyTorch)"},
+                   "zero": "leaky ReLU sits exactly at its kink; its slope there is alpha, as in PyTorch "
+                            "(the kink convention is for ReLU, max and min)"},
     "max": {"positive": "this input is the larger one, so the max gate routes the gradient to it",
             "negative": "this input is not the larger one, so the max gate gives it 0",
             "zero": "the inputs of the max tie; the slope is taken as {kink} by convention"},

@@ -50,7 +50,7 @@ def test_json_format_is_the_answer_key():
     key = json.loads(result.stdout)
     assert {"loss", "forward", "gradients", "updated", "after_update"} <= set(key)
     assert key["loss"] == "E"
-    assert key["gradients"]["w3"] == {"symbolic": "2*x_n*(y - ybar)", "exact": "2*x_n",
+    assert key["gradients"]["w3"] == {"symbolic": "2*x_n*(y - ybar)*Heaviside(w3*x_n, 0)", "exact": "2*x_n",
                                       "decimal": None}
     assert key["gradients"]["x_n"]["exact"] == "2/5"
     assert key["gradients"]["y"]["exact"] == "2"

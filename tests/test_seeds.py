@@ -30,7 +30,11 @@ def test_seed003_upstream_gradient_is_2(relu_unit):
 def test_seed003_weight_gradient_is_2_x_n_not_2_w_n_x_n(relu_unit):
     # The seed writes dE/dw3 = 2 * w_n x_n; the local derivative of relu(w3*x_n) by w3 is x_n.
     assert relu_unit.gradients["w3"].value == 2 * x_n
-    assert sp.expand(relu_unit.gradients["w3"].general - 2 * x_n * (y - ybar)) == 0
+    # The general form keeps the ReLU's step (true for any input); on the active side it is the
+    # seed's 2*(y - ybar)*x_n.
+    general = relu_unit.gradients["w3"].general
+    assert sp.expand(general - 2 * x_n * (y - ybar) * sp.Heaviside(w3 * x_n, 0)) == 0
+    assert sp.expand(general.subs(sp.Heaviside(w3 * x_n, 0), 1) - 2 * x_n * (y - ybar)) == 0
 
 
 def test_seed003_gradient_passed_back_is_two_fifths(relu_unit):
