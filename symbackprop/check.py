@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-from . import backprop
+from . import backprop, numeric
 from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 from .consequences import depends_on, reproduces_with
 from .equivalence import Formulas
@@ -48,7 +48,6 @@ _NAME_KEY = re.compile(rf"{_NAME}\Z")
 #: An example's number after a key: E[3], dE/dw1[3].
 _EXAMPLE = re.compile(r"(?P<key>.*?)\s*\[\s*(?P<number>[^\]]*?)\s*\]\Z")
 #: A claimed number beyond this is a slip of the pen, not a hand calculation: the largest double.
-MAX_CLAIM = sp.Float("1.7976931348623157e308")
 #: A decimal as written: digits, a point and/or an exponent (YAML allows _ between digits).
 _DECIMAL = re.compile(r"""[+-]? (?P<whole>[0-9_]*) (?:\.(?P<fraction>[0-9_]*))?
                           (?:[eE](?P<exponent>[+-]?[0-9]+))? \Z""", re.VERBOSE)
@@ -265,17 +264,16 @@ def _parse_value(raw: Any) -> tuple[str, sp.Expr, int | None]:
         raise ProblemError(f"the claimed value must be a number or a formula, got {shown}")
     text = str(raw).strip()
     value = parse_expression(text)
-    numbers = [value] if value.is_number else list(value.atoms(sp.Number))
-    for number in numbers:
+    if value.is_number:
+        # Exact arithmetic has no overflow: 1e400 is judged like any number. Refused are values
+        # that are not real and numbers too long to carry (as in problem files).
         try:
-            magnitude = number.evalf(20)
-        except (ArithmeticError, TypeError, ValueError):
-            magnitude = None
-        if magnitude is None or not magnitude.is_real:
-            raise ProblemError(f"'{text}' is not a real number")
-        if abs(magnitude) > MAX_CLAIM:
-            raise ProblemError(f"'{text}' is larger than any number a calculator holds "
-                               "(about 1.8e308): a slip of the pen?")
+            numeric.settle(value)
+        except numeric.NumericError as exc:
+            raise ProblemError(f"'{text}' cannot be judged: {exc}") from None
+    for number in value.atoms(sp.Rational):
+        if max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > numeric.MAX_BITS:
+            raise ProblemError(f"'{text}' has more than {numeric.MAX_DIGITS} digits: a slip of the pen?")
     return text, value, decimal_places(text)
 
 
@@ -307,17 +305,17 @@ def agrees(claim: Claim, claimed: sp.Expr, value: sp.Expr | None,
         return False
     if not (claimed.is_number and value.is_number):
         return sp.simplify(claimed - value) == 0
-    difference = abs(_evaluated(claimed - value))
+    difference = sp.Abs(claimed - value)
     if rel_tol is not None:
-        return bool(difference <= rel_tol * abs(_evaluated(value)))
+        return _at_most(difference, rel_tol * sp.Abs(value))
     if claim.places is None:
-        return bool(difference < sp.Rational(1, 10**40))   # exact, up to the 50-digit carried values
-    return bool(difference <= half_unit(claim.places))
+        return numeric.sign(claimed - value) == 0      # exact: equal, decided with certainty
+    return _at_most(difference, half_unit(claim.places))
 
 
-def _evaluated(expr: sp.Expr) -> sp.Expr:
-    """A number SymPy can compare: exact for rationals, 60 digits otherwise."""
-    return expr if expr.is_Rational else expr.evalf(60)
+def _at_most(a: sp.Expr, b: sp.Expr) -> bool:
+    """a <= b for numbers, decided with certainty (certified balls, exact for rationals)."""
+    return numeric.sign(b - a) >= 0
 
 
 # --- the report ----------------------------------------------------------------------------------

@@ -178,9 +178,9 @@ def _difference(difference: sp.Expr, f: Format) -> str:
 
 def _scientific(value: sp.Expr, digits: int) -> str:
     """A nonzero number to `digits` significant digits as Python's %g writes it (1.5e-07, 0.0804),
-    from the exact value: a double would overflow at 1e400 and lose 5e-401. (Read from the answer
-    key's 15 digits: numeric.decimal_string asked for fewer digits today answers 0.)"""
-    shown = Decimal(numeric.decimal_string(value, numeric.DECIMAL_DIGITS))
+    correctly rounded from the exact or certified value: a double would overflow at 1e400 and lose
+    5e-401."""
+    shown = Decimal(numeric.decimal_string(value, digits))
     return f"{shown:.{digits}g}" if shown else "0"
 
 

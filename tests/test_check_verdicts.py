@@ -269,9 +269,8 @@ def write(tmp_path: Path, text: str, name: str) -> Path:
 
 
 @pytest.mark.parametrize("claims, key, words", [
-    ("E: 1e400\n", "E", "larger than"),
-    ("E: 0.3\ndE/dw: 2e308\n", "dE/dw", "larger than"),
-    ("E: exp(800)\n", "E", "larger than"),
+    ("E: 1e5000\n", "E", "more than 4000 digits"),
+    ("E: 0.3\ndE/dw: 1/10**4001\n", "dE/dw", "above 4000"),
     ("E: (-1)**0.5\n", "E", "not a real number"),
     ("E[5]: 0.3\n", "E[5]", "numbered 1 to 4"),
     ("E[0]: 0.3\n", "E[0]", "numbered 1 to 4"),
@@ -289,6 +288,17 @@ def test_bad_claims_exit_2_with_one_line_naming_file_key_and_line(cli, tmp_path,
     assert len(result.output.strip().splitlines()) == 1
     assert f"{path}, line {claims.count(chr(10))}" in result.output
     assert f"key '{key}'" in result.output and words in result.output
+
+
+@pytest.mark.parametrize("claims", ["E: 1e400\n", "E: 0.3\ndE/dw: 2e308\n", "E: exp(800)\n",
+                                    "E: 1e-400\n"])
+def test_huge_and_tiny_claims_are_judged_exactly_not_refused(cli, tmp_path, claims):
+    # Exact arithmetic has no overflow: these are wrong answers (exit 1), not bad input (exit 2).
+    problem = write(tmp_path, LOGISTIC.replace("REDUCTION", "mean"), "problem.yaml")
+    result = cli(problem, write(tmp_path, claims, "claims.yaml"))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "WRONG" in result.output
 
 
 def test_an_example_outside_the_batch_of_the_update_is_an_input_error(cli, tmp_path):
