@@ -340,7 +340,7 @@ def refine(expr: sp.Expr, accept: Callable[[arb], object], bits: int = START_BIT
         if bits >= MAX_BITS:
             raise UncertainError(f"{_described(expr)()} could not be evaluated with certainty within "
                                  f"{MAX_BITS} bits of working precision")
-        bits *= 2
+        bits = min(2 * bits, MAX_BITS)
 
 
 def sign(expr: sp.Expr) -> int:
@@ -450,7 +450,7 @@ def round_ball(evaluate: Callable[[int], arb], digits: int, what: Callable[[], s
             pass
         if bits >= MAX_BITS:
             raise UncertainError(f"{what()}: no {digits} digits certain within {MAX_BITS} bits")
-        bits *= 2
+        bits = min(2 * bits, MAX_BITS)
 
 
 #: A ball that holds 0 and no number farther from it than this is written 0. Runs of many steps meet

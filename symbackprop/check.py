@@ -305,17 +305,14 @@ def agrees(claim: Claim, claimed: sp.Expr, value: sp.Expr | None,
         return False
     if not (claimed.is_number and value.is_number):
         return sp.simplify(claimed - value) == 0
-    difference = sp.Abs(claimed - value)
-    if rel_tol is not None:
-        return _at_most(difference, rel_tol * sp.Abs(value))
-    if claim.places is None:
-        return numeric.sign(claimed - value) == 0      # exact: equal, decided with certainty
-    return _at_most(difference, half_unit(claim.places))
-
-
-def _at_most(a: sp.Expr, b: sp.Expr) -> bool:
-    """a <= b for numbers, decided with certainty (certified balls, exact for rationals)."""
-    return numeric.sign(b - a) >= 0
+    # |claimed - value| is written as a sign times the difference, not sp.Abs: SymPy decides an
+    # Abs's sign by its own floating-point evaluation, which -log(1 - sigmoid(400)) defeats.
+    difference = claimed - value
+    if claim.places is None and rel_tol is None:
+        return numeric.sign(difference) == 0           # exact: equal, decided with certainty
+    distance = numeric.sign(difference) * difference
+    bound = rel_tol * numeric.sign(value) * value if rel_tol is not None else half_unit(claim.places)
+    return numeric.sign(bound - distance) >= 0
 
 
 # --- the report ----------------------------------------------------------------------------------
