@@ -89,7 +89,7 @@ class Problem:
         try:
             if steps is not None or epochs is not None:
                 steps, epochs = steps_for(self, steps, epochs)
-            return solve(self, self.kink if kink is None else kink, steps or 1, epochs, progress)
+            return solve(self, self.kink if kink is None else kink, steps, epochs, progress)
         except ProblemError as exc:
             raise exc.located(source=self.source, line=self.lines.get(exc.key or "")) from None
         except NumericError as exc:

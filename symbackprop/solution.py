@@ -114,9 +114,10 @@ class Solution:
         return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
 
-def solve(problem: "Problem", kink: sp.Expr, steps: int = 1, epochs: int | None = None,
+def solve(problem: "Problem", kink: sp.Expr, steps: int | None = None, epochs: int | None = None,
           progress: Callable[[int], None] | None = None) -> Solution:
-    """The first update in full (every example of the first batch); with steps > 1, the run too."""
+    """The first update in full (every example of the first batch); with `steps` (even 1), the run
+    of that many updates too."""
     graph = problem.graph
     rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
     indices = [0] if problem.data is None else list(problem.data.batch(0))
@@ -151,7 +152,7 @@ def solve(problem: "Problem", kink: sp.Expr, steps: int = 1, epochs: int | None 
             batch_loss_after = _settled(problem.data.reduce(
                 [second.steps[problem.loss].value for second in seconds]))
     run = None
-    if steps > 1 or epochs is not None:
+    if steps is not None:
         run = training.run(problem, steps, kink, epochs=epochs, progress=progress)
     return Solution(problem, kink, examples, gradients, updates, after_update, batch_loss,
                     batch_loss_after, run)
@@ -180,22 +181,23 @@ def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
 
 
 def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
-    """A run of many steps: its history, and the state after the last update."""
+    """A run of many steps: its history, and the state after its last update. `updated` and
+    `after_update` keep describing the first update, the one the steps show."""
     digits = numeric.DECIMAL_DIGITS
-    key["run"] = {"steps": run.steps, "epochs": run.epochs, "working_precision_bits": run.bits,
-                  "stopped_decreasing": run.stopped_decreasing}
-    key["history"] = [_decimal(v, digits) for v in run.history]
-    key["updated"] = {n: {"exact": None, "decimal": _decimal(v, digits)} for n, v in run.parameters[-1].items()}
+    final: dict[str, Any] = {
+        "loss": _run_number(run.history[-1], digits),
+        "parameters": {n: _run_number(v, digits) for n, v in run.parameters[-1].items()},
+    }
     if run.final_nodes is not None:
-        key["after_update"] = {n: {"exact": None, "decimal": _decimal(v, digits)}
-                               for n, v in run.final_nodes.items()}
-    else:
-        key["after_update"] = {"batch_loss": {"exact": None, "decimal": _decimal(run.history[-1], digits)}}
+        final["nodes"] = {n: _run_number(v, digits) for n, v in run.final_nodes.items()}
+    key["run"] = {"steps": run.steps, "epochs": run.epochs, "working_precision_bits": run.bits,
+                  "stopped_decreasing": run.stopped_decreasing, "final": final}
+    key["history"] = [numeric.decimal_string(v, digits) for v in run.history]
 
 
-def _decimal(value, digits: int) -> str:
-    """A ball of the run as a string of `digits` significant digits, every one certain."""
-    return numeric.decimal_string(value, digits)
+def _run_number(value, digits: int) -> dict[str, str | None]:
+    """A run's value (a ball) as the answer key writes numbers: it has no exact form."""
+    return {"exact": None, "decimal": numeric.decimal_string(value, digits)}
 
 
 def _number(value: sp.Expr) -> dict[str, str | None]:

@@ -250,20 +250,29 @@ class _Writer:
         f = self.f
         shown = _spread(run.steps + 1, max_rows)
         stopped = run.stopped_decreasing
+        count = _counted(run.steps, "update")
+        if run.epochs:
+            count += f" ({_counted(run.epochs, 'epoch')})"
         return {
             "steps": run.steps,
             "epochs": run.epochs,
+            "count": count,
             "bits": run.bits,
             "parameters": [f.math(f.symbol(n)) for n in run.parameters[0]],
             "rows": [{"step": str(i), "loss": f.decimal(run.history[i]),
                       "parameters": [f.decimal(v)
                                      for v in run.parameters[i].values()]} for i in shown],
             "omitted": len(shown) < run.steps + 1,
-            "verdict": (f"The loss decreased at every one of the {run.steps} updates." if stopped is None
+            "verdict": ((f"The loss decreased at every one of the {run.steps} updates." if run.steps > 1
+                         else "The loss decreased at the update.") if stopped is None
                         else f"The loss stopped decreasing at update {stopped}: it was "
                              f"{f.decimal(run.history[stopped - 1])} before and "
                              f"{f.decimal(run.history[stopped])} after it."),
         }
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"1 {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _spread(count: int, limit: int) -> list[int]:

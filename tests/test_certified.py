@@ -306,5 +306,5 @@ def test_run_values_that_symmetry_keeps_at_0_are_written_0():
     problem = symbackprop.loads(LOGISTIC)
     solution = problem.solve(steps=3)
     key = solution.to_dict()
-    assert key["updated"]["b"]["decimal"] == "0"      # the exact update says b+ = 0 too
+    assert key["run"]["final"]["parameters"]["b"]["decimal"] == "0"   # as the exact update says
     assert solution.updates[1].new == 0

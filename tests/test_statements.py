@@ -92,7 +92,7 @@ def test_leaky_relu_at_zero_matches_torch_in_a_solution_and_a_run():
     assert float(solution.gradients["w"].value) == pytest.approx(dw, rel=1e-15)
     assert float(solution.gradients["b"].value) == pytest.approx(db, rel=1e-15)
     # The long run is computed on the compiled graph, not the exact engine: the same rule there.
-    run = problem.solve(steps=2).to_dict()["updated"]
+    run = problem.solve(steps=2).to_dict()["run"]["final"]["parameters"]
     assert float(run["w"]["decimal"]) == pytest.approx(w2, rel=1e-14)
     assert float(run["b"]["decimal"]) == pytest.approx(b2, rel=1e-14)
 

@@ -125,8 +125,23 @@ def test_answer_key_of_a_batch_run_has_examples_history_and_batch_loss():
     assert len(key["examples"]) == 4 and set(key["examples"][0]) >= {"forward", "gradients"}
     assert set(key["gradients"]) == {"w1", "w2", "b", "v", "c"}     # no data symbols
     assert len(key["history"]) == 4
-    assert key["after_update"]["batch_loss"]["decimal"] == key["history"][-1]
+    assert key["run"]["final"]["loss"]["decimal"] == key["history"][-1]
     assert key["batch_loss"]["decimal"] == key["history"][0]
+
+
+def test_after_update_means_the_first_update_whatever_the_number_of_steps():
+    # The full batch here: the batch loss after the first update is the run's loss after step 1.
+    one = relu_problem().solve().to_dict()
+    many = relu_problem().solve(steps=3).to_dict()
+    assert many["after_update"] == one["after_update"] and many["updated"] == one["updated"]
+    assert many["after_update"]["batch_loss"]["decimal"] == many["history"][1]
+    assert set(many["run"]["final"]["parameters"]) == {"w1", "w2", "b", "v", "c"}
+
+
+def test_a_run_of_one_step_has_a_history():
+    key = relu_problem().solve(steps=1).to_dict()
+    assert len(key["history"]) == 2 and key["run"]["steps"] == 1
+    assert key["history"][1] == key["after_update"]["batch_loss"]["decimal"]
 
 
 def test_a_too_large_learning_rate_is_reported_as_the_loss_not_decreasing():
