@@ -76,7 +76,7 @@ class Format:
         if not value.is_number:
             return self.bracket(self.expr(value))
         text = self.exact(value) or self.decimal(value)
-        if bracket_fractions and value.is_Rational and not value.is_Integer and value > 0:
+        if bracket_fractions and value.is_Rational and not value.is_Integer and value.p > 0:
             return f"({text})"
         return self.bracket(text)
 
@@ -141,7 +141,8 @@ class MarkdownFormat(Format):
         text = self.factor(value)
         if len(text) > MAX_SUBSTITUTED_LENGTH and value.is_number:
             text = self.decimal(value)     # a long closed form inside a formula hides its shape
-        if value.is_number and (value < 0 or not (value.is_Rational or value.func in _BRACKETED)):
+        if value.is_number and (numeric.sign(value) < 0
+                                or not (value.is_Rational or value.func in _BRACKETED)):
             return text if text.startswith(r"\left(") else rf"\left({text}\right)"
         return text
 

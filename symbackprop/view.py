@@ -12,6 +12,7 @@ from typing import Any
 
 import sympy as sp
 
+from . import numeric
 from .formats import Format
 from .rules import RULES_BY_KEY
 from .solution import Solution
@@ -310,9 +311,10 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str
 def direction(gradient: sp.Expr) -> str:
     if not gradient.is_number:
         return "The gradient depends on unknown symbols, so the direction of the change does too."
-    if gradient > 0:
+    side = numeric.sign(gradient)
+    if side > 0:
         return "The gradient is positive, so the weight decreases."
-    if gradient < 0:
+    if side < 0:
         return "The gradient is negative, so the weight increases."
     return "The gradient is zero, so the weight does not change."
 
@@ -320,9 +322,12 @@ def direction(gradient: sp.Expr) -> str:
 def loss_change(before: sp.Expr, after: sp.Expr) -> str:
     if not (before.is_number and after.is_number):
         return "Whether the loss decreased depends on the unknown symbols."
-    if after < before:
+    # Decided with certainty: SymPy's own comparison of 399.984... with -log(1 - sigmoid(400))
+    # evaluates in floating point and found them equal.
+    change = numeric.sign(after - before)
+    if change < 0:
         return "The loss decreased."
-    if after > before:
+    if change > 0:
         return "The loss increased: the learning rate is too large for this step."
     return "The loss did not change."
 
