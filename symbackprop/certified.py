@@ -29,9 +29,12 @@ from flint import arb, ctx, fmpq
 
 #: The first working precision, in bits: enough for 15 digits with room for mild cancellation.
 START_BITS = 96
-#: The most bits any one value may need. 1 - sigmoid(10000) needs about 14,500; beyond this a value
-#: is refused as uncertain rather than printed.
+#: The most bits any one value may need: a value within 2^-65536 of a rounding boundary (or of 0,
+#: for a sign) is refused as uncertain rather than printed.
 MAX_BITS = 1 << 16
+#: exp(x) with x above this is refused (TooLarge): e^10000 has 4,343 digits, past any value a
+#: network means, and exp of a larger ball costs time in proportion to its size.
+MAX_EXP_ARGUMENT = 10_000
 
 
 class UncertainError(ArithmeticError):
@@ -40,6 +43,10 @@ class UncertainError(ArithmeticError):
 
 class NeedMorePrecision(ArithmeticError):
     """Raised inside an evaluation whose balls grew too wide to decide a branch (a kink, a pole)."""
+
+
+class TooLarge(ArithmeticError):
+    """An exp of more than MAX_EXP_ARGUMENT: a value past any a network means (a run diverged)."""
 
 
 @contextlib.contextmanager
@@ -150,7 +157,7 @@ def _ball(expr: sp.Expr, bits: int, seen: dict) -> arb:
         value = _without_cancellation(expr, bits, seen)
         if value is None:
             args = [_ball(a, bits, seen) for a in expr.args]
-            value = _apply(expr, args)
+            value = apply(expr, args)
     if value.is_nan() or not value.is_finite():
         raise NeedMorePrecision("a value that is not finite at this precision")
     seen[expr] = value
@@ -200,13 +207,13 @@ def _complement(term: sp.Expr, k: sp.Rational, bits: int, seen: dict) -> arb | N
         inner = _unwrapped(inner.base)
     kk = arb(fmpq(int(k.p), int(k.q)))
     if _is_sigmoid(inner) and coefficient == -k:
-        return kk * _sigmoid_ball(-_ball(inner.args[0], bits, seen))
+        return kk * sigmoid_ball(-_ball(inner.args[0], bits, seen))
     if inner.func is sp.tanh and abs(coefficient) == abs(k) and k != 0:
         twice = 2 * _ball(inner.args[0], bits, seen)
         if square and coefficient == -k:
-            return 4 * kk * _sigmoid_ball(twice) * _sigmoid_ball(-twice)
+            return 4 * kk * sigmoid_ball(twice) * sigmoid_ball(-twice)
         if not square:
-            return 2 * kk * _sigmoid_ball(-twice if coefficient == -k else twice)
+            return 2 * kk * sigmoid_ball(-twice if coefficient == -k else twice)
     return None
 
 
@@ -218,8 +225,10 @@ def _scaled(term: sp.Expr) -> tuple[sp.Rational | None, sp.Expr]:
     return coefficient, _unwrapped(rest)
 
 
-def _sigmoid_ball(x: arb) -> arb:
-    if x < 0:      # either form is exact; this one never takes the exp of a large positive number
+def sigmoid_ball(x: arb) -> arb:
+    """sigmoid(x) = 1/(1 + e^-x), as e^x/(1 + e^x) where x < 0: the same number, and neither form
+    takes the exp of a large positive number."""
+    if x < 0:
         e = x.exp()
         return e / (1 + e)
     return 1 / (1 + (-x).exp())
@@ -233,37 +242,59 @@ def _unwrapped(expr: sp.Expr) -> sp.Expr:
     return expr.definition if isinstance(expr, Real) else expr
 
 
-def _apply(expr: sp.Expr, args: list[arb]) -> arb:
+def apply(expr: sp.Expr, args: list[arb]) -> arb:
+    """The value of expr's operation on its arguments' balls."""
+    return operation(expr)(args)
+
+
+def operation(expr: sp.Expr) -> Callable[[list[arb]], arb]:
+    """expr's operation, as a function of its arguments' balls: the one place where each operation
+    is evaluated, for single values and, resolved once per node, for long runs (compiled.py)."""
     if expr.is_Add:
-        total = arb(0)
-        for a in args:
-            total += a
-        return total
+        return _add
     if expr.is_Mul:
-        total = arb(1)
-        for a in args:
-            total *= a
-        return total
+        return _multiply
     if expr.is_Pow:
-        base, exponent = args
         if expr.exp.is_Integer:
             n = int(expr.exp)
-            if n < 0:
-                require_nonzero(base)
-                return 1 / base ** (-n)
-            return base ** n
-        if not base > 0:
-            if base < 0 or base.is_zero():
-                raise ValueError(f"{expr} is not a real number")
-            raise NeedMorePrecision(str(expr))
-        return base ** exponent
+            return (lambda args: args[0] ** n) if n >= 0 else (lambda args: _reciprocal(args[0] ** -n))
+        return _power
     own = getattr(expr, "_ball", None)
     if own is not None:
-        return own(args)
-    operation = _SYMPY_FUNCTIONS.get(expr.func)
-    if operation is None:
+        return own
+    function = _SYMPY_FUNCTIONS.get(expr.func)
+    if function is None:
         raise ValueError(f"{expr.func.__name__} has no certified evaluation")
-    return operation(*args)
+    return lambda args: function(*args)
+
+
+def _add(args: list[arb]) -> arb:
+    total = arb(0)
+    for a in args:
+        total += a
+    return total
+
+
+def _multiply(args: list[arb]) -> arb:
+    total = arb(1)
+    for a in args:
+        total *= a
+    return total
+
+
+def _reciprocal(x: arb) -> arb:
+    require_nonzero(x)
+    return 1 / x
+
+
+def _power(args: list[arb]) -> arb:
+    base, exponent = args
+    side = certain_sign(base)
+    if side > 0:
+        return base ** exponent
+    if side == 0 and exponent > 0:
+        return arb(0)
+    raise ValueError("a power of a negative number (or of 0) that is not a real number")
 
 
 def require_nonzero(x: arb) -> None:
@@ -284,42 +315,41 @@ def certain_sign(x: arb) -> int:
     raise NeedMorePrecision("a sign")
 
 
+def _exp(x: arb) -> arb:
+    if x > MAX_EXP_ARGUMENT:
+        raise TooLarge(f"exp of more than {MAX_EXP_ARGUMENT}")
+    return x.exp()
+
+
 def _log(x: arb) -> arb:
-    if not x > 0:
-        if x < 0 or x.is_zero():
-            raise ValueError("the log of a number that is not positive")
-        raise NeedMorePrecision("a log's argument")
+    if certain_sign(x) <= 0:
+        raise ValueError("the log of a number that is not positive")
     return x.log()
 
 
 def _step(x: arb, at_zero: arb | None = None) -> arb:
-    s = certain_sign(x)
-    return arb(1) if s > 0 else arb(0) if s < 0 else (arb(fmpq(1, 2)) if at_zero is None else at_zero)
+    side = certain_sign(x)
+    return arb(1) if side > 0 else arb(0) if side < 0 else (arb(fmpq(1, 2)) if at_zero is None else at_zero)
 
 
-def _max(*xs: arb) -> arb:
-    best = xs[0]
+def _fold(operation: Callable[[arb, arb], arb], xs: tuple[arb, ...]) -> arb:
+    result = xs[0]
     for x in xs[1:]:
-        best = x if certain_sign(x - best) > 0 else best
-    return best
+        result = operation(result, x)
+    return result
 
 
-def _min(*xs: arb) -> arb:
-    best = xs[0]
-    for x in xs[1:]:
-        best = x if certain_sign(x - best) < 0 else best
-    return best
-
-
+# Values are continuous: max, min and abs are computed on the whole ball, with no side to decide.
+# Only a step (a kink's slope) and sign need to know on which side of 0 a ball lies.
 _SYMPY_FUNCTIONS: dict[type, Callable[..., arb]] = {
-    sp.exp: lambda x: x.exp(),
+    sp.exp: _exp,
     sp.log: _log,
     sp.tanh: lambda x: x.tanh(),
-    sp.Abs: lambda x: x if certain_sign(x) >= 0 else -x,
+    sp.Abs: abs,
     sp.sign: lambda x: arb(certain_sign(x)),
     sp.Heaviside: _step,
-    sp.Max: _max,
-    sp.Min: _min,
+    sp.Max: lambda *xs: _fold(arb.max, xs),
+    sp.Min: lambda *xs: _fold(arb.min, xs),
 }
 
 

@@ -51,7 +51,7 @@ class relu(_RealFunction):
 
     def _ball(self, args: list[arb]) -> arb:
         (x,) = args
-        return x if certified.certain_sign(x) > 0 else arb(0)
+        return x.max(arb(0))         # continuous: no side of the kink to decide for the value
 
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
@@ -74,7 +74,11 @@ class leaky_relu(_RealFunction):
 
     def _ball(self, args: list[arb]) -> arb:
         x, alpha = args
-        return x if certified.certain_sign(x) > 0 else alpha * x
+        if x > 0:
+            return x
+        if x < 0:
+            return alpha * x
+        return x.union(alpha * x)    # a ball across 0: the value lies between the two sides
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
@@ -108,9 +112,8 @@ class sigmoid(_RealFunction):
         return 1 / (1 + sp.exp(-self.args[0]))
 
     def _ball(self, args: list[arb]) -> arb:
-        # 1/(1 + e^-x) loses nothing for either sign in ball arithmetic: exponents never overflow.
         (x,) = args
-        return 1 / (1 + (-x).exp())
+        return certified.sigmoid_ball(x)
 
     def _eval_evalf(self, prec):
         return _certified_evalf(self, prec)
@@ -158,12 +161,14 @@ class softmax(_RealFunction):
         return s_k * ((1 if j == int(k) else 0) - s_j)
 
     def _ball(self, args: list[arb]) -> arb:
-        k, *zs = args
-        top = zs[int(self.args[0]) - 1]
+        _, *zs = args
+        # Shifted by the largest input, so that no exp is of a large positive number.
+        top = max(zs, key=lambda z: z.mid())
+        exps = [(z - top).exp() for z in zs]
         total = arb(0)
-        for z in zs:
-            total += (z - top).exp()
-        return 1 / total
+        for e in exps:
+            total += e
+        return exps[int(self.args[0]) - 1] / total
 
     def _eval_evalf(self, prec):
         return _certified_evalf(self, prec)

@@ -28,7 +28,7 @@ MAX_CLOSED_FORM_SIZE = 30
 MAX_DIGITS = 4_000
 MAX_BITS = int(MAX_DIGITS * 3.33)
 #: exp(x) with x above this is refused: it overflows any sensible precision.
-MAX_EXP_ARGUMENT = 10_000
+MAX_EXP_ARGUMENT = certified.MAX_EXP_ARGUMENT
 
 
 class NumericError(ValueError):

@@ -24,7 +24,8 @@ from flint import arb
 
 from . import certified
 from .certified import NeedMorePrecision, working_precision
-from .compiled import MAX_EXP_ARGUMENT, CompiledGraph, Env, NumericRunError, TooLarge, to_ball
+from .certified import MAX_EXP_ARGUMENT, TooLarge
+from .compiled import CompiledGraph, Env, NumericRunError, to_ball
 from .errors import ProblemError
 
 MAX_STEPS = 1_000_000
@@ -173,7 +174,7 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
                                                  [examples[i] for i in batch])
         except TooLarge as exc:
             raise Diverged(f"the run diverged: a value grew past e^{MAX_EXP_ARGUMENT} at update "
-                           f"{step} ({exc.message}; try a smaller learning rate)",
+                           f"{step} ({exc}; try a smaller learning rate)",
                            Run(tuple(history), tuple(snapshots), eta, None, epochs, bits)) from None
         record(loss, step)
         parameters = {name: value - learning_rate * gradient[name] for name, value in parameters.items()}
@@ -182,7 +183,7 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
         final_loss = _data_loss(graph, problem, constants, parameters, examples)
     except TooLarge as exc:
         raise Diverged(f"the run diverged: a value grew past e^{MAX_EXP_ARGUMENT} after update "
-                       f"{steps} ({exc.message})", Run(tuple(history), tuple(snapshots), eta, None,
+                       f"{steps} ({exc})", Run(tuple(history), tuple(snapshots), eta, None,
                                                        epochs, bits)) from None
     record(final_loss, steps)
     final_nodes = None
