@@ -11,7 +11,7 @@ ball that provably holds the value otherwise.
 from __future__ import annotations
 
 import sympy as sp
-from flint import arb
+from flint import arb, fmpq
 
 from . import certified
 from .certified import Real
@@ -73,14 +73,19 @@ def settle(expr: sp.Expr) -> sp.Expr:
 
 def sign(expr: sp.Expr) -> int:
     """The certified sign of a numeric value: 1, -1 or 0 (exactly zero)."""
+    return _certainly(lambda: certified.sign(expr), expr)
+
+
+def _certainly(compute, expr: sp.Expr):
+    """compute(), with every way a certified evaluation can fail said as a NumericError."""
     try:
-        return certified.sign(expr)
+        return compute()
     except ValueError as exc:
-        raise NumericError(f"{text(expr) if not expr.has(Real) else 'a value'} is not a real "
-                           f"number: {exc}") from None
+        shown = text(expr) if isinstance(expr, sp.Basic) and not expr.has(Real) else "a value"
+        raise NumericError(f"{shown} is not a real number: {exc}") from None
     except ZeroDivisionError:
         raise NumericError("division by zero") from None
-    except certified.UncertainError as exc:
+    except (certified.UncertainError, certified.TooLarge) as exc:
         raise NumericError(str(exc)) from None
 
 
@@ -145,8 +150,10 @@ def power_digits(base: sp.Expr, exponent: sp.Expr) -> float:
     power = abs(float(certified.approximation(exponent, 53)))
     if power > 10**9:
         return float("inf")
-    magnitude = abs(float(certified.approximation(sp.log(sp.Abs(base), 10), 53)))
-    return power * magnitude
+    # |log10|base||, in ball arithmetic: no float to underflow at 1e-400 or overflow at 1e400.
+    value = certified.approximation(base, 53)
+    magnitude = abs(arb(fmpq(abs(value.numerator), value.denominator)).log() / arb(10).log())
+    return power * float(magnitude.mid())
 
 
 def is_exact(expr: sp.Expr) -> bool:
@@ -173,7 +180,4 @@ def decimal_string(expr: sp.Expr | arb, digits: int = DECIMAL_DIGITS) -> str | N
         return certified.layout(rounded, digits)
     if not expr.is_number:
         return None
-    try:
-        return certified.decimal_text(expr, digits)
-    except certified.UncertainError as exc:
-        raise NumericError(str(exc)) from None
+    return _certainly(lambda: certified.decimal_text(expr, digits), expr)
