@@ -200,8 +200,12 @@ def _check(loss: arb, parameters: Env, step: int, bits: int, so_far: Callable[[]
     """Stop a run whose values grew past DIVERGENCE_BOUND, or whose balls grew too wide."""
     for name, value in (("the loss", loss), *parameters.items()):
         if abs(value) > DIVERGENCE_BOUND:
-            raise Diverged(f"the run diverged: {name} grew past 1e{len(str(DIVERGENCE_BOUND)) - 1} "
-                           f"at update {step} (try a smaller learning rate)", so_far())
+            bound = f"1e{len(str(DIVERGENCE_BOUND)) - 1}"
+            if step == 0:
+                raise Diverged(f"{name} is past {bound} before the first update: a run from these "
+                               "values cannot be told from one that diverges", so_far())
+            raise Diverged(f"the run diverged: {name} grew past {bound} at update {step} (try a "
+                           "smaller learning rate)", so_far())
     worst = min((v.rel_accuracy_bits() for v in (loss, *parameters.values()) if _inaccurate(v)),
                 default=None)
     if worst is not None:
