@@ -297,6 +297,63 @@ def _power(args: list[arb]) -> arb:
     raise ValueError("a power of a negative number (or of 0) that is not a real number")
 
 
+# --- exact values where they stay short ----------------------------------------------------------
+
+#: A rational whose numerator and denominator together have more bits than this is carried as a
+#: ball from there on: exact arithmetic over many steps would grow without bound.
+EXACT_BITS = 1024
+
+
+def exact_operation(expr: sp.Expr) -> Callable[[list[fmpq]], fmpq] | None:
+    """expr's operation on exact rationals where it keeps them rational (sums, products, integer
+    powers, relu, max, min, abs, steps), else None. A long run of a ReLU network on decimal data
+    stays exact this way, so a value that is exactly a rounding tie (0.2888875 at 6 digits) is
+    rounded as such; a ball around it could never decide."""
+    if expr.is_Add:
+        return lambda args: sum(args[1:], args[0])
+    if expr.is_Mul:
+        return _exact_product
+    if expr.is_Pow:
+        if not expr.exp.is_Integer:
+            return None
+        n = int(expr.exp)
+        return lambda args: args[0] ** n
+    own = getattr(expr, "_exact", None)
+    if own is not None:
+        return own
+    return _EXACT_FUNCTIONS.get(expr.func)
+
+
+def short(x: fmpq) -> bool:
+    """Whether an exact rational is still short enough to be carried exactly (EXACT_BITS)."""
+    return int(x.p).bit_length() + int(x.q).bit_length() <= EXACT_BITS
+
+
+def as_ball(x: arb | fmpq) -> arb:
+    """An exact rational as a ball at the working precision; a ball as it is."""
+    return x if isinstance(x, arb) else arb(x)
+
+
+def _exact_product(args: list[fmpq]) -> fmpq:
+    total = args[0]
+    for a in args[1:]:
+        total *= a
+    return total
+
+
+def _exact_step(x: fmpq, at_zero: fmpq = fmpq(1, 2)) -> fmpq:
+    return fmpq(1) if x > 0 else fmpq(0) if x < 0 else at_zero
+
+
+_EXACT_FUNCTIONS: dict[type, Callable[[list[fmpq]], fmpq]] = {
+    sp.Abs: lambda args: abs(args[0]),
+    sp.sign: lambda args: fmpq((args[0] > 0) - (args[0] < 0)),
+    sp.Heaviside: lambda args: _exact_step(*args),
+    sp.Max: max,
+    sp.Min: min,
+}
+
+
 def require_nonzero(x: arb) -> None:
     if x.is_zero():
         raise ZeroDivisionError("division by zero")
@@ -505,8 +562,11 @@ def rounded_ball(x: arb, digits: int) -> Rounded | None:
     return low if low == high else None
 
 
-def bounds(x: arb) -> tuple[Fraction, Fraction]:
-    """The ends of a ball, exactly."""
+def bounds(x: arb | fmpq) -> tuple[Fraction, Fraction]:
+    """The ends of a ball, exactly (an exact rational is both)."""
+    if isinstance(x, fmpq):
+        exact = Fraction(int(x.p), int(x.q))
+        return exact, exact
     mid, rad = _exact(x.mid()), _exact(x.rad())
     return mid - rad, mid + rad
 

@@ -3,9 +3,11 @@
 A long run must not build growing exact expressions, so after the first (exact, fully shown) step the
 forward and reverse passes are evaluated on arb balls at a working precision the caller chooses and
 raises until every recorded value is certain (training.py). Each expression is turned once into a
-tree of closures (no `eval`, no generated code) whose operations are certified.apply, the same
+tree of closures (no `eval`, no generated code) whose operations are certified.operation, the same
 evaluation as for single values; each local derivative is derived once, symbolically, by the same
-rules as the exact engine.
+rules as the exact engine. Values stay exact rationals while they are short and every operation
+keeps them rational (a ReLU network on decimal data), so that a value that is exactly a rounding
+tie is printed as such.
 """
 
 from __future__ import annotations
@@ -20,32 +22,51 @@ from .errors import ProblemError
 from .graph import Graph
 from .parse import symbol
 
-Env = dict[str, arb]
-Closure = Callable[[Env], arb]
+#: A value of a run: an exact rational while it stays short, else a ball.
+Value = arb | fmpq
+Env = dict[str, Value]
+Closure = Callable[[Env], Value]
 
 
 class NumericRunError(ProblemError):
     """A run that cannot go on: a value that is not a real number, or one that grew without bound."""
 
 
-def to_ball(value: sp.Expr) -> arb:
-    """A SymPy number as a ball at the current working precision (exact where dyadic)."""
+def to_ball(value: sp.Expr) -> Value:
+    """A SymPy number as a run's value: exact for a rational, else a ball at the working precision."""
     if value.is_Rational:
-        return arb(fmpq(int(value.p), int(value.q)))
+        return fmpq(int(value.p), int(value.q))
     return certified.ball(value, ctx.prec)
 
 
+def capped(x: Value) -> Value:
+    """An exact rational grown past certified.EXACT_BITS becomes a ball; anything else stays."""
+    return x if isinstance(x, arb) or certified.short(x) else arb(x)
+
+
 def compile_expr(expr: sp.Expr) -> Closure:
-    """A closure computing expr from an environment of balls, by name (at the current precision)."""
+    """A closure computing expr from an environment of values, by name (at the current precision):
+    exactly while its inputs are exact and its operation keeps them rational, else on balls."""
     if expr.is_Symbol:
         name = expr.name
         return lambda env: env[name]
-    if expr.is_number and not expr.free_symbols and expr.is_Atom:
-        # Made at each call: a ball of 1/10 or of pi depends on the working precision of the run.
+    if expr.is_Rational:
+        constant = fmpq(int(expr.p), int(expr.q))
+        return lambda env: constant
+    if expr.is_number and expr.is_Atom:
+        # Made at each call: a ball of pi depends on the working precision of the run.
         return lambda env: to_ball(expr)
     parts = [compile_expr(a) for a in expr.args]
     operation = certified.operation(expr)       # resolved once, applied at every step
-    return lambda env: operation([p(env) for p in parts])
+    exact = certified.exact_operation(expr)
+    as_ball = certified.as_ball
+
+    def evaluate(env: Env) -> Value:
+        args = [p(env) for p in parts]
+        if exact is not None and not any(isinstance(a, arb) for a in args):
+            return capped(exact(args))
+        return operation([as_ball(a) for a in args])
+    return evaluate
 
 
 class CompiledGraph:
@@ -72,26 +93,28 @@ class CompiledGraph:
 
     def gradients(self, values: Env) -> Env:
         """d loss / d name for every node and symbol the loss depends on (values from forward)."""
-        gradients = {self.loss: arb(1)}
+        gradients: Env = {self.loss: fmpq(1)}
         for name in self.order[1:]:
-            gradients[name] = _sum(gradients[via] * _checked(local, values, via)
-                                   for via, local in self.locals[name])
+            gradients[name] = capped(_sum(gradients[via] * _checked(local, values, via)
+                                          for via, local in self.locals[name]))
         return gradients
 
 
-def _checked(closure: Closure, env: Env, node: str) -> arb:
+def _checked(closure: Closure, env: Env, node: str) -> Value:
     try:
         value = closure(env)
     except (ValueError, ZeroDivisionError) as exc:
         raise NumericRunError(f"node '{node}' cannot be evaluated at the current values: {exc}",
                               key=f"nodes.{node}") from None
-    if not value.is_finite():
-        raise certified.NeedMorePrecision(f"node '{node}'")
+    except certified.NeedMorePrecision as exc:
+        raise certified.NeedMorePrecision(f"node '{node}': {exc}") from None
+    if isinstance(value, arb) and not value.is_finite():
+        raise certified.NeedMorePrecision(f"node '{node}' is not finite at this precision")
     return value
 
 
-def _sum(values) -> arb:
-    total = arb(0)
+def _sum(values) -> Value:
+    total = fmpq(0)
     for v in values:
         total += v
     return total

@@ -10,7 +10,7 @@ a problem asks for another convention, never leaky_relu's (slope alpha at 0, as 
 from __future__ import annotations
 
 import sympy as sp
-from flint import arb
+from flint import arb, fmpq
 
 from . import certified
 
@@ -53,6 +53,10 @@ class relu(_RealFunction):
         (x,) = args
         return x.max(arb(0))         # continuous: no side of the kink to decide for the value
 
+    def _exact(self, args: list[fmpq]) -> fmpq:
+        (x,) = args
+        return x if x > 0 else fmpq(0)
+
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
 
@@ -79,6 +83,10 @@ class leaky_relu(_RealFunction):
         if x < 0:
             return alpha * x
         return x.union(alpha * x)    # a ball across 0: the value lies between the two sides
+
+    def _exact(self, args: list[fmpq]) -> fmpq:
+        x, alpha = args
+        return x if x > 0 else alpha * x
 
     def fdiff(self, argindex=1):
         x, alpha = self.args

@@ -10,6 +10,8 @@ ball that provably holds the value otherwise.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy as sp
 from flint import arb, fmpq
 
@@ -166,10 +168,14 @@ def exact_string(expr: sp.Expr) -> str | None:
     return text(expr) if is_exact(expr) else None
 
 
-def decimal_string(expr: sp.Expr | arb, digits: int = DECIMAL_DIGITS) -> str | None:
+def decimal_string(expr: sp.Expr | arb | fmpq, digits: int = DECIMAL_DIGITS) -> str | None:
     """The value to `digits` significant digits, correctly rounded (half to even) and every digit
     certain, in SymPy's layout of a Float (0.400000000000000, 2.97713e+138); None while it still
-    depends on a symbol. A ball (a long run's value) is rounded if it decides the digits."""
+    depends on a symbol. A long run's value is an exact rational or a ball; a ball is rounded if it
+    decides the digits (one within 2^-100 of 0 is written 0: see training.py)."""
+    if isinstance(expr, fmpq):
+        return certified.layout(certified.round_fraction(Fraction(int(expr.p), int(expr.q)), digits),
+                                digits)
     if isinstance(expr, arb):
         if certified.negligible(expr):
             return "0"

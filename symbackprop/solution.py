@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import sympy as sp
+from flint import fmpq
 
 from . import backprop, numeric, training
 from .training import Run
@@ -191,13 +192,17 @@ def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
     if run.final_nodes is not None:
         final["nodes"] = {n: _run_number(v, digits) for n, v in run.final_nodes.items()}
     key["run"] = {"steps": run.steps, "epochs": run.epochs, "working_precision_bits": run.bits,
-                  "stopped_decreasing": run.stopped_decreasing, "final": final}
+                  "stopped_decreasing": run.stopped_decreasing,
+                  "change_too_small_to_tell": run.too_small_to_tell, "final": final}
     key["history"] = [numeric.decimal_string(v, digits) for v in run.history]
 
 
 def _run_number(value, digits: int) -> dict[str, str | None]:
-    """A run's value (a ball) as the answer key writes numbers: it has no exact form."""
-    return {"exact": None, "decimal": numeric.decimal_string(value, digits)}
+    """A run's value as the answer key writes numbers: exact while the run kept it exact."""
+    exact = None
+    if isinstance(value, fmpq):
+        exact = str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
+    return {"exact": exact, "decimal": numeric.decimal_string(value, digits)}
 
 
 def _number(value: sp.Expr) -> dict[str, str | None]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 import sympy as sp
-from flint import arb
+from flint import arb, fmpq
 
 from . import numeric, printers, training
 from .compiled import NumericRunError
@@ -301,11 +301,11 @@ def rate_latex(rate: sp.Expr) -> str:
     return printers.latex(rate)
 
 
-def number_parts(value: Decimal | arb, digits: int = REPORT_DIGITS) -> tuple[str, int | None]:
+def number_parts(value: Decimal | arb | fmpq, digits: int = REPORT_DIGITS) -> tuple[str, int | None]:
     """A number to `digits` significant digits as (mantissa, power of ten or None), written as
     Python's %g would: 0.25, 123.457, and 1.2 with 120 or 1.23457 with -5 beyond that range. A
     run's ball is rounded by the certified writer, every digit certain."""
-    if isinstance(value, arb):
+    if isinstance(value, (arb, fmpq)):
         value = Decimal(numeric.decimal_string(value, digits))
     if value == 0:
         return "0", None

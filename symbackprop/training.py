@@ -20,12 +20,12 @@ from decimal import Decimal
 from typing import Callable
 
 import sympy as sp
-from flint import arb
+from flint import arb, fmpq
 
 from . import certified
 from .certified import NeedMorePrecision, working_precision
 from .certified import MAX_EXP_ARGUMENT, TooLarge
-from .compiled import CompiledGraph, Env, NumericRunError, to_ball
+from .compiled import CompiledGraph, Env, NumericRunError, Value, capped, to_ball
 from .errors import ProblemError
 
 MAX_STEPS = 1_000_000
@@ -41,15 +41,15 @@ DIVERGENCE_BOUND = 10 ** 100
 
 @dataclass(frozen=True)
 class Run:
-    """The result of N updates: balls, each holding REQUIRED_BITS correct bits or more."""
+    """The result of N updates: exact rationals, or balls holding REQUIRED_BITS correct bits or more."""
 
     #: Loss over all examples before each update, and after the last: N + 1 numbers.
-    history: tuple[arb, ...]
+    history: tuple[Value, ...]
     #: Parameter values before each update, and after the last: N + 1 mappings.
-    parameters: tuple[dict[str, arb], ...]
+    parameters: tuple[dict[str, Value], ...]
     learning_rate: sp.Expr
     #: Every node's value after the last update (one example), or None with a data set.
-    final_nodes: dict[str, arb] | None
+    final_nodes: dict[str, Value] | None
     epochs: int | None = None
     #: The working precision the run needed, in bits.
     bits: int = START_BITS
@@ -60,11 +60,28 @@ class Run:
 
     @property
     def stopped_decreasing(self) -> int | None:
-        """The first update (counting from 1) after which the loss did not decrease, or None."""
+        """The first update (counting from 1) after which the loss certainly did not decrease (it
+        went up, or stayed exactly the same), or None."""
         for step in range(1, len(self.history)):
+            before, after = self.history[step - 1], self.history[step]
+            if after >= before or _same(after, before):
+                return step
+        return None
+
+    @property
+    def too_small_to_tell(self) -> int | None:
+        """The first update (counting from 1) whose change of the loss is too small for the balls
+        to tell its sign (less than 1 part in 2^REQUIRED_BITS), before any certain stop; or None."""
+        stopped = self.stopped_decreasing
+        for step in range(1, len(self.history) if stopped is None else stopped):
             if not self.history[step] < self.history[step - 1]:
                 return step
         return None
+
+
+def _same(a: Value, b: Value) -> bool:
+    """Equal for certain: two equal exact rationals (balls that overlap may still differ)."""
+    return isinstance(a, fmpq) and isinstance(b, fmpq) and a == b
 
 
 class Diverged(NumericRunError):
@@ -82,10 +99,13 @@ class _Imprecise(Exception):
         self.step, self.lost = step, lost
 
 
-def approximate(value: arb, digits: int = 40) -> Decimal:
-    """A ball's midpoint as a Decimal of `digits` digits: for comparing runs, never for printing."""
-    man, exp = (int(part) for part in value.mid().man_exp())
+def approximate(value: Value, digits: int = 40) -> Decimal:
+    """A value (a ball by its midpoint) as a Decimal of `digits` digits: for comparing runs, never
+    for printing."""
     context = decimal.Context(prec=digits, Emax=10**9, Emin=-10**9)
+    if isinstance(value, fmpq):
+        return context.divide(Decimal(int(value.p)), Decimal(int(value.q)))
+    man, exp = (int(part) for part in value.mid().man_exp())
     return context.multiply(Decimal(man), context.power(Decimal(2), exp))
 
 
@@ -156,7 +176,7 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
     examples = _examples(problem)
     history, snapshots = [], []
 
-    def record(loss: arb, step: int) -> None:
+    def record(loss: Value, step: int) -> None:
         history.append(loss)
         snapshots.append(dict(parameters))
         _check(loss, parameters, step, bits, lambda: Run(tuple(history[:-1]), tuple(snapshots[:-1]),
@@ -177,7 +197,8 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
                            f"{step} ({exc}; try a smaller learning rate)",
                            Run(tuple(history), tuple(snapshots), eta, None, epochs, bits)) from None
         record(loss, step)
-        parameters = {name: value - learning_rate * gradient[name] for name, value in parameters.items()}
+        parameters = {name: capped(value - learning_rate * gradient[name])
+                      for name, value in parameters.items()}
         advance(step + 1)
     try:
         final_loss = _data_loss(graph, problem, constants, parameters, examples)
@@ -191,12 +212,12 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
         final_nodes = {n: v for n, v in graph.forward({**constants, **parameters}).items()
                        if n in problem.graph.nodes}
         for name, value in final_nodes.items():
-            if _inaccurate(value):
+            if _inaccurate(value, may_be_zero=name != problem.loss):
                 raise _Imprecise(steps, bits - max(value.rel_accuracy_bits(), 0))
     return Run(tuple(history), tuple(snapshots), eta, final_nodes, epochs, bits)
 
 
-def _check(loss: arb, parameters: Env, step: int, bits: int, so_far: Callable[[], Run]) -> None:
+def _check(loss: Value, parameters: Env, step: int, bits: int, so_far: Callable[[], Run]) -> None:
     """Stop a run whose values grew past DIVERGENCE_BOUND, or whose balls grew too wide."""
     for name, value in (("the loss", loss), *parameters.items()):
         if abs(value) > DIVERGENCE_BOUND:
@@ -206,15 +227,22 @@ def _check(loss: arb, parameters: Env, step: int, bits: int, so_far: Callable[[]
                                "values cannot be told from one that diverges", so_far())
             raise Diverged(f"the run diverged: {name} grew past {bound} at update {step} (try a "
                            "smaller learning rate)", so_far())
-    worst = min((v.rel_accuracy_bits() for v in (loss, *parameters.values()) if _inaccurate(v)),
-                default=None)
-    if worst is not None:
-        raise _Imprecise(step, bits - max(worst, 0))
+    wide = [v for v in parameters.values() if _inaccurate(v)]
+    if _inaccurate(loss, may_be_zero=False):
+        wide.append(loss)
+    if wide:
+        raise _Imprecise(step, bits - max(min(v.rel_accuracy_bits() for v in wide), 0))
 
 
-def _inaccurate(value: arb) -> bool:
-    return (not value.is_zero() and value.rel_accuracy_bits() < REQUIRED_BITS
-            and not certified.negligible(value))
+def _inaccurate(value: Value, may_be_zero: bool = True) -> bool:
+    """Whether a value has fewer than REQUIRED_BITS correct bits. A ball within 2^-100 of 0 passes
+    where `may_be_zero` (a parameter that symmetry keeps at exactly 0 cannot be proven 0 by balls;
+    it is written 0), never for the loss, whose tiny values are the end of every good run."""
+    if isinstance(value, fmpq) or value.is_zero():
+        return False
+    if may_be_zero and certified.negligible(value):
+        return False
+    return value.rel_accuracy_bits() < REQUIRED_BITS
 
 
 def _examples(problem) -> list[Env]:
@@ -223,13 +251,13 @@ def _examples(problem) -> list[Env]:
     return [{name: to_ball(v) for name, v in row.items()} for row in problem.data.rows]
 
 
-def _reduce(problem, terms: list[arb]) -> arb:
-    total = arb(0)
+def _reduce(problem, terms: list[Value]) -> Value:
+    total = fmpq(0)
     for term in terms:
         total += term
     if problem.data is not None and problem.data.reduction == "mean":
-        return total / len(terms)
-    return total
+        total = total / len(terms)
+    return capped(total)
 
 
 def _data_loss(graph: CompiledGraph, problem, constants: Env, parameters: Env,
@@ -246,6 +274,6 @@ def _loss_and_gradient(graph: CompiledGraph, problem, constants: Env, parameters
         values = graph.forward({**constants, **parameters, **example})
         gradients = graph.gradients(values)
         losses.append(values[problem.loss])
-        per_example.append({name: gradients.get(name, arb(0)) for name in parameters})
+        per_example.append({name: gradients.get(name, fmpq(0)) for name in parameters})
     return (_reduce(problem, losses),
             {name: _reduce(problem, [g[name] for g in per_example]) for name in parameters})

@@ -250,7 +250,6 @@ class _Writer:
             return None
         f = self.f
         shown = _spread(run.steps + 1, max_rows)
-        stopped = run.stopped_decreasing
         count = _counted(run.steps, "update")
         if run.epochs:
             count += f" ({_counted(run.epochs, 'epoch')})"
@@ -264,12 +263,27 @@ class _Writer:
                       "parameters": [f.decimal(v)
                                      for v in run.parameters[i].values()]} for i in shown],
             "omitted": len(shown) < run.steps + 1,
-            "verdict": ((f"The loss decreased at every one of the {run.steps} updates." if run.steps > 1
-                         else "The loss decreased at the update.") if stopped is None
-                        else f"The loss stopped decreasing at update {stopped}: it was "
-                             f"{f.decimal(run.history[stopped - 1])} before and "
-                             f"{f.decimal(run.history[stopped])} after it."),
+            "verdict": _run_verdict(run, f),
         }
+
+
+def _run_verdict(run, f: Format) -> str:
+    """Whether the loss decreased at every update, said only as far as the run's values tell."""
+    stopped, unclear = run.stopped_decreasing, run.too_small_to_tell
+    if unclear is not None:
+        change = (f"at update {unclear} the loss changed by less than one part in 10^29, too little "
+                  f"for the run's precision to tell which way (it is {f.decimal(run.history[unclear])}).")
+        if unclear == 1:
+            return change[0].upper() + change[1:]
+        first = "the first update" if unclear == 2 else f"each of the first {unclear - 1} updates"
+        return f"The loss decreased at {first}; {change}"
+    if stopped is not None:
+        return (f"The loss stopped decreasing at update {stopped}: it was "
+                f"{f.decimal(run.history[stopped - 1])} before and {f.decimal(run.history[stopped])} "
+                "after it.")
+    if run.steps == 1:
+        return "The loss decreased at the update."
+    return f"The loss decreased at every one of the {run.steps} updates."
 
 
 def _counted(n: int, noun: str) -> str:

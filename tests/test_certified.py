@@ -308,3 +308,33 @@ def test_run_values_that_symmetry_keeps_at_0_are_written_0():
     key = solution.to_dict()
     assert key["run"]["final"]["parameters"]["b"]["decimal"] == "0"   # as the exact update says
     assert solution.updates[1].new == 0
+
+
+def test_a_tiny_loss_of_a_ball_run_is_not_written_0():
+    # w*s - t shrinks by about 1e-4 a step (s = sigmoid(1) is irrational, so the run is on balls):
+    # the loss reaches 1e-80 in 10 steps, below 2^-100, where a ball around it holds 0 unless the
+    # precision is raised. It must be raised: the loss is never written 0.
+    problem = symbackprop.load({"nodes": {"s": "sigmoid(a)", "E": "(w*s - t)**2"},
+                                "values": {"a": 1, "w": 0, "t": 1}, "parameters": ["w"],
+                                "learning_rate": "0.9355"})
+    history = problem.solve(steps=12).to_dict()["history"]
+    with mpmath.workdps(400):
+        s = 1 / (1 + mpmath.exp(-1))
+        w, expected = mpmath.mpf(0), []
+        for _ in range(13):
+            expected.append((w * s - 1) ** 2)
+            w -= mpmath.mpf("0.9355") * 2 * (w * s - 1) * s
+    assert expected[-1] < mpmath.mpf("1e-80")
+    for shown, reference in zip(history, expected):
+        assert shown != "0" and mpmath.almosteq(mpmath.mpf(shown), reference, rel_eps=1e-13)
+
+
+def test_a_change_too_small_for_the_precision_is_said_so_not_called_a_stop(tmp_path: Path):
+    # e^(w*x) at w = 1000, x = -1 falls by a relative 5e-432 a step: the balls cannot tell.
+    problem = symbackprop.load({"nodes": {"E": "exp(w*x)"}, "values": {"w": 0, "x": -1},
+                                "parameters": ["w"], "learning_rate": 1000})
+    solution = problem.solve(steps=5)
+    assert solution.run.stopped_decreasing is None and solution.run.too_small_to_tell == 2
+    text = solution.render("txt")
+    assert "stopped decreasing" not in text
+    assert "at update 2 the loss changed by less than one part in 10^29" in text

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import mpmath
 import pytest
+from flint import fmpq
 import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop import certified, training
+from symbackprop import certified, numeric, training
 from symbackprop.cli import main
 from symbackprop.resources import worked_examples_dir
 
@@ -88,13 +90,32 @@ def test_shuffle_is_reproducible_and_differs_between_epochs():
 
 
 def test_first_step_of_a_run_matches_the_exact_update():
+    # A ReLU network on decimal data stays rational: the run keeps it exact while it is short.
     solution = relu_problem().solve(steps=5)
-    # The run's ball after the first update holds the exact solver's value.
     exact_after = solution.batch_loss_after
     assert exact_after.is_Rational
+    assert solution.run.history[1] == fmpq(int(exact_after.p), int(exact_after.q))
+
+
+def test_a_sigmoid_runs_first_step_is_a_ball_holding_the_exact_update():
+    solution = symbackprop.load(worked_examples_dir() / "sigmoid_2_2_2.yaml").solve(steps=3)
+    after = solution.after_update[solution.loss]
     lower, upper = certified.bounds(solution.run.history[1])
-    assert lower <= Fraction(int(exact_after.p), int(exact_after.q)) <= upper
+    with mpmath.workdps(60):
+        exact = mpmath.mpf(numeric.decimal_string(after, 50))
+        assert mpmath.mpf(lower.numerator) / lower.denominator <= exact * (1 + mpmath.mpf(10) ** -45)
+        assert mpmath.mpf(upper.numerator) / upper.denominator >= exact * (1 - mpmath.mpf(10) ** -45)
     assert solution.run.history[1].rel_accuracy_bits() >= training.REQUIRED_BITS
+
+
+def test_a_rational_run_prints_an_exact_rounding_tie_as_such():
+    # minibatch_relu: after update 1, w1 = 23111/80000 = 0.2888875, a tie at 6 digits (to even:
+    # 0.288888). A ball around it could never decide which way it rounds.
+    solution = symbackprop.load(worked_examples_dir() / "minibatch_relu.yaml").solve(steps=2)
+    w1 = solution.run.parameters[1]["w1"]
+    assert w1 == fmpq(23111, 80000)
+    assert numeric.decimal_string(w1, 6) == "0.288888"
+    assert "0.288888" in solution.render("txt")
 
 
 def float64_sigmoid_run(steps: int) -> float:
