@@ -40,7 +40,7 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
         inputs = tuple((name, known[symbol(name)]) for name in node.inputs if symbol(name) in known)
         try:
             numeric.check_magnitude(node.expr, known)
-            computed = numeric.settle(node.expr.xreplace(known))
+            computed = numeric.settle(numeric.substitute(node.expr, known))
         except numeric.NumericError as exc:
             if node.name in given:
                 computed = None

@@ -412,8 +412,10 @@ _SYMPY_FUNCTIONS: dict[type, Callable[..., arb]] = {
 
 # --- the Ziv loop -------------------------------------------------------------------------------
 
-def refine(expr: sp.Expr, accept: Callable[[arb], object], bits: int = START_BITS):
-    """accept(ball) at rising precision until it returns something other than None.
+def refine(expr: sp.Expr, accept: Callable[[arb], object], what: str = "could not be evaluated",
+           bits: int = START_BITS):
+    """accept(ball of expr) at rising precision until it returns something other than None: the
+    one Ziv loop, for signs, approximations and rounded digits.
 
     Balls are evaluated at `bits`, then twice as many, up to MAX_BITS; past that UncertainError.
     """
@@ -425,8 +427,9 @@ def refine(expr: sp.Expr, accept: Callable[[arb], object], bits: int = START_BIT
         except NeedMorePrecision:
             pass
         if bits >= MAX_BITS:
-            raise UncertainError(f"{_described(expr)()} could not be evaluated with certainty within "
-                                 f"{MAX_BITS} bits of working precision")
+            shown = expr.definition if isinstance(expr, Real) else expr   # a Real prints itself by this loop
+            raise UncertainError(f"{shown}: {what} with certainty within {MAX_BITS} bits of "
+                                 "working precision")
         bits = min(2 * bits, MAX_BITS)
 
 
@@ -440,15 +443,22 @@ def sign(expr: sp.Expr) -> int:
     if expr.is_Rational:
         return (expr.p > 0) - (expr.p < 0)
     try:
-        return refine(expr, _ball_sign)
+        return refine(expr, _ball_sign, "the sign could not be established")
     except UncertainError:
-        if sp.simplify(_closed_form(expr).rewrite(sp.exp)) == 0:
+        if simplified(expr) == 0:
             return 0
         raise
 
 
 def _ball_sign(x: arb) -> int | None:
     return 1 if x > 0 else -1 if x < 0 else 0 if x.is_zero() else None
+
+
+def simplified(expr: sp.Expr) -> sp.Expr:
+    """SymPy's simplification of a value's whole closed form (Reals and the project's functions
+    written out in exp): the last resort for an exact value that is not written as one, such as
+    sigmoid(1) + sigmoid(-1) - 1 (0) or sigmoid(-log(7)) (1/8), which no ball can pin down."""
+    return sp.simplify(_closed_form(expr).rewrite(sp.exp))
 
 
 def _closed_form(expr: sp.Expr) -> sp.Expr:
@@ -465,7 +475,7 @@ def approximation(expr: sp.Expr, bits: int) -> Fraction:
         return _exact(x.mid())
     if expr.is_Rational:
         return Fraction(int(expr.p), int(expr.q))
-    return refine(expr, accept, max(START_BITS, 2 * bits))
+    return refine(expr, accept, bits=max(START_BITS, 2 * bits))
 
 
 def _exact(x: arb) -> Fraction:
@@ -517,27 +527,13 @@ def rounded(expr: sp.Expr, digits: int) -> Rounded:
     ends round alike."""
     if expr.is_Rational:
         return round_fraction(Fraction(int(expr.p), int(expr.q)), digits)
-    return round_ball(lambda bits: ball(expr, bits), digits, _described(expr))
-
-
-def _described(expr: sp.Expr) -> Callable[[], str]:
-    # Made only for an error message: a Real prints by rounding itself.
-    return lambda: str(expr.definition if isinstance(expr, Real) else expr)
-
-
-def round_ball(evaluate: Callable[[int], arb], digits: int, what: Callable[[], str] = lambda: "a value",
-               bits: int = START_BITS) -> Rounded:
-    """The same for a value given as its ball at each precision (a long run's history)."""
-    while True:
-        try:
-            result = rounded_ball(evaluate(bits), digits)
-            if result is not None:
-                return result
-        except NeedMorePrecision:
-            pass
-        if bits >= MAX_BITS:
-            raise UncertainError(f"{what()}: no {digits} digits certain within {MAX_BITS} bits")
-        bits = min(2 * bits, MAX_BITS)
+    try:
+        return refine(expr, lambda x: rounded_ball(x, digits), f"no {digits} digits certain")
+    except UncertainError:
+        exact = simplified(expr)      # an exact tie or zero in disguise: sigmoid(-log(7)) is 1/8
+        if exact.is_Rational:
+            return round_fraction(Fraction(int(exact.p), int(exact.q)), digits)
+        raise
 
 
 #: A ball that holds 0 and no number farther from it than this is written 0. Runs of many steps meet

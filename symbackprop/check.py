@@ -272,7 +272,7 @@ def _parse_value(raw: Any) -> tuple[str, sp.Expr, int | None]:
         except numeric.NumericError as exc:
             raise ProblemError(f"'{text}' cannot be judged: {exc}") from None
     for number in value.atoms(sp.Rational):
-        if max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > numeric.MAX_BITS:
+        if numeric.too_long(number):
             raise ProblemError(f"'{text}' has more than {numeric.MAX_DIGITS} digits: a slip of the pen?")
     return text, value, decimal_places(text)
 
@@ -356,6 +356,8 @@ class Checker:
                                          "the general form", detail, claimed))
         difference = claimed - value
         difference = difference if difference.is_number else sp.simplify(difference)
+        if difference.is_number and numeric.sign(difference) == 0:
+            difference = sp.S.Zero     # 1/(1 + exp(-1/2)) for sigmoid(1/2): equal, so exactly 0
         if agrees(claim, claimed, value, rel_tol):
             return Verdict(claim, True, value, claimed, difference)
         diagnosis = self.mistakes.diagnose(quantity, lambda v: agrees(claim, claimed, v, rel_tol))

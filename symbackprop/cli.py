@@ -11,6 +11,7 @@ import click
 from . import budget, diagram
 from . import render as render_module
 from .errors import ProblemError
+from .numeric import NumericError
 from .parse import parse_number
 from .problem import load
 from .resources import builtin_example
@@ -26,15 +27,18 @@ class InputError(click.ClickException):
 
 @contextmanager
 def limited(seconds: float, problem: Path | None):
-    """Run the block within the time budget; running out is bad input (exit 2) naming the file."""
+    """Run the block within the time budget; running out is bad input (exit 2) naming the file, and
+    so is a value the numeric core cannot establish (it says so rather than print a guess)."""
+    source = str(problem) if problem is not None else f"built-in example {builtin_example().name}"
     try:
         with budget.time_limit(seconds):
             yield
     except budget.TimeLimitExceeded:
-        source = str(problem) if problem is not None else f"built-in example {builtin_example().name}"
         raise InputError(str(ProblemError(
             f"the derivation took longer than {seconds:g} s (the network or its expressions are too "
             "large); use --time-limit to allow more", source=source))) from None
+    except NumericError as exc:
+        raise InputError(str(ProblemError(str(exc), source=source))) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

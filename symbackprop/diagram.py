@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import sympy as sp
 
-from . import certified
+from . import numeric
 from .errors import ProblemError
 from .functions import relu, sigmoid
 from .printers import latex, latex_name, text
@@ -117,7 +117,7 @@ def format_value(value: sp.Expr | None, digits: int) -> str | None:
         exact = _terminating_decimal(value, digits)
         if exact is not None:
             return exact
-    rounded = certified.rounded(value, digits)
+    rounded = numeric.rounded(value, digits)
     shown = Decimal(f"{'-' if rounded.negative else ''}{rounded.digits}E"
                     f"{rounded.exponent - len(rounded.digits) + 1}").normalize()
     # Positional only while every digit shown is significant: 12345 is 1.235e4, not 12350.

@@ -116,9 +116,6 @@ class sigmoid(_RealFunction):
     def _eval_is_positive(self):
         return True if self.args[0].is_real else None
 
-    def closed_form(self):
-        return 1 / (1 + sp.exp(-self.args[0]))
-
     def _ball(self, args: list[arb]) -> arb:
         (x,) = args
         return certified.sigmoid_ball(x)
@@ -153,11 +150,6 @@ class softmax(_RealFunction):
 
     def _eval_is_positive(self):
         return True if all(z.is_real for z in self.args[1:]) else None
-
-    def closed_form(self):
-        k, *zs = self.args
-        # Shifting by the largest known input keeps exp from overflowing; the value is the same.
-        return 1 / sp.Add(*(sp.exp(z - zs[int(k) - 1]) for z in zs))
 
     def fdiff(self, argindex=1):
         if argindex == 1:

@@ -28,7 +28,7 @@ MAX_CLOSED_FORM_SIZE = 30
 #: Exact numbers with more digits than this are refused rather than carried (Python will not even
 #: print an integer of more than 4,300 digits).
 MAX_DIGITS = 4_000
-MAX_BITS = int(MAX_DIGITS * 3.33)
+MAX_EXACT_BITS = int(MAX_DIGITS * 3.33)
 #: exp(x) with x above this is refused: it overflows any sensible precision.
 MAX_EXP_ARGUMENT = certified.MAX_EXP_ARGUMENT
 
@@ -47,6 +47,11 @@ def size(expr: sp.Basic, cap: int = 10**9) -> int:
     return count
 
 
+def too_long(number: sp.Rational) -> bool:
+    """Whether an exact number has more than MAX_DIGITS digits above or below its fraction bar."""
+    return max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > MAX_EXACT_BITS
+
+
 def settle(expr: sp.Expr) -> sp.Expr:
     """The form in which a computed value is carried: exact where short, else a certified Real.
 
@@ -54,7 +59,7 @@ def settle(expr: sp.Expr) -> sp.Expr:
     established (certified.UncertainError).
     """
     if expr.is_Rational:
-        if max(abs(int(expr.p)).bit_length(), int(expr.q).bit_length()) > MAX_BITS:
+        if too_long(expr):
             raise NumericError(f"the exact value has more than {MAX_DIGITS} digits")
         return expr
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -71,6 +76,28 @@ def settle(expr: sp.Expr) -> sp.Expr:
     if expr.has(Real, sp.Float) or size(expr, MAX_CLOSED_FORM_SIZE) > MAX_CLOSED_FORM_SIZE:
         return Real(expr)
     return expr
+
+
+def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
+    """expr with the known values put in. SymPy's Max and Min compare numbers in floating point
+    and refuse `max(1 - sigmoid(400), 1/2)` as "not comparable"; here the larger (smaller) of
+    numbers is chosen by certified sign."""
+    if not expr.has(sp.Max, sp.Min):
+        return expr.xreplace(known)
+
+    def rebuild(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom:
+            return known.get(e, e)
+        args = [rebuild(a) for a in e.args]
+        if e.func in (sp.Max, sp.Min) and all(a.is_number for a in args):
+            larger = 1 if e.func is sp.Max else -1
+            best = args[0]
+            for a in args[1:]:
+                if sign(a - best) == larger:
+                    best = a
+            return best
+        return e.func(*args)
+    return rebuild(expr)
 
 
 def sign(expr: sp.Expr) -> int:
@@ -166,6 +193,11 @@ def is_exact(expr: sp.Expr) -> bool:
 def exact_string(expr: sp.Expr) -> str | None:
     """SymPy's string for an exact value, or None where only a decimal is carried."""
     return text(expr) if is_exact(expr) else None
+
+
+def rounded(expr: sp.Expr, digits: int) -> certified.Rounded:
+    """A numeric value rounded to `digits` significant digits, half to even, every digit certain."""
+    return _certainly(lambda: certified.rounded(expr, digits), expr)
 
 
 def decimal_string(expr: sp.Expr | arb | fmpq, digits: int = DECIMAL_DIGITS) -> str | None:

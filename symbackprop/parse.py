@@ -18,7 +18,7 @@ import sympy as sp
 
 from .errors import ProblemError
 from .functions import ARITY, FUNCTIONS
-from .numeric import MAX_BITS, MAX_DIGITS, power_digits
+from .numeric import MAX_DIGITS, power_digits, too_long
 
 MAX_TEXT_LENGTH = 10_000
 MAX_TREE_NODES = 5_000
@@ -160,7 +160,7 @@ def _too_long(number: sp.Expr) -> bool:
     but Python will not even print it."""
     if not number.is_Rational:
         return False
-    return max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > MAX_BITS
+    return too_long(number)
 
 
 class _Builder:

@@ -32,8 +32,8 @@ MAX_STEPS = 1_000_000
 #: Correct bits every recorded value must have: 15 digits (50 bits) for the answer key, and room so
 #: that rounding them to fewer digits is decided too.
 REQUIRED_BITS = 100
-#: The first working precision of a run, in bits.
-START_BITS = 128
+#: The first working precision of a run, in bits (certified.START_BITS is that of single values).
+RUN_START_BITS = 128
 #: A run stops as diverged once the loss or a parameter exceeds this in magnitude. Exact arithmetic
 #: never overflows, so this bound is what "grows without bound" means here.
 DIVERGENCE_BOUND = 10 ** 100
@@ -52,7 +52,7 @@ class Run:
     final_nodes: dict[str, Value] | None
     epochs: int | None = None
     #: The working precision the run needed, in bits.
-    bits: int = START_BITS
+    bits: int = RUN_START_BITS
 
     @property
     def steps(self) -> int:
@@ -150,7 +150,7 @@ def run(problem, steps: int, kink: sp.Expr, *, learning_rate: sp.Expr | None = N
             progress(step - reported[0])
             reported[0] = step
 
-    bits = START_BITS
+    bits = RUN_START_BITS
     while True:
         try:
             with working_precision(bits):
