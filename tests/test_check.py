@@ -10,14 +10,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import click
+import mpmath
 import pytest
 import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop import ProblemError
+from symbackprop import ProblemError, certified
+from symbackprop import functions as fn
 from symbackprop.check import Checker, agrees, decimal_places, loads_claims, parse_key
 from symbackprop.check_cli import check as check_command
+from symbackprop.equivalence import _settle_kinks
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 CHECKS = EXAMPLES / "checks"
@@ -157,6 +160,39 @@ def test_the_seeds_formula_is_wrong_with_its_difference(seed003):
     assert sp.simplify(verdict.difference + sp.Rational(8, 5) * symbackprop.parse.symbol("x_n")) == 0
     assert verdict.diagnosis is None
     assert [s.target for s in verdict.steps] == ["y", "w3"]
+
+
+@pytest.fixture(scope="module")
+def saturated() -> Checker:
+    return Checker(symbackprop.load(EXAMPLES / "saturated_cross_entropy.yaml"))
+
+
+def test_a_formula_that_differs_past_any_float_s_digits_is_wrong(saturated):
+    # E = -log(1 - sigmoid(w*x)), so dE/dw = x*sigmoid(w*x); at w*x = 400 the claim `x` is off by
+    # x*(1 - sigmoid(400)) = 4*e^-400/(1 + e^-400), about 7.7e-174: zero to 40 digits, yet wrong.
+    verdict = judge(saturated, "dE/dw", "x")
+    assert not verdict.right
+    mpmath.mp.dps = 60
+    expected = 4 * mpmath.exp(-400) / (1 + mpmath.exp(-400))
+    got = certified.approximation(verdict.difference, 100)
+    assert abs(mpmath.mpf(got.numerator) / got.denominator - expected) < expected * mpmath.mpf(10) ** -40
+    assert judge(saturated, "dE/dw", "x*sigmoid(w*x)").right
+    assert judge(saturated, "dE/dw", "x*p").right
+    assert judge(saturated, "dE/dw", "x*(1 - sigmoid(-w*x))").right     # equal, not the same text
+
+
+def test_a_max_or_min_is_settled_by_certified_comparisons():
+    z, a, b, c = (symbackprop.parse.symbol(n) for n in "zabc")
+    tiny = 1 - fn.sigmoid(z)                      # at z = 400, e^-400/(1 + e^-400): about 1.9e-174
+    values = {z: sp.Integer(400), a: sp.Rational(1, 10**200)}
+    # SymPy cannot order 1 - sigmoid(400) against 1e-200 (it raised TypeError); 1.9e-174 > 1e-200.
+    assert _settle_kinks(sp.Max(tiny, a), values) == tiny
+    assert _settle_kinks(sp.Min(tiny, a), values) == a
+    third = {a: sp.Rational(1, 3), b: sp.Rational(1, 3)}
+    assert _settle_kinks(sp.Max(a, b), third) == sp.Max(a, b)                       # a tie: unsettled
+    assert _settle_kinks(sp.Max(a, b, c), {**third, c: sp.Rational(1, 2)}) == c      # the tie is below
+    assert _settle_kinks(sp.Max(a, b, c), {**third, c: sp.Rational(1, 4)}) == sp.Max(a, b, c)
+    assert _settle_kinks(sp.Min(a, b + tiny), {**third, z: sp.Integer(400)}) == a
 
 
 # --- each mistake, made on purpose -----------------------------------------------------------------
