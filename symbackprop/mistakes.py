@@ -375,8 +375,7 @@ def round_to(value: sp.Expr, places: int) -> sp.Expr:
     # From a certified approximation, not sp.N: a 40-digit float writes 1/8 - exp(-200) as 0.125 and
     # rounds it up. The approximation has `bits` correct bits relative to the value, so the bits
     # asked for cover its integer part and the places; while the value's error interval straddles a
-    # rounding boundary, more bits are asked for (past certified.MAX_BITS the value is within
-    # 2^-65536 of the half: a tie, rounded up).
+    # rounding boundary, more bits are asked for.
     unit = Fraction(1, 10 ** places)
     rough = abs(certified.approximation(value, 8))
     whole_bits = max(rough.numerator.bit_length() - rough.denominator.bit_length() + 1, 0)
@@ -384,10 +383,14 @@ def round_to(value: sp.Expr, places: int) -> sp.Expr:
     while True:
         approximation = certified.approximation(value, bits)
         error = abs(approximation) / 2 ** bits
-        rounded = _half_up(approximation, unit)
-        if bits >= certified.MAX_BITS or _half_up(approximation - error, unit) == _half_up(
-                approximation + error, unit) == rounded:
-            return sp.Rational(rounded.numerator, rounded.denominator)
+        low, high = _half_up(approximation - error, unit), _half_up(approximation + error, unit)
+        if low == high:
+            return sp.Rational(low.numerator, low.denominator)
+        if bits >= certified.MAX_BITS:
+            # Within 2^-65536 of a half (an exact half SymPy has not simplified): the half, rounded
+            # away from zero.
+            away = high if approximation > 0 else low
+            return sp.Rational(away.numerator, away.denominator)
         bits = min(2 * bits, certified.MAX_BITS)
 
 

@@ -230,6 +230,9 @@ def test_inactive_relus_are_found_by_certified_signs():
     # Exact halves round up, away from zero, as students round.
     (sp.Rational(5, 1000), 2, sp.Rational(1, 100)),
     (-sp.Rational(5, 1000), 2, -sp.Rational(1, 100)),
+    # sigmoid(1) + sigmoid(-1) is exactly 1, unsimplified: a half no ball separates from the boundary.
+    ((fn.sigmoid(1) + fn.sigmoid(-1)) * sp.Rational(5, 1000), 2, sp.Rational(1, 100)),
+    (-(fn.sigmoid(1) + fn.sigmoid(-1)) * sp.Rational(5, 1000), 2, -sp.Rational(1, 100)),
     # 10^30 + e^-1 = 10^30 + 0.36787...: the integer part does not eat the places.
     (sp.Integer(10)**30 + sp.exp(-1), 3, sp.Integer(10)**30 + sp.Rational(368, 1000)),
 ])
