@@ -8,9 +8,13 @@ solution's own reverse pass, so it takes the same side of every kink (ReLU, max,
 solution; the claim's ReLUs are put on the side their input takes at the problem's values too.
 
 Equivalence is decided symbolically where SymPy's expansion cancels the difference to 0, and
-otherwise by evaluating the difference at a few points near the problem's values: an identity of
-analytic functions that fails is nonzero almost everywhere, so a nonzero value there proves the
-formulas differ, and zeros at every point (to 40 digits) are taken as equivalence.
+otherwise by evaluating the difference at a few points near the problem's values (identity testing):
+an identity of analytic functions that fails is nonzero almost everywhere, so a difference whose
+certified sign (certified.sign, from balls) is not 0 at a point proves the formulas differ: `x` for
+x*sigmoid(w*x) at w*x = 400 differs by 7.7e-174, which a 40-digit evaluation called 0.
+"Equivalent" therefore means "agrees at every point tried": a difference that is 0 there, or within
+2^-65536 of 0 so that its sign cannot be established (an exact 0 SymPy cannot simplify), is taken as
+agreement; a point outside a function's domain decides nothing.
 """
 
 from __future__ import annotations
@@ -19,14 +23,13 @@ import random
 
 import sympy as sp
 
-from . import functions as fn
+from . import certified, functions as fn, numeric
 from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
 from .mistakes import replay_backward
 from .parse import symbol
 
-#: Points at which a difference SymPy cannot cancel is evaluated, and the digits used.
+#: Points at which a difference SymPy cannot cancel is evaluated.
 POINTS = 3
-DIGITS = 40
 _KINKS = (fn.relu, fn.leaky_relu, sp.Abs, sp.Max, sp.Min)
 
 
@@ -107,8 +110,8 @@ def _settle_kinks(expr: sp.Expr, values: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
         if isinstance(kink, (sp.Max, sp.Min)):
             if not all(a.is_number for a in at):
                 return kink
-            order = sorted(range(len(at)), key=lambda i: at[i], reverse=isinstance(kink, sp.Max))
-            return kink.args[order[0]] if fn.numeric_sign(at[order[0]] - at[order[1]]) else kink
+            best = _extreme(at, 1 if isinstance(kink, sp.Max) else -1)
+            return kink if best is None else kink.args[best]
         sign = fn.numeric_sign(at[0]) if at[0].is_number else None
         if not sign:
             return kink
@@ -121,9 +124,28 @@ def _settle_kinks(expr: sp.Expr, values: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, _KINKS), settle)
 
 
+def _extreme(values: list[sp.Expr], direction: int) -> int | None:
+    """The index of the largest value (direction 1) or the smallest (-1), each comparison a certified
+    sign of a difference: SymPy's own ordering evaluates in floating point and mis-orders (or refuses)
+    saturated values such as 1 - sigmoid(400). None on an exact tie for the extreme, or where a
+    comparison cannot be decided: the kink then stays as it is."""
+    best, tied = 0, False
+    for i in range(1, len(values)):
+        try:
+            side = direction * numeric.sign(values[i] - values[best])
+        except numeric.NumericError:
+            return None
+        if side > 0:
+            best, tied = i, False
+        elif side == 0:
+            tied = True
+    return None if tied else best
+
+
 def _same_at_points(written: sp.Expr, correct: sp.Expr, values: dict[sp.Symbol, sp.Expr]) -> bool | None:
     """Whether the two agree at a few points near the problem's values (a symbol without a value is
-    drawn from 1/2 to 3/2), to DIGITS - 10 digits. The points are the same on every run."""
+    drawn from 1/2 to 3/2): the certified sign of their difference is 0 at each point, or cannot be
+    established there. The points are the same on every run."""
     draw = random.Random(0)
     symbols = sorted(written.free_symbols | correct.free_symbols, key=lambda s: s.name)
     decided = False
@@ -135,12 +157,15 @@ def _same_at_points(written: sp.Expr, correct: sp.Expr, values: dict[sp.Symbol, 
             point[s] = (sp.Rational(500 + draw.randint(0, 1000), 1000) if base is None
                         else base + step * (1 + abs(base)))
         try:
-            a, b = written.xreplace(point).evalf(DIGITS), correct.xreplace(point).evalf(DIGITS)
+            difference = written.xreplace(point) - correct.xreplace(point)
+            # certified.sign rather than numeric.sign, whose one NumericError would not tell the two
+            # failures below apart, and they mean opposite things.
+            differs = certified.sign(difference) != 0
+        except certified.UncertainError:
+            differs = False   # no sign within 2^-65536 (an exact 0 SymPy cannot simplify): agreeing
         except (ArithmeticError, TypeError, ValueError):
-            continue
-        if not all(v.is_number and v.is_real and v.is_finite for v in (a, b)):
-            continue          # outside a function's domain (the log of a negative number)
+            continue          # outside a function's domain (the log of a negative number): no verdict
         decided = True
-        if abs(a - b) > sp.Float(10, DIGITS) ** (10 - DIGITS) * (1 + abs(b)):
+        if differs:
             return False
     return True if decided else None

@@ -16,14 +16,15 @@ their mean, the replays of one example's steps only on a problem without data.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Callable, Iterator
 
 import sympy as sp
 
-from . import backprop, numeric
+from . import backprop, certified, numeric
 from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 from .errors import ProblemError
 from .functions import leaky_relu, relu
@@ -244,8 +245,14 @@ class Mistakes:
         for n, expr in self.definitions.items():
             for unit in expr.atoms(relu, leaky_relu):
                 argument = unit.args[0].xreplace(known)
-                if argument.is_number and argument <= 0 and n not in inactive:
-                    inactive.append(n)
+                if not argument.is_number or n in inactive:
+                    continue
+                # A certified sign: SymPy's `<=` cannot tell sigmoid(400) - 1 from 0 (and raises).
+                try:
+                    if numeric.sign(argument) <= 0:
+                        inactive.append(n)
+                except numeric.NumericError:
+                    continue        # no side established: not said to be inactive
         return inactive
 
     def _transposed(self) -> Answers | None:
@@ -365,8 +372,33 @@ def round_to(value: sp.Expr, places: int) -> sp.Expr:
     """The value rounded half up to `places` decimals, as an exact rational (a formula unchanged)."""
     if not value.is_number:
         return sp.expand(value)
-    digits = Decimal(str(sp.N(value, 40))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return sp.Rational(str(digits))
+    # From a certified approximation, not sp.N: a 40-digit float writes 1/8 - exp(-200) as 0.125 and
+    # rounds it up. The approximation has `bits` correct bits relative to the value, so the bits
+    # asked for cover its integer part and the places; while the value's error interval straddles a
+    # rounding boundary, more bits are asked for.
+    unit = Fraction(1, 10 ** places)
+    rough = abs(certified.approximation(value, 8))
+    whole_bits = max(rough.numerator.bit_length() - rough.denominator.bit_length() + 1, 0)
+    bits = whole_bits + math.ceil(places * 3.33) + 32
+    while True:
+        approximation = certified.approximation(value, bits)
+        error = abs(approximation) / 2 ** bits
+        low, high = _half_up(approximation - error, unit), _half_up(approximation + error, unit)
+        if low == high:
+            return sp.Rational(low.numerator, low.denominator)
+        if bits >= certified.MAX_BITS:
+            # Within 2^-65536 of a half (an exact half SymPy has not simplified): the half, rounded
+            # away from zero.
+            away = high if approximation > 0 else low
+            return sp.Rational(away.numerator, away.denominator)
+        bits = min(2 * bits, certified.MAX_BITS)
+
+
+def _half_up(q: Fraction, unit: Fraction) -> Fraction:
+    """q rounded to a multiple of unit, a half away from zero (as students round, and Decimal's
+    ROUND_HALF_UP), exactly."""
+    whole = math.floor(abs(q) / unit + Fraction(1, 2))
+    return whole * unit if q >= 0 else -whole * unit
 
 
 # --- which weights a swap of indices confuses --------------------------------------------------

@@ -16,6 +16,8 @@ import warnings
 
 import sympy as sp
 
+from . import numeric
+from .certified import MAX_EXP_ARGUMENT
 from .errors import ProblemError
 from .functions import ARITY, FUNCTIONS
 from .numeric import MAX_DIGITS, power_digits, too_long
@@ -25,8 +27,6 @@ MAX_TREE_NODES = 5_000
 MAX_DEPTH = 60
 MAX_NAME_LENGTH = 64
 MAX_NUMBER_LENGTH = 100
-#: exp(x) of a number is refused above this x: its value would have thousands of digits.
-MAX_EXP_ARGUMENT = 10_000
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
@@ -299,11 +299,16 @@ def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
 
 
 def _exp_in_range(argument: sp.Expr) -> bool:
-    """False for a number too large to exponentiate. Every number built here passed this check or the
-    power check, so evaluating the argument to a few digits is itself safe."""
+    """False for a number too large to exponentiate (above certified.MAX_EXP_ARGUMENT), decided by a
+    certified sign: 15 digits would let 10000 + 1e-30 through. Every number built here passed this
+    check or the power check, so evaluating the argument is itself safe; one whose side of the limit
+    cannot be established is refused too."""
     if not argument.is_number:
         return True
-    return bool(argument.evalf(15) <= MAX_EXP_ARGUMENT)
+    try:
+        return numeric.sign(argument - MAX_EXP_ARGUMENT) <= 0
+    except numeric.NumericError:
+        return False
 
 
 def _decimal(literal: str) -> sp.Rational:

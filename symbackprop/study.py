@@ -289,9 +289,35 @@ def rate_text(rate: sp.Expr) -> str:
         while q % 5 == 0:
             q //= 5
         if q == 1:
-            text = format(Decimal(int(rate.p)) / Decimal(int(rate.q)), "f")
-            return text.rstrip("0").rstrip(".") if "." in text else text
+            return _terminating_decimal(int(rate.p), int(rate.q))
     return printers.text(rate)
+
+
+def _terminating_decimal(p: int, q: int) -> str:
+    """p/q (q = 2^a 5^b) written out exactly with integer arithmetic: a Decimal division rounds to
+    its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
+    twos = (q & -q).bit_length() - 1
+    places = max(twos, _multiplicity(q >> twos, 5))        # p/q = p * (10^places / q) / 10^places
+    digits = _digit_string(abs(p) * (10 ** places // q)).rjust(places + 1, "0")
+    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:].rstrip("0")
+    return ("-" if p < 0 else "") + whole + ("." + fraction if fraction else "")
+
+
+def _multiplicity(n: int, factor: int) -> int:
+    count = 0
+    while n % factor == 0:
+        n //= factor
+        count += 1
+    return count
+
+
+def _digit_string(n: int) -> str:
+    """str(n) for n >= 0 of any length (Python refuses str() of an int of more than 4,300 digits)."""
+    if n < 10 ** 4000:
+        return str(n)
+    half = n.bit_length() * 3 // 20            # about half its digits (log10(2) = 0.301)
+    high, low = divmod(n, 10 ** half)
+    return _digit_string(high) + _digit_string(low).rjust(half, "0")
 
 
 def rate_latex(rate: sp.Expr) -> str:

@@ -10,14 +10,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import click
+import mpmath
 import pytest
 import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop import ProblemError
+from symbackprop import ProblemError, certified
+from symbackprop import functions as fn
 from symbackprop.check import Checker, agrees, decimal_places, loads_claims, parse_key
 from symbackprop.check_cli import check as check_command
+from symbackprop.equivalence import _settle_kinks
+from symbackprop.mistakes import round_to
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 CHECKS = EXAMPLES / "checks"
@@ -157,6 +161,83 @@ def test_the_seeds_formula_is_wrong_with_its_difference(seed003):
     assert sp.simplify(verdict.difference + sp.Rational(8, 5) * symbackprop.parse.symbol("x_n")) == 0
     assert verdict.diagnosis is None
     assert [s.target for s in verdict.steps] == ["y", "w3"]
+
+
+@pytest.fixture(scope="module")
+def saturated() -> Checker:
+    return Checker(symbackprop.load(EXAMPLES / "saturated_cross_entropy.yaml"))
+
+
+def test_a_formula_that_differs_past_any_float_s_digits_is_wrong(saturated):
+    # E = -log(1 - sigmoid(w*x)), so dE/dw = x*sigmoid(w*x); at w*x = 400 the claim `x` is off by
+    # x*(1 - sigmoid(400)) = 4*e^-400/(1 + e^-400), about 7.7e-174: zero to 40 digits, yet wrong.
+    verdict = judge(saturated, "dE/dw", "x")
+    assert not verdict.right
+    mpmath.mp.dps = 60
+    expected = 4 * mpmath.exp(-400) / (1 + mpmath.exp(-400))
+    got = certified.approximation(verdict.difference, 100)
+    assert abs(mpmath.mpf(got.numerator) / got.denominator - expected) < expected * mpmath.mpf(10) ** -40
+    assert judge(saturated, "dE/dw", "x*sigmoid(w*x)").right
+    assert judge(saturated, "dE/dw", "x*p").right
+    assert judge(saturated, "dE/dw", "x*(1 - sigmoid(-w*x))").right     # equal, not the same text
+
+
+def test_a_max_or_min_is_settled_by_certified_comparisons():
+    z, a, b, c = (symbackprop.parse.symbol(n) for n in "zabc")
+    tiny = 1 - fn.sigmoid(z)                      # at z = 400, e^-400/(1 + e^-400): about 1.9e-174
+    values = {z: sp.Integer(400), a: sp.Rational(1, 10**200)}
+    # SymPy cannot order 1 - sigmoid(400) against 1e-200 (it raised TypeError); 1.9e-174 > 1e-200.
+    assert _settle_kinks(sp.Max(tiny, a), values) == tiny
+    assert _settle_kinks(sp.Min(tiny, a), values) == a
+    third = {a: sp.Rational(1, 3), b: sp.Rational(1, 3)}
+    assert _settle_kinks(sp.Max(a, b), third) == sp.Max(a, b)                       # a tie: unsettled
+    assert _settle_kinks(sp.Max(a, b, c), {**third, c: sp.Rational(1, 2)}) == c      # the tie is below
+    assert _settle_kinks(sp.Max(a, b, c), {**third, c: sp.Rational(1, 4)}) == sp.Max(a, b, c)
+    assert _settle_kinks(sp.Min(a, b + tiny), {**third, z: sp.Integer(400)}) == a
+
+
+#: A ReLU whose input is 1e-174 from 0 on either side: h's input sigmoid(400) - 1 is below 0,
+#: g's input 1 - sigmoid(400) - 1e-200 above it (1 - sigmoid(400) = e^-400/(1 + e^-400) = 1.9e-174).
+SATURATED_RELU_PROBLEM = """
+nodes:
+  z: w*x
+  p: sigmoid(z)
+  h: relu(p - 1)
+  g: relu(1 - p - 1e-200)
+  E: (h + g + v*p - t)**2
+values: {w: 100, x: 4, v: 1, t: 2}
+parameters: [w, v]
+learning_rate: 0.1
+"""
+
+
+def test_inactive_relus_are_found_by_certified_signs():
+    # SymPy's `sigmoid(400) - 1 <= 0` raised TypeError, and with it every diagnosis of this problem.
+    checker = Checker(symbackprop.loads(SATURATED_RELU_PROBLEM))
+    assert checker.mistakes._inactive_units() == ["h"]
+    assert not judge(checker, "dE/dv", "5").right
+
+
+@pytest.mark.parametrize("value, places, expected", [
+    # 1/8 - e^-200 is 1.4e-87 below the half 0.125: 0.12, where a 40-digit float rounded up to 0.13.
+    (sp.Rational(1, 8) - sp.exp(-200), 2, sp.Rational(12, 100)),
+    (sp.Rational(1, 8) + sp.exp(-200), 2, sp.Rational(13, 100)),
+    (sp.exp(-200) - sp.Rational(1, 8), 2, -sp.Rational(12, 100)),
+    # 1/8 - (1 - sigmoid(400)): below the half by 1.9e-174.
+    (sp.Rational(1, 8) - (1 - fn.sigmoid(400)), 2, sp.Rational(12, 100)),
+    (1 - fn.sigmoid(400), 9, sp.Integer(0)),
+    (fn.sigmoid(400), 3, sp.Integer(1)),
+    # Exact halves round up, away from zero, as students round.
+    (sp.Rational(5, 1000), 2, sp.Rational(1, 100)),
+    (-sp.Rational(5, 1000), 2, -sp.Rational(1, 100)),
+    # sigmoid(1) + sigmoid(-1) is exactly 1, unsimplified: a half no ball separates from the boundary.
+    ((fn.sigmoid(1) + fn.sigmoid(-1)) * sp.Rational(5, 1000), 2, sp.Rational(1, 100)),
+    (-(fn.sigmoid(1) + fn.sigmoid(-1)) * sp.Rational(5, 1000), 2, -sp.Rational(1, 100)),
+    # 10^30 + e^-1 = 10^30 + 0.36787...: the integer part does not eat the places.
+    (sp.Integer(10)**30 + sp.exp(-1), 3, sp.Integer(10)**30 + sp.Rational(368, 1000)),
+])
+def test_round_to_rounds_the_certified_value_half_up(value, places, expected):
+    assert round_to(value, places) == expected
 
 
 # --- each mistake, made on purpose -----------------------------------------------------------------

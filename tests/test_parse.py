@@ -220,6 +220,19 @@ def test_huge_power_fails_fast_with_an_expression_error(text):
     assert text in message
 
 
+def test_exp_just_above_its_limit_is_refused_and_at_or_just_below_it_is_kept():
+    # The limit is e^10000 (certified.MAX_EXP_ARGUMENT). 10000 + 1e-30 is above it by 1e-30, which
+    # a 15-digit evaluation rounds away; 10000 itself and 10000 - 1e-30 are within it.
+    with pytest.raises(ExpressionError, match="exp of a number above 10000"):
+        parse_expression("exp(10000 + 1e-30)")
+    # 1 - sigmoid(400) = e^-400/(1 + e^-400), about 1.9e-174: above the limit by that, and below.
+    with pytest.raises(ExpressionError, match="exp of a number above 10000"):
+        parse_expression("exp(10001 - sigmoid(400))")
+    assert parse_expression("exp(10000)") == sp.exp(10000)
+    assert parse_expression("exp(10000 - 1e-30)") == sp.exp(sp.Integer(10000) - sp.Rational(1, 10**30))
+    assert parse_expression("exp(9999 + sigmoid(400))") == sp.exp(9999 + fn.sigmoid(400))
+
+
 # --- nothing but ExpressionError/ProblemError, and nothing is run ---------------------------------
 
 def _parse_or_problem_error(text: str) -> None:

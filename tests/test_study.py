@@ -16,12 +16,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
 from pathlib import Path
 
 import matplotlib
 import pytest
+import sympy
 from click.testing import CliRunner
 
 import symbackprop
@@ -113,6 +115,28 @@ def test_a_level_loss_oscillates_only_while_the_parameters_jump():
 def test_rounding_in_the_last_digits_is_not_an_increase():
     history = [1, "0.5", "0.25", Decimal("0.25") + Decimal("1e-38")]
     assert study.judge(history).kind == study.CONVERGES
+
+
+@pytest.mark.parametrize("rate, text", [
+    ("0.49999999999999999999999999999999999999995", "0.49999999999999999999999999999999999999995"),
+    ("0.05", "0.05"), ("20", "20"), ("1.5", "1.5"), ("-0.375", "-0.375"), ("1/3", "1/3"),
+    ("1/8", "0.125"),
+])
+def test_a_learning_rate_is_written_exactly(rate, text):
+    # 1/2 - 5e-41 has 41 decimals; a Decimal division at 28 digits wrote it "0.5".
+    assert study.rate_text(parse_number(rate)) == text
+
+
+def test_a_learning_rate_of_thousands_of_decimals_is_written_in_full():
+    # 2^-13000 = 5^13000 / 10^13000: 13,000 decimals, the last nonzero; more than str() of an int
+    # may have, so the expected text is built with the limit lifted.
+    saved = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        expected = "0." + str(5**13000).rjust(13000, "0")
+    finally:
+        sys.set_int_max_str_digits(saved)
+    assert study.rate_text(sympy.Rational(1, 2**13000)) == expected
 
 
 # --- real studies --------------------------------------------------------------------------------
