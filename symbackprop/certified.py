@@ -369,7 +369,7 @@ def certain_sign(x: arb) -> int:
         return -1
     if x.is_zero():
         return 0
-    raise NeedMorePrecision("a sign")
+    raise NeedMorePrecision("the side of 0 of a ball that holds 0")
 
 
 def _exp(x: arb) -> arb:

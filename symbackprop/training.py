@@ -155,16 +155,17 @@ def run(problem, steps: int, kink: sp.Expr, *, learning_rate: sp.Expr | None = N
         try:
             with working_precision(bits):
                 return _run(graph, problem, eta, steps, epochs, bits, advance)
-        except NeedMorePrecision:
-            needed = 2 * bits
+        except NeedMorePrecision as undecided:
+            needed, reason = 2 * bits, str(undecided)
         except _Imprecise as short:
             # Bits lost so far, spread over the steps taken, projected over the whole run.
             rate = short.lost / max(short.step, 1)
             needed = max(2 * bits, int(REQUIRED_BITS + 64 + 1.25 * rate * (steps + 1)))
+            reason = f"by update {short.step} the values had lost {short.lost} bits"
         if bits >= certified.MAX_BITS:
             raise NumericRunError(f"the run's values could not be made certain within "
-                                  f"{certified.MAX_BITS} bits of working precision",
-                                  key="learning_rate")
+                                  f"{certified.MAX_BITS} bits of working precision ({reason}; a "
+                                  "kink's input that is exactly 0 is one cause)", key="learning_rate")
         bits = min(-(-needed // 64) * 64, certified.MAX_BITS)
 
 
