@@ -191,7 +191,8 @@ def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
     }
     if run.final_nodes is not None:
         final["nodes"] = {n: _run_number(v, digits) for n, v in run.final_nodes.items()}
-    key["run"] = {"steps": run.steps, "epochs": run.epochs, "working_precision_bits": run.bits,
+    key["run"] = {"steps": run.steps, "epochs": run.epochs, "exact": run.exact,
+                  "working_precision_bits": None if run.exact else run.bits,
                   "stopped_decreasing": run.stopped_decreasing,
                   "change_too_small_to_tell": run.too_small_to_tell, "final": final}
     key["history"] = [numeric.decimal_string(v, digits) for v in run.history]

@@ -59,6 +59,12 @@ class Run:
         return len(self.history) - 1
 
     @property
+    def exact(self) -> bool:
+        """Whether every recorded value is an exact rational (no ball was needed)."""
+        return all(isinstance(v, fmpq) for v in self.history) and all(
+            isinstance(v, fmpq) for values in self.parameters for v in values.values())
+
+    @property
     def stopped_decreasing(self) -> int | None:
         """The first update (counting from 1) after which the loss certainly did not decrease (it
         went up, or stayed exactly the same), or None."""

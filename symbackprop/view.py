@@ -258,6 +258,8 @@ class _Writer:
             "epochs": run.epochs,
             "count": count,
             "bits": run.bits,
+            "how": ("computed exactly, in rational arithmetic" if run.exact else
+                    f"computed in ball arithmetic at {run.bits} bits of working precision"),
             "parameters": [f.math(f.symbol(n)) for n in run.parameters[0]],
             "rows": [{"step": str(i), "loss": f.decimal(run.history[i]),
                       "parameters": [f.decimal(v)

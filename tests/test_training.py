@@ -115,7 +115,9 @@ def test_a_rational_run_prints_an_exact_rounding_tie_as_such():
     w1 = solution.run.parameters[1]["w1"]
     assert w1 == fmpq(23111, 80000)
     assert numeric.decimal_string(w1, 6) == "0.288888"
-    assert "0.288888" in solution.render("txt")
+    text = solution.render("txt")
+    assert "0.288888" in text and "computed exactly, in rational arithmetic" in text
+    assert solution.to_dict()["run"]["exact"] is True
 
 
 def float64_sigmoid_run(steps: int) -> float:
