@@ -171,18 +171,21 @@ def _is_negative_number(value: sp.Expr) -> bool:
 
 
 def power_digits(base: sp.Expr, exponent: sp.Expr) -> float:
-    """Roughly how many decimal digits base**exponent has (0 when it is not a plain number)."""
+    """Roughly how many decimal digits base**exponent has (0 when it is not a plain number). A tiny
+    power of an irrational base has none to speak of: a ball holds (sigmoid(z) - 1)**2 = 1e-8686 as
+    well as any other number; an exact 10**-5000 has 5,000 digits in its denominator."""
     if not (base.is_number and exponent.is_number):
         return 0.0
     if sign(base) == 0:
         return 0.0
-    power = abs(float(certified.approximation(exponent, 53)))
-    if power > 10**9:
+    power = float(certified.approximation(exponent, 53))
+    if abs(power) > 10**9:
         return float("inf")
-    # |log10|base||, in ball arithmetic: no float to underflow at 1e-400 or overflow at 1e400.
+    # log10|base| in ball arithmetic: no float to underflow at 1e-400 or overflow at 1e400.
     value = certified.approximation(base, 53)
-    magnitude = abs(arb(fmpq(abs(value.numerator), value.denominator)).log() / arb(10).log())
-    return power * float(magnitude.mid())
+    magnitude = arb(fmpq(abs(value.numerator), value.denominator)).log() / arb(10).log()
+    digits = power * float(magnitude.mid())
+    return abs(digits) if base.is_Rational else max(digits, 0.0)
 
 
 def is_exact(expr: sp.Expr) -> bool:

@@ -124,7 +124,7 @@ def reference_text(value: mpmath.mpf, digits: int) -> str:
     return str(sp.Float(mpmath.nstr(value, digits + 10, strip_zeros=False), digits))
 
 
-@pytest.mark.parametrize("z", [275, 320, 400, 1000, 4000])
+@pytest.mark.parametrize("z", [275, 320, 400, 1000, 10000])
 def test_a_saturated_squared_error_is_not_a_constant(z):
     key = symbackprop.load({"nodes": {"y": "sigmoid(z)", "E": "(y - 1)**2"},
                             "values": {"z": z}}).solve().to_dict()
