@@ -334,6 +334,38 @@ def as_ball(x: arb | fmpq) -> arb:
     return x if isinstance(x, arb) else arb(x)
 
 
+def compare(a: arb | fmpq, b: arb | fmpq) -> int | None:
+    """The sign of a - b where it is certain: 1, -1, or 0 for equal exact values; None where the
+    balls overlap. An exact rational beside a ball is made a ball at more than that ball's own
+    precision, so its rounding does not blur the comparison (flint would use its default 53 bits)."""
+    d = difference(a, b)
+    if isinstance(d, fmpq):
+        return (d > 0) - (d < 0)
+    return 1 if d > 0 else -1 if d < 0 else 0 if d.is_zero() else None
+
+
+def difference(a: arb | fmpq, b: arb | fmpq) -> arb | fmpq:
+    """a - b, exact for two exact rationals, else on balls at the precision of the finer one."""
+    return _combined(a, b, lambda x, y: x - y)
+
+
+def quotient(a: arb | fmpq, b: arb | fmpq) -> arb | fmpq:
+    """a / b, likewise."""
+    return _combined(a, b, lambda x, y: x / y)
+
+
+def _combined(a, b, operation):
+    if isinstance(a, fmpq) and isinstance(b, fmpq):
+        return operation(a, b)
+    with working_precision(max(_precision(x) for x in (a, b) if isinstance(x, arb)) + 64):
+        return operation(as_ball(a), as_ball(b))
+
+
+def _precision(x: arb) -> int:
+    """About the working precision a ball was computed at: its midpoint's mantissa length."""
+    return max(int(x.mid().man_exp()[0]).bit_length(), 64)
+
+
 def _exact_product(args: list[fmpq]) -> fmpq:
     total = args[0]
     for a in args[1:]:

@@ -28,7 +28,7 @@ from typing import Callable
 import sympy as sp
 from flint import arb, fmpq
 
-from . import numeric, printers, training
+from . import certified, numeric, printers, training
 from .compiled import NumericRunError
 from .errors import ProblemError
 from .formats import MarkdownFormat, escape_latex
@@ -73,6 +73,9 @@ class Verdict:
     overflow_step: int | None = None
     #: The last step's decrease as a fraction of the initial loss (runs that decrease throughout).
     last_change: Decimal | None = None
+    #: The first step whose change of the loss is 0 or too small for the run's values to tell its
+    #: sign (less than one part in 10^29), the parameters moving less than MOVE: the minimum reached.
+    settled_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,12 @@ class Curve:
     @property
     def minimum(self) -> tuple[Decimal, int]:
         """The lowest loss and the first step (0 = before the first update) where it occurred."""
+        if self.balls:
+            at = 0
+            for t in range(1, len(self.balls)):
+                if certified.compare(self.balls[t], self.balls[at]) == -1:
+                    at = t
+            return self.history[at], at
         low = min(self.history)
         return low, self.history.index(low)
 
@@ -135,38 +144,52 @@ def judge(history, *, overflow_step: int | None = None, parameters=(),
 
     `parameters` (one mapping per entry of history) tells a cycle from a standstill where the loss
     stays level; `best_final` is the best rate's final loss, against which a run may crawl. With
-    `balls` (the run's own), the last change, which is printed, is computed from them."""
-    history = [h if isinstance(h, Decimal) else Decimal(str(h)) for h in history]
-    if not history:
-        raise ValueError("a history has at least the initial loss")
-    if overflow_step is not None:
-        return Verdict(DIVERGES, overflow_step=overflow_step)
-    first, last = history[0], history[-1]
-    if last > first and last - first >= (DIVERGENCE_FACTOR - 1) * abs(first):
-        return Verdict(DIVERGES, increases=_increases(history))
-    increases = _increases(history)
-    noise = NOISE * max(abs(h) for h in history)
-    level_jumps = sum(1 for t in range(1, min(len(history), len(parameters)))
-                      if abs(history[t] - history[t - 1]) <= noise
-                      and _moved(parameters[t - 1], parameters[t]))
-    if increases or level_jumps:
-        return Verdict(OSCILLATES, increases=increases, level_jumps=level_jumps)
-    scale = abs(first) or max(abs(h) for h in history)
-    last_change = (history[-2] - last) / scale if len(history) > 1 and scale else Decimal(0)
-    shown_change = last_change
-    if len(balls) > 1 and scale:
-        # The change is printed: from the balls, as the difference of two close losses cancels.
-        shown_change = (balls[-2] - balls[-1]) / (abs(balls[0]) if first else max(abs(b) for b in balls))
-    if best_final is not None and _far_above(last, best_final, first):
-        return Verdict(CRAWLS, last_change=shown_change)
-    if last_change <= SETTLED:
-        return Verdict(CONVERGES, last_change=shown_change)
-    return Verdict(DECREASING, last_change=shown_change)
+    `balls` (the run's own values, exact or balls), whether the loss went up or stayed level at a
+    step is decided with certainty from them, and the last change, which is printed, computed."""
+    with decimal.localcontext(_WIDE):
+        history = [h if isinstance(h, Decimal) else Decimal(str(h)) for h in history]
+        if not history:
+            raise ValueError("a history has at least the initial loss")
+        if overflow_step is not None:
+            return Verdict(DIVERGES, overflow_step=overflow_step)
+        changes = _changes(history, balls)
+        first, last = history[0], history[-1]
+        if last > first and last - first >= (DIVERGENCE_FACTOR - 1) * abs(first):
+            return Verdict(DIVERGES, increases=changes.count(1))
+        level = [t for t, c in enumerate(changes, start=1) if c == 0]
+        jumps = sum(1 for t in level if t < len(parameters) and _moved(parameters[t - 1], parameters[t]))
+        if changes.count(1) or jumps:
+            return Verdict(OSCILLATES, increases=changes.count(1), level_jumps=jumps)
+        scale = abs(first) or max(abs(h) for h in history)
+        last_change = (history[-2] - last) / scale if len(history) > 1 and scale else Decimal(0)
+        shown_change = last_change
+        if len(balls) > 1 and scale:
+            # The change is printed: from the run's values, as the difference of two close losses
+            # cancels.
+            top = balls[0] if first else max(balls, key=lambda b: abs(training.approximate(b)))
+            shown_change = certified.quotient(certified.difference(balls[-2], balls[-1]), abs(top))
+        settled_at = level[0] if level else None    # level without moving: the minimum reached
+        if best_final is not None and _far_above(last, best_final, first):
+            return Verdict(CRAWLS, last_change=shown_change, settled_at=settled_at)
+        if last_change <= SETTLED:
+            return Verdict(CONVERGES, last_change=shown_change, settled_at=settled_at)
+        return Verdict(DECREASING, last_change=shown_change, settled_at=settled_at)
 
 
-def _increases(history: list[Decimal]) -> int:
+#: Decimal arithmetic on the 40-digit approximations without rounding them to the default 28.
+_WIDE = decimal.Context(prec=100, Emax=10**9, Emin=-10**9)
+
+
+def _changes(history: list[Decimal], balls) -> list[int]:
+    """For each step, whether the loss went up (1), down (-1) or stayed level (0): from the run's
+    own values where there are some (level where the balls cannot tell), else from the Decimals
+    with changes below NOISE taken as level."""
+    if balls:
+        return [{1: 1, -1: -1}.get(certified.compare(balls[t], balls[t - 1]), 0)
+                for t in range(1, len(balls))]
     noise = NOISE * max(abs(h) for h in history)
-    return sum(1 for t in range(1, len(history)) if history[t] > history[t - 1] + noise)
+    return [1 if history[t] > history[t - 1] + noise else 0 if abs(history[t] - history[t - 1]) <= noise
+            else -1 for t in range(1, len(history))]
 
 
 def _moved(before: dict[str, Decimal], after: dict[str, Decimal]) -> bool:
@@ -405,6 +428,10 @@ def describe(verdict: Verdict, curve: Curve, best: Curve | None, steps: int, w: 
         return (f"the loss decreased at every step, but it ends at {w.number(curve.shown(-1))}, far "
                 f"above the best final loss {w.number(best.shown(-1))} (with {w.rate_equation(best)}): "
                 "the steps are too small")
+    if verdict.kind == CONVERGES and verdict.settled_at is not None:
+        return (f"the loss decreased at every step up to step {verdict.settled_at - 1}; from step "
+                f"{verdict.settled_at} on it changes by less than one part in "
+                f"{w.math('10^{29}')} a step (it is {w.number(curve.shown(verdict.settled_at))})")
     if verdict.kind == CONVERGES:
         return (f"the loss decreased at every step, and the last step changed it by "
                 f"{w.percent(verdict.last_change)} of the initial loss")
@@ -453,6 +480,10 @@ def report_data(study: Study, fmt: str) -> dict:
         "examples": examples,
         "noisy": noisy,
         "report_digits": REPORT_DIGITS,
+        "how": ("computed exactly, in rational arithmetic"
+                if all(isinstance(b, fmpq) for c in study.curves for b in c.balls) else
+                "computed exactly while the values stay short rationals and in ball arithmetic "
+                "after that"),
         "eta": w.math(r"\eta"),
         "rows": rows,
         "best": None if best is None else rows[best]["equation"],

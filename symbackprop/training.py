@@ -69,8 +69,7 @@ class Run:
         """The first update (counting from 1) after which the loss certainly did not decrease (it
         went up, or stayed exactly the same), or None."""
         for step in range(1, len(self.history)):
-            before, after = self.history[step - 1], self.history[step]
-            if after >= before or _same(after, before):
+            if certified.compare(self.history[step], self.history[step - 1]) in (0, 1):
                 return step
         return None
 
@@ -80,14 +79,9 @@ class Run:
         to tell its sign (less than 1 part in 2^REQUIRED_BITS), before any certain stop; or None."""
         stopped = self.stopped_decreasing
         for step in range(1, len(self.history) if stopped is None else stopped):
-            if not self.history[step] < self.history[step - 1]:
+            if certified.compare(self.history[step], self.history[step - 1]) is None:
                 return step
         return None
-
-
-def _same(a: Value, b: Value) -> bool:
-    """Equal for certain: two equal exact rationals (balls that overlap may still differ)."""
-    return isinstance(a, fmpq) and isinstance(b, fmpq) and a == b
 
 
 class Diverged(NumericRunError):

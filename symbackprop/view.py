@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy as sp
 
-from . import numeric
+from . import certified, numeric
 from .formats import Format
 from .rules import RULES_BY_KEY
 from .solution import Solution
@@ -275,10 +275,15 @@ def _run_verdict(run, f: Format) -> str:
     if unclear is not None:
         change = (f"at update {unclear} the loss changed by less than one part in 10^29, too little "
                   f"for the run's precision to tell which way (it is {f.decimal(run.history[unclear])}).")
-        if unclear == 1:
-            return change[0].upper() + change[1:]
         first = "the first update" if unclear == 2 else f"each of the first {unclear - 1} updates"
-        return f"The loss decreased at {first}; {change}"
+        text = (change[0].upper() + change[1:] if unclear == 1
+                else f"The loss decreased at {first}; {change}")
+        if stopped is not None:
+            rose = certified.compare(run.history[stopped], run.history[stopped - 1]) == 1
+            how = "went up" if rose else "stayed the same"
+            text += (f" At update {stopped} it {how}: {f.decimal(run.history[stopped - 1])} before, "
+                     f"{f.decimal(run.history[stopped])} after.")
+        return text
     if stopped is not None:
         return (f"The loss stopped decreasing at update {stopped}: it was "
                 f"{f.decimal(run.history[stopped - 1])} before and {f.decimal(run.history[stopped])} "

@@ -340,3 +340,54 @@ def test_a_change_too_small_for_the_precision_is_said_so_not_called_a_stop(tmp_p
     text = solution.render("txt")
     assert "stopped decreasing" not in text
     assert "at update 2 the loss changed by less than one part in 10^29" in text
+
+
+LINEAR = """
+nodes:
+  y: w*x + b
+  E: (y - t)**2/2
+values: {w: 0.3, b: 0.1}
+data:
+  - {x: 0.5, t: 1}
+  - {x: 2, t: 0.3}
+  - {x: -1, t: 1.7}
+  - {x: 0.1, t: 0}
+parameters: [w, b]
+learning_rate: RATE
+"""
+
+
+def linear_losses(rate: Fraction, steps: int) -> list[Fraction]:
+    """The linear regression above in exact fractions: the reference for its runs."""
+    data = [(Fraction(1, 2), Fraction(1)), (Fraction(2), Fraction(3, 10)), (Fraction(-1), Fraction(17, 10)),
+            (Fraction(1, 10), Fraction(0))]
+    w, b, losses = Fraction(3, 10), Fraction(1, 10), []
+    for _ in range(steps + 1):
+        residuals = [(w * x + b - t, x) for x, t in data]
+        losses.append(sum(r * r / 2 for r, _ in residuals) / 4)
+        w -= rate * sum(r * x for r, x in residuals) / 4
+        b -= rate * sum(r for r, _ in residuals) / 4
+    return losses
+
+
+def test_a_run_that_leaves_exact_rationals_still_compares_its_losses_with_certainty():
+    # At learning rate 1 the values pass 1,024 bits at update 33 and become balls; the loss went
+    # on decreasing (by a relative 9e-17 there), which the exact history before it must not hide.
+    solution = symbackprop.loads(LINEAR.replace("RATE", "1")).solve(steps=40)
+    exact = linear_losses(Fraction(1), 40)
+    assert all(later < earlier for earlier, later in zip(exact, exact[1:]))
+    assert solution.run.too_small_to_tell is None and solution.run.stopped_decreasing is None
+    assert "The loss decreased at every one of the 40 updates." in solution.render("txt")
+
+
+def test_the_study_of_a_convex_problem_does_not_call_it_oscillating(tmp_path: Path):
+    problem = tmp_path / "linear.yaml"
+    problem.write_text(LINEAR.replace("RATE", "0.1"))
+    result = CliRunner().invoke(main, ["train", str(problem), "--lr", "0.1", "--lr", "0.5",
+                                       "--steps", "200", "-o", str(tmp_path / "study")])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "study" / "report.md").read_text()
+    exact = linear_losses(Fraction(1, 10), 200)
+    assert all(later < earlier for earlier, later in zip(exact, exact[1:]))     # the truth
+    assert "oscillates" not in report.split("| verdict |")[1].split("\n\n")[0]
+    assert "$\\eta = 0.1$ **converges**" in report and "$\\eta = 0.5$ **converges**" in report
