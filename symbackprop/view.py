@@ -207,7 +207,7 @@ class _Writer:
         if self.s.batch_loss_after is not None:
             before, now = self.s.batch_loss, self.s.batch_loss_after
             return {"nodes": [equation(f.updated("batch loss") if f.name == "txt" else
-                                       r"	ext{batch loss}^{+}", f.value_chain(now))],
+                                       r"\text{batch loss}^{+}", f.value_chain(now))],
                     "loss_before": f.number(before), "loss_after": f.number(now),
                     "change": loss_change(before, now)}
         before = self.s.forward[self.loss].value

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import symbackprop
 from symbackprop.cli import main
+from symbackprop.resources import worked_examples_dir
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 PROBLEMS = sorted(EXAMPLES.glob("*.yaml"))
@@ -58,3 +60,13 @@ def test_symbolic_latex_fragment_has_no_numbers_and_no_preamble():
     assert "\\documentclass" not in body and "\\begin{document}" not in body
     assert "\\mathbf{1}\\left[w_{3} x_{n} > 0\\right]" in body      # the ReLU's step stays symbolic
     assert "0.4" not in body and "\\frac{2}{5}" not in body
+
+
+def test_the_batch_loss_after_the_update_is_written_as_text_in_math():
+    # Byte-for-byte golden files once kept a TAB where \t was meant: "ext{batch loss}^{+}" compiled
+    # and rendered. State the expected line instead of comparing bytes alone.
+    problem = worked_examples_dir() / "minibatch_relu.yaml"
+    for fmt in ("md", "tex"):
+        text = symbackprop.load(problem).solve().render(fmt)
+        assert r"\text{batch loss}^{+} &\approx 0.168347" in text
+        assert "\t" not in text
