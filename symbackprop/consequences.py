@@ -13,6 +13,7 @@ from typing import Callable
 
 import sympy as sp
 
+from . import numeric
 from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, ExampleValues, Quantity
 from .errors import ProblemError
 from .mistakes import replay_backward, settle
@@ -133,7 +134,7 @@ def _forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr],
     for name, node in problem.graph.nodes.items():
         value = replaced(name)
         if value is None:
-            value = given[name] if name in given else settle(node.expr.xreplace(known))
+            value = given[name] if name in given else settle(numeric.substitute(node.expr, known))
         known[node.symbol] = result[name] = value
     return result
 

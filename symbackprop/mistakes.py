@@ -323,7 +323,7 @@ def replay_forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr
     known = {symbol(n): v for n, v in values.items()}
     result = {}
     for name, node in problem.graph.nodes.items():
-        value = finish(given[name] if name in given else node.expr.xreplace(known))
+        value = finish(given[name] if name in given else numeric.substitute(node.expr, known))
         known[node.symbol] = result[name] = value
     return result
 
