@@ -138,14 +138,21 @@ def loads_claims(text: str, problem: Problem, source: str = "<claims>") -> list[
     if not isinstance(data, Mapping) or not data:
         raise ProblemError("a claims file must map quantities to values, for example  dE/dw5: 0.08",
                            source=source)
-    claims = []
+    claims: list[Claim] = []
+    seen: dict[Quantity, Claim] = {}
     for raw_key, raw_value in data.items():
         key = str(raw_key)
         try:
-            claims.append(_claim(key, raw_value, problem, lines.get(key)))
+            claim = _claim(key, raw_value, problem, lines.get(key))
+            earlier = seen.setdefault(claim.quantity, claim)
+            if earlier is not claim:
+                # `dE / dw5` and `dE/dw5` are one quantity: two answers to it would let one pass.
+                raise ProblemError(f"'{key}' names the same quantity as '{earlier.key}' (line "
+                                   f"{earlier.line}); give one answer for it")
         except ProblemError as exc:
             exc.key = key
             raise exc.located(source=source, line=lines.get(key)) from None
+        claims.append(claim)
     return claims
 
 
@@ -331,9 +338,19 @@ class Checker:
     def check(self, claims: list[Claim], rel_tol: sp.Expr | None = None,
               claims_source: str | None = None) -> Report:
         """Every claim judged, each wrong one diagnosed and placed as root cause or consequence."""
-        verdicts = [self.judge(claim, rel_tol) for claim in claims]
+        verdicts = [self._judged(claim, rel_tol, claims_source) for claim in claims]
         return Report(self.problem, self.solution, claims_source,
                       tuple(_place_causes(verdicts, self.solution, rel_tol)), rel_tol)
+
+    def _judged(self, claim: Claim, rel_tol: sp.Expr | None, source: str | None) -> Verdict:
+        """judge(), with a claim that cannot be judged with certainty said as bad input naming it."""
+        try:
+            return self.judge(claim, rel_tol)
+        except numeric.NumericError as exc:
+            reason = str(exc)
+            reason = reason if len(reason) <= 100 else reason[:60] + " ... " + reason[-35:]
+            raise ProblemError(f"'{claim.text}' cannot be judged with certainty: {reason}",
+                               key=claim.key, source=source, line=claim.line) from None
 
     def judge(self, claim: Claim, rel_tol: sp.Expr | None = None) -> Verdict:
         """One claim: right or wrong, and for a wrong one the steps to the correct value and the
@@ -418,7 +435,9 @@ def _place_causes(verdicts: list[Verdict], solution: Solution,
         upstream = [w for w in wrong if w.claim.quantity in upstream_set]
         follows: list[Verdict] = []
         if not claim.is_formula:
-            usable = [w for w in upstream if not w.claim.is_formula]
+            # A wrong formula upstream is put in by its value at the problem's values, as the
+            # student would have used it; one that still holds an unknown symbol cannot be.
+            usable = [w for w in upstream if w.claimed is not None and w.claimed.is_number]
 
             def reproduces(sources: list[Verdict]) -> bool:
                 overrides = {w.claim.quantity: w.claimed for w in sources}

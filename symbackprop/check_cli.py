@@ -227,6 +227,10 @@ def _cause(v: Verdict, f: Format) -> str | None:
     if v.follows_from:
         return (f"follows from the wrong {listed(v.follows_from)}: recomputed from the value "
                 "claimed there, it comes out as claimed here")
+    if v.wrong_upstream and v.claim.is_formula:
+        # A formula is judged as a formula, not recomputed from other claims' values.
+        return (f"a root cause: a wrong formula, judged as a formula, separately from the wrong "
+                f"{listed(v.wrong_upstream)} above it")
     if v.wrong_upstream:
         return (f"a root cause: it is computed from the wrong {listed(v.wrong_upstream)}, but "
                 "recomputed from the values claimed there it does not come out as claimed here")

@@ -335,3 +335,55 @@ def test_json_has_a_summary_and_keeps_every_claim(cli, tmp_path):
     assert report["summary"] == {"claims": 4, "right": 1, "wrong": 3, "root_causes": 2,
                                  "follow_from_others": 1, "diagnosed": 2, "all_right": False,
                                  "verdict": "wrong", "exit_status": 1}
+
+
+def test_a_value_computed_from_a_wrong_formula_follows_from_it(cli, tmp_path):
+    # dE/dw[2] written with its sign flipped as a formula; the batch's dE/dw computed from it.
+    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    g = [(s(W * x) - t) * x for x, t in zip(XS, TS)]
+    g[1] = (TS[1] - s(W * XS[1])) * XS[1]                  # the formula's value at example 2
+    problem = write(tmp_path, LOGISTIC.replace("REDUCTION", "mean"), "problem.yaml")
+    claims = write(tmp_path, f"dE/dw[2]: (t - p)*x\ndE/dw: {sum(g) / 4:.9f}\n", "claims.yaml")
+    report = json.loads(cli(problem, claims, "--format", "json").output)
+    batch = next(c for c in report["claims"] if c["claim"] == "dE/dw")
+    assert not batch["right"] and batch["follows_from"] == ["dE/dw[2]"]
+
+
+def test_a_wrong_formula_is_not_said_to_be_recomputed_from_claims_above_it(cli, tmp_path):
+    problem = write(tmp_path, RELU_INACTIVE, "problem.yaml")
+    claims = write(tmp_path, "dE/dw: x*v*(y - t)\ndE/dz: -0.56\n", "claims.yaml")
+    output = cli(problem, claims).output
+    assert "recomputed from the values claimed there" not in output
+    assert "a root cause: a wrong formula, judged as a formula, separately from the wrong dE/dz" in output
+
+
+def test_one_quantity_answered_twice_in_two_spellings_is_bad_input(cli, tmp_path):
+    problem = write(tmp_path, RELU_INACTIVE, "problem.yaml")
+    claims = write(tmp_path, "dE/dw: 0.08\ndE / dw: 0.09\n", "claims.yaml")
+    result = cli(problem, claims)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert f"{claims}, line 2: key 'dE / dw'" in result.output and "same quantity as 'dE/dw'" in result.output
+
+
+def test_a_claim_that_cannot_be_judged_with_certainty_names_its_key_and_line(cli, tmp_path):
+    # sigmoid(151/400) written out, plus exp(-72000): the closed forms cancel exactly and leave a
+    # number below what 65,536 bits of working precision can tell from 0.
+    claims = write(tmp_path, "E: 0.3\nout_h1: exp(151/400)/(1+exp(151/400)) + exp(-9000)**8\n",
+                   "claims.yaml")
+    result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", claims)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert f"{claims}, line 2: key 'out_h1'" in result.output
+    assert "cannot be judged with certainty" in result.output
+    assert len(result.output) < 400
+
+
+RELU_INACTIVE = """
+nodes:
+  z: w*x + b
+  h: relu(z)
+  y: v*h + c
+  E: (y - t)**2/2
+values: {w: 0.5, x: 2, b: -1.5, v: 0.7, c: 0.2, t: 1}
+parameters: [w, b, v, c]
+learning_rate: 0.1
+"""
