@@ -209,6 +209,10 @@ FUNCTIONS = {
     "min": sp.Min,
     "Min": sp.Min,
     "abs": sp.Abs,
+    # The step of ReLU's and max's derivatives, as the answer key writes general forms
+    # (Heaviside(z, 0): its value at exactly 0 second): a claim may copy it. A node may not use
+    # it (rules.py has no derivative rule for it).
+    "Heaviside": sp.Heaviside,
 }
 
 #: How many arguments each function takes: an exact count, or a minimum written as (n, None).
@@ -225,4 +229,5 @@ ARITY = {
     "min": (2, None),
     "Min": (2, None),
     "abs": 1,
+    "Heaviside": (1, 2),
 }

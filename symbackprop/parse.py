@@ -268,8 +268,12 @@ class _Builder:
 def _check_arity(name: str, count: int, text: str) -> None:
     arity = ARITY[name]
     if isinstance(arity, tuple):
-        if count < arity[0]:
-            raise ExpressionError(f"'{_short(text)}': {name}() needs at least {arity[0]} arguments, "
+        least, most = arity
+        if count < least:
+            raise ExpressionError(f"'{_short(text)}': {name}() needs at least {least} arguments, "
+                                  f"got {count}")
+        if most is not None and count > most:
+            raise ExpressionError(f"'{_short(text)}': {name}() takes at most {most} arguments, "
                                   f"got {count}")
     elif count != arity:
         raise ExpressionError(f"'{_short(text)}': {name}() takes {arity} argument"

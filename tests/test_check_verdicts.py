@@ -387,3 +387,16 @@ values: {w: 0.5, x: 2, b: -1.5, v: 0.7, c: 0.2, t: 1}
 parameters: [w, b, v, c]
 learning_rate: 0.1
 """
+
+
+def test_a_formula_copied_from_the_answer_keys_general_form_is_judged(cli, tmp_path):
+    problem = write(tmp_path, RELU_INACTIVE, "problem.yaml")
+    key = symbackprop.load(problem).solve().to_dict()
+    general = key["gradients"]["w"]["symbolic"]
+    assert "Heaviside(z, 0)" in general                  # the step kept: true for any input
+    claims = write(tmp_path, f"dE/dw: {general}\ndE/db: v*(y - t)*Heaviside(z)\n", "claims.yaml")
+    result = cli(problem, claims)
+    assert result.exit_code == 0, result.output
+    nodes = write(tmp_path, "nodes:\n  y: Heaviside(x)\nvalues: {x: 1}\n", "node.yaml")
+    refused = CliRunner().invoke(symbackprop.cli.main, ["solve", str(nodes)])
+    assert refused.exit_code == 2 and "Heaviside, which has no derivative rule" in refused.output
