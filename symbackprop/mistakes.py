@@ -186,6 +186,9 @@ class Mistakes:
         if self.problem.data is not None:       # the replay is of the one example's values
             return
         for places in ROUNDING_PLACES:
+            # Most students round what they carry on and write the result itself in full.
+            yield (f"every intermediate value rounded to {places} decimal places (the result "
+                   "written in full)", self._value(self._rounded(places, last_in_full=True), q))
             yield (f"every intermediate value rounded to {places} decimal places",
                    self._value(self._rounded(places), q))
 
@@ -273,17 +276,32 @@ class Mistakes:
             return self._updated_from(self.correct.forward, gradients)
         return self._cached("too_early", compute)
 
-    def _rounded(self, places: int) -> Answers | None:
+    def _rounded(self, places: int, last_in_full: bool = False) -> Answers | None:
         """Every value rounded to `places` decimals as soon as it is computed: forward values, local
-        derivatives, gradients, updated weights and the second forward pass."""
+        derivatives, gradients, updated weights and the second forward pass. With `last_in_full`,
+        each quantity is the one computed from rounded values but not itself rounded."""
         def compute():
             def rnd(v):
                 return round_to(v, places)
-            forward = replay_forward(self.problem, self.problem.values, self.problem.given, rnd)
+            raw_forward: dict[str, sp.Expr] = {}
+            raw_gradients: dict[str, sp.Expr] = {}
+            forward = replay_forward(self.problem, self.problem.values, self.problem.given, rnd,
+                                     raw_forward)
             known = {symbol(n): v for n, v in {**self.problem.values, **forward}.items()}
-            gradients = replay_backward(self.solution.steps, self.loss, known, rnd)
-            return self._updated_from(forward, gradients, rounding=rnd)
-        return self._cached(("rounded", places), compute)
+            gradients = replay_backward(self.solution.steps, self.loss, known, rnd,
+                                        unfinished=raw_gradients)
+            rounded = self._updated_from(forward, gradients, rounding=rnd)
+            if not last_in_full:
+                return rounded
+            eta = self.problem.learning_rate
+            updated = {w: settle(self.problem.values[w] - eta * gradients.get(w, sp.S.Zero))
+                       for w in rounded.updated}
+            raw_after: dict[str, sp.Expr] = {}
+            if rounded.updated:
+                replay_forward(self.problem, {**self.problem.values, **rounded.updated}, {}, rnd,
+                               raw_after)
+            return Answers(raw_forward, {**gradients, **raw_gradients}, updated, raw_after)
+        return self._cached(("rounded", places, last_in_full), compute)
 
     def _updated_from(self, forward: dict[str, sp.Expr], gradients: dict[str, sp.Expr],
                       sign: int = 1, rounding: Callable[[sp.Expr], sp.Expr] | None = None) -> Answers:
@@ -317,35 +335,44 @@ class Mistakes:
 # --- replaying a solution with other numbers ---------------------------------------------------
 
 def replay_forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr],
-                   finish: Callable[[sp.Expr], sp.Expr]) -> dict[str, sp.Expr]:
+                   finish: Callable[[sp.Expr], sp.Expr],
+                   unfinished: dict[str, sp.Expr] | None = None) -> dict[str, sp.Expr]:
     """Every node evaluated in order, each value passed through `finish` (rounding) before the
-    nodes after it use it."""
+    nodes after it use it; `unfinished` receives each value before its own `finish`."""
     known = {symbol(n): v for n, v in values.items()}
     result = {}
     for name, node in problem.graph.nodes.items():
-        value = finish(given[name] if name in given else numeric.substitute(node.expr, known))
+        raw = given[name] if name in given else numeric.substitute(node.expr, known)
+        if unfinished is not None:
+            unfinished[name] = settle(raw)
+        value = finish(raw)
         known[node.symbol] = result[name] = value
     return result
 
 
 def replay_backward(steps: list[ChainStep | SumStep], loss: str, known: dict[sp.Symbol, sp.Expr],
                     finish: Callable[[sp.Expr], sp.Expr],
-                    replaced: dict[str, sp.Expr] | None = None) -> dict[str, sp.Expr]:
+                    replaced: dict[str, sp.Expr] | None = None,
+                    unfinished: dict[str, sp.Expr] | None = None) -> dict[str, sp.Expr]:
     """The solution's chain and sum steps again, each local derivative evaluated at `known` and
     every product and sum passed through `finish`; a gradient in `replaced` is used with that value
-    wherever it is reused. The steps come in an order where every upstream gradient is complete
-    before it is used."""
+    wherever it is reused; `unfinished` receives each gradient before its own last `finish`. The
+    steps come in an order where every upstream gradient is complete before it is used."""
     replaced = replaced or {}
     gradients: dict[str, sp.Expr] = {loss: sp.S.One}
     paths: dict[str, list[sp.Expr]] = {}
     for step in steps:
         if isinstance(step, ChainStep):
             local = finish(step.local.xreplace(known))
-            value = finish(replaced.get(step.via, gradients[step.via]) * local)
+            raw = replaced.get(step.via, gradients[step.via]) * local
+            value = finish(raw)
             paths.setdefault(step.target, []).append(value)
             gradients[step.target] = value        # final unless a sum step follows
         else:
-            gradients[step.target] = finish(sp.Add(*paths[step.target]))
+            raw = sp.Add(*paths[step.target])
+            gradients[step.target] = finish(raw)
+        if unfinished is not None:
+            unfinished[step.target] = settle(raw)
     return gradients
 
 

@@ -511,3 +511,23 @@ def test_a_claims_file_that_never_ends_is_refused_not_read_forever():
     result = CliRunner().invoke(main, ["check", str(problem), "/dev/zero"])
     assert result.exit_code == 2
     assert "/dev/zero: the file is larger than" in result.output
+
+
+def test_intermediates_rounded_and_the_result_written_in_full_is_diagnosed(cli, tmp_path):
+    # The 2-2-2 network by hand with every intermediate (each net and out) rounded half up to 4
+    # places and the loss written in full: independent of the tool (mpmath, Decimal rounding).
+    def r4(x):
+        return mpmath.mpf(str(Decimal(mpmath.nstr(x, 30)).quantize(Decimal("0.0001"), ROUND_HALF_UP)))
+    m = mpmath.mpf
+    with mpmath.workdps(40):
+        s = lambda x: 1 / (1 + mpmath.exp(-x))  # noqa: E731
+        h1 = r4(s(r4(m("0.15") * m("0.05") + m("0.2") * m("0.1") + m("0.35"))))
+        h2 = r4(s(r4(m("0.25") * m("0.05") + m("0.3") * m("0.1") + m("0.35"))))
+        o1 = r4(s(r4(m("0.4") * h1 + m("0.45") * h2 + m("0.6"))))
+        o2 = r4(s(r4(m("0.5") * h1 + m("0.55") * h2 + m("0.6"))))
+        loss = ((m("0.01") - o1) ** 2 + (m("0.99") - o2) ** 2) / 2
+    path = write(tmp_path, f"E: {mpmath.nstr(loss, 9)}\n")
+    result = cli(EXAMPLES / "sigmoid_2_2_2.yaml", path)
+    assert result.exit_code == 1
+    assert ("every intermediate value rounded to 4 decimal places (the result written in full)"
+            in result.output)
