@@ -39,7 +39,7 @@ from .parse import parse_expression, symbol
 from .printers import text as plain_text
 from .problem import Problem, read_text, read_yaml
 from .solution import Solution
-from .steps import ChainStep, ForwardStep
+from .steps import ForwardStep
 
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _GRADIENT_KEY = re.compile(rf"d({_NAME})/d({_NAME})\Z")
