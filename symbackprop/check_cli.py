@@ -62,7 +62,7 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Pa
     E[3]: 0.1304            with data: example 3's value (E alone is the batch loss)
     """
     # Imported here, not at the top: cli.py imports this module to register the command.
-    from .cli import InputError, _load, _write, limited
+    from .cli import _load, _write, input_error, limited
 
     try:
         with limited(time_limit, problem):
@@ -71,7 +71,7 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: str | None, output: Pa
             report = check_claims(loaded, load_claims(claims, loaded), tolerance, str(claims))
             written = render_report(report, fmt)
     except ProblemError as exc:
-        raise InputError(str(exc)) from None
+        raise input_error(exc) from None
     _write(written, output)
     if not report.all_right:
         click.get_current_context().exit(WRONG_EXIT)

@@ -25,6 +25,17 @@ class InputError(click.ClickException):
     exit_code = INPUT_ERROR
 
 
+#: The library names its arguments; the command line, the options that give them.
+OPTIONS = {"format": "--format", "digits": "--digits", "template_dir": "--template-dir",
+           "learning_rates": "--lr", "output": "--output", "steps": "--steps", "epochs": "--epochs"}
+
+
+def input_error(exc: ProblemError) -> InputError:
+    """A library error as the command line says it: the option's flag for the argument's name."""
+    exc.key = OPTIONS.get(exc.key, exc.key)
+    return InputError(str(exc))
+
+
 @contextmanager
 def limited(seconds: float, problem: Path | None):
     """Run the block within the time budget; running out is bad input (exit 2) naming the file, and
@@ -99,7 +110,7 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
         return render_module.render(solution, fmt, digits=digits, symbolic=symbolic,
                                     fragment=fragment, template_dir=template_dir)
     except ProblemError as exc:
-        raise InputError(str(exc)) from None
+        raise input_error(exc) from None
 
 
 @main.command()
@@ -122,7 +133,7 @@ def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gate
             solution = loaded.solve()
             text = diagram.draw(solution, fmt, digits=digits)
     except ProblemError as exc:
-        raise InputError(str(exc)) from None
+        raise input_error(exc) from None
     boxes = diagram.box_count(solution)
     if fmt in ("tikz", "mermaid") and boxes > diagram.MAX_DRAWN_BOXES:
         click.echo(f"warning: {boxes} boxes are more than a page holds (pdflatex stops at a few hundred "

@@ -106,7 +106,7 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     if format == "json":
         return json.dumps(solution.to_dict(), indent=2, ensure_ascii=False) + "\n"
     if format not in TEXT_FORMATS:
-        raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(FORMATS), key="--format")
+        raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(FORMATS), key="format")
     fmt = TEXT_FORMATS[format](digits)
     try:
         template = environment(template_dir).get_template(f"solution.{format}.j2")
@@ -116,11 +116,11 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
                                tikz_libraries=",".join(diagram.TIKZ_LIBRARIES))
     except jinja2.TemplateNotFound as exc:
         raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
-                           key="--template-dir") from None
+                           key="template_dir") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ProblemError(f"template error: {exc.message}", source=exc.filename, line=exc.lineno) from None
     except jinja2.UndefinedError as exc:
-        raise ProblemError(f"template error: {exc.message}", key="--template-dir") from None
+        raise ProblemError(f"template error: {exc.message}", key="template_dir") from None
 
 
 def _graph(solution: Solution, format: str) -> str | None:

@@ -223,17 +223,17 @@ def check_learning_rates(rates) -> tuple[sp.Expr, ...]:
     """Exact positive learning rates, each once, in increasing order."""
     rates = [r if isinstance(r, sp.Basic) else parse_number(r) for r in rates]
     if not rates:
-        raise ProblemError("give at least one learning rate", key="--lr")
+        raise ProblemError("give at least one learning rate", key="learning_rates")
     if len(rates) > MAX_RATES:
         raise ProblemError(f"at most {MAX_RATES} learning rates in one study, got {len(rates)}",
-                           key="--lr")
+                           key="learning_rates")
     for rate in rates:
         if not (isinstance(rate, sp.Expr) and rate.is_number and rate.is_positive):
             raise ProblemError(f"a learning rate must be a number greater than 0, got {rate}",
-                               key="--lr")
+                               key="learning_rates")
     for i, rate in enumerate(rates):
         if any(sp.simplify(rate - other) == 0 for other in rates[:i]):
-            raise ProblemError(f"the learning rate {rate} is given twice", key="--lr")
+            raise ProblemError(f"the learning rate {rate} is given twice", key="learning_rates")
     return tuple(sorted(rates, key=lambda r: sp.N(r, 30)))
 
 
@@ -380,7 +380,7 @@ class _Writer:
 
     def __init__(self, fmt: str):
         if fmt not in FORMATS:
-            raise ProblemError(f"unknown report format '{fmt}'; use md or tex", key="--format")
+            raise ProblemError(f"unknown report format '{fmt}'; use md or tex", key="format")
         self.fmt = fmt
 
     def math(self, latex: str) -> str:
@@ -522,7 +522,7 @@ def render_report(study: Study, fmt: str = "md", *, template_dir: str | Path | N
         template = environment(template_dir).get_template(f"study.{fmt}.j2")
         return template.render(**data)
     except jinja2.TemplateNotFound as exc:
-        raise ProblemError(f"template {exc.name} not found", key="--template-dir") from None
+        raise ProblemError(f"template {exc.name} not found", key="template_dir") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ProblemError(f"template error: {exc.message}", source=exc.filename,
                            line=exc.lineno) from None
@@ -538,7 +538,7 @@ def write(study: Study, directory: str | Path, fmt: str = "md") -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ProblemError(f"cannot create the directory {directory}: {exc.strerror}",
-                           key="--output") from None
+                           key="output") from None
     written = []
     try:
         written += plots.write_images(study, directory / "loss.png", directory / "loss.svg")
@@ -550,5 +550,5 @@ def write(study: Study, directory: str | Path, fmt: str = "md") -> list[Path]:
         written.append(path)
     except OSError as exc:
         raise ProblemError(f"cannot write into {directory}: {exc.strerror}",
-                           key="--output") from None
+                           key="output") from None
     return written

@@ -42,7 +42,7 @@ def train(problem: Path, rates: tuple[str, ...], steps: int | None, epochs: int 
 
     matplotlib.use("Agg")   # headless, before anything can draw
     from . import study as study_module
-    from .cli import InputError, _load, limited
+    from .cli import _load, input_error, limited
 
     try:
         with limited(time_limit, problem):
@@ -58,7 +58,7 @@ def train(problem: Path, rates: tuple[str, ...], steps: int | None, epochs: int 
             study = _run(study_module, loaded, learning_rates, steps, epochs)
             written = study_module.write(study, output, fmt)
     except ProblemError as exc:
-        raise InputError(str(exc)) from None
+        raise input_error(exc) from None
     for path in written:
         click.echo(f"wrote {path}", err=True)
 

@@ -112,14 +112,14 @@ def approximate(value: Value, digits: int = 40) -> Decimal:
 def steps_for(problem, steps: int | None, epochs: int | None) -> tuple[int, int | None]:
     """The number of updates asked for by --steps or --epochs (an epoch is one pass over the data)."""
     if steps is not None and epochs is not None:
-        raise ProblemError("give --steps or --epochs, not both", key="--epochs")
+        raise ProblemError("give a number of steps or of epochs, not both", key="epochs")
     if epochs is not None:
         if problem.data is None:
-            raise ProblemError("--epochs needs a data set (data:); use --steps", key="--epochs")
+            raise ProblemError("epochs need a data set (data:); give a number of steps instead", key="epochs")
         steps = epochs * problem.data.batches_per_epoch
     steps = 1 if steps is None else steps
     if not 1 <= steps <= MAX_STEPS:
-        raise ProblemError(f"the number of steps must be from 1 to {MAX_STEPS}", key="--steps")
+        raise ProblemError(f"the number of steps must be from 1 to {MAX_STEPS}", key="steps")
     if problem.learning_rate is None:
         raise ProblemError("training needs learning_rate: and parameters:", key="learning_rate")
     data_symbols = set(problem.data.symbols) if problem.data else set()

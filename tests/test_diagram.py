@@ -244,17 +244,17 @@ def test_mermaid_escapes_what_would_break_a_label():
 def test_unknown_format_and_bad_digits_are_refused(seed):
     with pytest.raises(symbackprop.ProblemError) as error:
         draw(seed, "png")
-    assert error.value.key == "--format" and "tikz, mermaid, dot, svg" in error.value.message
+    assert error.value.key == "format" and "tikz, mermaid, dot, svg" in error.value.message
     with pytest.raises(symbackprop.ProblemError) as error:
         draw(seed, "dot", digits=0)
-    assert error.value.key == "--digits"
+    assert error.value.key == "digits"
 
 
 def test_svg_without_graphviz_says_how_to_install_it(seed, monkeypatch):
     monkeypatch.setattr(diagram.shutil, "which", lambda name: None)
     with pytest.raises(symbackprop.ProblemError) as error:
         draw(seed, "svg")
-    assert error.value.key == "--format"
+    assert error.value.key == "format"
     assert "apt-get install graphviz" in error.value.message
 
 

@@ -184,7 +184,15 @@ def test_cli_steps_show_the_first_step_in_full_and_a_table():
 
 def test_epochs_without_data_is_a_clean_error():
     result = CliRunner().invoke(main, ["solve", "--epochs", "2"])
-    assert result.exit_code == 2 and "--epochs needs a data set" in result.output
+    assert result.exit_code == 2 and "key '--epochs': epochs need a data set" in result.output
+
+
+def test_library_errors_name_the_argument_and_the_command_line_its_option():
+    # A notebook user passed epochs=, not --epochs.
+    problem = symbackprop.load(worked_examples_dir() / "seed003_relu_unit.yaml")
+    with pytest.raises(symbackprop.ProblemError) as error:
+        problem.solve(epochs=2)
+    assert error.value.key == "epochs" and "--" not in str(error.value)
 
 
 @pytest.mark.parametrize("args, message", [
