@@ -237,26 +237,12 @@ def check_learning_rates(rates) -> tuple[sp.Expr, ...]:
     return tuple(sorted(rates, key=lambda r: sp.N(r, 30)))
 
 
-def check_trainable(problem) -> None:
-    """A study needs parameters and a value for every symbol the loss depends on."""
-    if not problem.parameters:
-        raise ProblemError("a learning-rate study needs parameters: to train", key="parameters")
-    graph = problem.graph
-    data = set(problem.data.symbols) if problem.data is not None else set()
-    needed = [s for s in graph.ancestors(problem.loss) if s in graph.symbols]
-    missing = [s for s in needed if s not in problem.values and s not in data]
-    if missing:
-        raise ProblemError("training needs a number for every symbol; no value for "
-                           + ", ".join(missing), key="values")
-
-
 def prepare(problem, learning_rates, steps: int | None = None, epochs: int | None = None):
     """Check a study before running it: (problem, rates in increasing order, steps, epochs)."""
     rates = check_learning_rates(learning_rates)
     if problem.learning_rate is None:   # the problem's own rate is not needed: the study gives them
         problem = dataclasses.replace(problem, learning_rate=rates[0])
     count, epochs = training.steps_for(problem, steps, epochs)
-    check_trainable(problem)
     return problem, rates, count, epochs
 
 

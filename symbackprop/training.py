@@ -122,15 +122,25 @@ def steps_for(problem, steps: int | None, epochs: int | None) -> tuple[int, int 
         raise ProblemError(f"the number of steps must be from 1 to {MAX_STEPS}", key="steps")
     if problem.learning_rate is None:
         raise ProblemError("training needs learning_rate: and parameters:", key="learning_rate")
-    data_symbols = set(problem.data.symbols) if problem.data else set()
-    missing = [s for s in problem.graph.symbols if s not in problem.values and s not in data_symbols]
-    if missing:
-        raise ProblemError(f"a run of many steps needs a number for every symbol; {', '.join(missing)} "
-                           "has none", key="values")
+    check_trainable(problem)
     if problem.given:
         raise ProblemError("given forward values hold for the first weights only; a run of many steps "
                            "recomputes every node, so it cannot use given:", key="given")
     return steps, epochs
+
+
+def check_trainable(problem) -> None:
+    """Training needs parameters and a number for every symbol the loss depends on (one it does
+    not use may stay without)."""
+    if not problem.parameters:
+        raise ProblemError("training needs parameters: the symbols to update", key="parameters")
+    graph = problem.graph
+    data = set(problem.data.symbols) if problem.data is not None else set()
+    needed = [s for s in graph.ancestors(problem.loss) if s in graph.symbols]
+    missing = [s for s in needed if s not in problem.values and s not in data]
+    if missing:
+        raise ProblemError("a run of many steps needs a number for every symbol the loss depends "
+                           f"on; no value for {', '.join(missing)}", key="values")
 
 
 def run(problem, steps: int, kink: sp.Expr, *, learning_rate: sp.Expr | None = None,

@@ -196,9 +196,18 @@ def test_library_errors_name_the_argument_and_the_command_line_its_option():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--steps", "3"], "needs a number for every symbol; x_n has none"),
+    (["--steps", "3"], "needs a number for every symbol the loss depends on; no value for x_n"),
     (["--symbolic", "--steps", "2"], "cannot be combined with --steps"),
 ])
 def test_runs_that_cannot_be_computed_are_clean_errors(args, message):
     result = CliRunner().invoke(main, ["solve", *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_run_needs_no_value_for_a_symbol_the_loss_does_not_use():
+    # u feeds only a node the loss does not depend on: a run need not know it.
+    problem = symbackprop.load({"nodes": {"side": "u*w", "E": "(w - 3)**2"}, "values": {"w": 0},
+                                "loss": "E", "parameters": ["w"], "learning_rate": "0.25"})
+    run = problem.solve(steps=3).run
+    assert [numeric.decimal_string(h, 6) for h in run.history] == ["9.00000", "2.25000", "0.562500",
+                                                                 "0.140625"]
