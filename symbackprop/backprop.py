@@ -114,7 +114,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
 
 def _settled(expr: sp.Expr, node: str) -> sp.Expr:
     try:
-        return numeric.settle(sp.expand(expr) if not expr.is_number else expr)
+        return numeric.carried(expr)
     except numeric.NumericError as exc:
         raise ProblemError(f"the gradient through node '{node}' cannot be evaluated: {exc}",
                            key=f"nodes.{node}") from None

@@ -390,9 +390,8 @@ def gradient_steps(name: str, steps: list[ChainStep | SumStep]) -> list[ChainSte
     return [s for s in steps if s.target in needed]
 
 
-def settle(value: sp.Expr) -> sp.Expr:
-    """A value carried exactly where short, as the solver carries it."""
-    return numeric.settle(value if value.is_number else sp.expand(value))
+#: A value carried as the solver carries it (the recomputed solutions must match it exactly).
+settle = numeric.carried
 
 
 def round_to(value: sp.Expr, places: int) -> sp.Expr:

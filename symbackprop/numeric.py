@@ -100,6 +100,12 @@ def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
     return rebuild(expr)
 
 
+def carried(value: sp.Expr) -> sp.Expr:
+    """A computed value as the solver carries it: settled where it is a number; a value that still
+    holds symbols expanded (2*x_n, not 2*(x_n + 0)) so that equal values look alike."""
+    return settle(value if value.is_number else sp.expand(value))
+
+
 def sign(expr: sp.Expr) -> int:
     """The certified sign of a numeric value: 1, -1 or 0 (exactly zero)."""
     return _certainly(lambda: certified.sign(expr), expr)

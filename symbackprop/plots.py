@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .study import DIVERGES, Curve, Study, rate_latex, rate_text
+from .view import evenly_spread
 
 #: The losses span more than this factor (two decades): use a log scale.
 LOG_SPAN = 100
@@ -155,13 +156,6 @@ def write_images(study: Study, png: Path, svg: Path) -> list[Path]:
     return [png, svg]
 
 
-def sample(count: int, limit: int = MAX_POINTS) -> list[int]:
-    """At most `limit` indices out of range(count), evenly spread, always the first and the last."""
-    if count <= limit:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
-
-
 def pgf_number(value: float) -> str:
     """A coordinate as pgfplots reads it: 6 significant digits, exponent where needed."""
     return format(value, ".6g")
@@ -195,7 +189,7 @@ def pgfplots(study: Study) -> str:
     for index, curve in enumerate(study.curves):
         shown = visible(curve, log, ceiling)
         colour = _pgf_colour(COLOURS[index % len(COLOURS)])
-        chosen = [shown[i] for i in sample(len(shown))]
+        chosen = [shown[i] for i in evenly_spread(len(shown), MAX_POINTS)]
         coordinates = " ".join(f"({pgf_number(x)},{pgf_number(y)})" for x, y in chosen)
         lines.append(rf"\addplot[color={colour}, thick, mark=none] coordinates {{")
         lines.extend(_wrap(coordinates))

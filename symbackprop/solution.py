@@ -128,7 +128,7 @@ def solve(problem: "Problem", kink: sp.Expr, steps: int | None = None, epochs: i
         gradients, chain = backprop.backward(graph, problem.loss, fwd, kink)
         examples.append(Example(index, row, fwd.steps, gradients, chain))
     gradients = examples[0].gradients if problem.data is None else _batch_gradients(problem, examples)
-    batch_loss = None if problem.data is None else _settled(
+    batch_loss = None if problem.data is None else numeric.carried(
         problem.data.reduce([e.forward[problem.loss].value for e in examples]))
     updates: list[UpdateStep] = []
     after_update: dict[str, sp.Expr] = {}
@@ -139,7 +139,7 @@ def solve(problem: "Problem", kink: sp.Expr, steps: int | None = None, epochs: i
         for name in problem.parameters:
             gradient = gradients.get(name, Gradient(sp.S.Zero, sp.S.Zero)).value
             old = problem.values.get(name, symbol(name))
-            new = numeric.settle(sp.expand(old - eta * gradient))
+            new = numeric.carried(old - eta * gradient)
             updates.append(UpdateStep(name, old, eta, gradient, new))
             new_values[name] = new
         # Given values belong to the old weights, so the second pass recomputes every node.
@@ -150,7 +150,7 @@ def solve(problem: "Problem", kink: sp.Expr, steps: int | None = None, epochs: i
         if problem.data is None:
             after_update = {name: step.value for name, step in seconds[0].steps.items()}
         else:
-            batch_loss_after = _settled(problem.data.reduce(
+            batch_loss_after = numeric.carried(problem.data.reduce(
                 [second.steps[problem.loss].value for second in seconds]))
     run = None
     if steps is not None:
@@ -163,12 +163,9 @@ def _batch_gradients(problem: "Problem", examples: list[Example]) -> dict[str, G
     """The batch's gradient of every symbol that is not data: the mean or sum of the examples'."""
     data_symbols = set(problem.data.symbols)
     names = [n for n in examples[0].gradients if n in problem.graph.symbols and n not in data_symbols]
-    return {name: Gradient(None, _settled(problem.data.reduce([e.gradients[name].value for e in examples])))
+    return {name: Gradient(None, numeric.carried(
+                problem.data.reduce([e.gradients[name].value for e in examples])))
             for name in names}
-
-
-def _settled(value: sp.Expr) -> sp.Expr:
-    return numeric.settle(value if value.is_number else sp.expand(value))
 
 
 def _forward_dict(forward: dict[str, ForwardStep]) -> dict[str, Any]:

@@ -249,7 +249,7 @@ class _Writer:
         if run is None or self.symbolic:
             return None
         f = self.f
-        shown = _spread(run.steps + 1, max_rows)
+        shown = evenly_spread(run.steps + 1, max_rows)
         count = _counted(run.steps, "update")
         if run.epochs:
             count += f" ({_counted(run.epochs, 'epoch')})"
@@ -297,7 +297,7 @@ def _counted(n: int, noun: str) -> str:
     return f"1 {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _spread(count: int, limit: int) -> list[int]:
+def evenly_spread(count: int, limit: int) -> list[int]:
     """At most `limit` indices from 0 to count - 1, always the first and the last, evenly spread."""
     if count <= limit:
         return list(range(count))
