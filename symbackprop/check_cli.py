@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import jinja2
 import sympy as sp
 
 from . import budget, numeric
@@ -27,7 +26,7 @@ from .errors import ProblemError
 from .formats import Format, MarkdownFormat
 from .parse import parse_number
 from .printers import text as plain_text
-from .render import environment
+from .render import fill
 from .steps import ChainStep, ForwardStep, SumStep, UpdateStep
 from .view import Equation, equation
 
@@ -94,12 +93,8 @@ def render_report(report: Report, fmt: str = "txt") -> str:
     if fmt == "json":
         return json.dumps(report_records(report), indent=2, ensure_ascii=False) + "\n"
     if fmt not in ("txt", "md"):
-        raise ProblemError(f"unknown format '{fmt}'; use one of " + ", ".join(FORMATS), key="--format")
-    try:
-        template = environment().get_template(f"check.{fmt}.j2")
-    except jinja2.TemplateNotFound as exc:
-        raise ProblemError(f"template {exc.name} not found in the shipped templates") from None
-    return template.render(**report_view(report, MarkdownFormat if fmt == "md" else Format))
+        raise ProblemError(f"unknown format '{fmt}'; use one of " + ", ".join(FORMATS), key="format")
+    return fill(f"check.{fmt}.j2", report_view(report, MarkdownFormat if fmt == "md" else Format))
 
 
 # --- the report as strings, for the templates ----------------------------------------------------

@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -31,7 +33,24 @@ def template_dirs() -> list[Path]:
     return [d for d in (packaged, source) if d.is_dir()]
 
 
-def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
+def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None) -> str:
+    """The template `name` filled with `data`: the one place templates are found and their errors
+    said (a missing template names the directory; a syntax error, the template's file and line)."""
+    try:
+        return environment(None if template_dir is None else str(template_dir)).get_template(
+            name).render(**data)
+    except jinja2.TemplateNotFound as exc:
+        raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
+                           key="template_dir") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ProblemError(f"template error: {exc.message}", source=exc.filename, line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise ProblemError(f"template error: {exc.message}", key="template_dir") from None
+
+
+@functools.lru_cache(maxsize=8)
+def environment(template_dir: str | None = None) -> jinja2.Environment:
+    """One Jinja2 environment per template directory, kept: it caches its compiled templates."""
     search = ([Path(template_dir)] if template_dir else []) + template_dirs()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in search]),
@@ -108,19 +127,10 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     if format not in TEXT_FORMATS:
         raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(FORMATS), key="format")
     fmt = TEXT_FORMATS[format](digits)
-    try:
-        template = environment(template_dir).get_template(f"solution.{format}.j2")
-        return template.render(**view(solution, fmt, symbolic=symbolic), fragment=fragment,
-                               graph=_graph(solution, format),
-                               graph_boxes=diagram.box_count(solution),
-                               tikz_libraries=",".join(diagram.TIKZ_LIBRARIES))
-    except jinja2.TemplateNotFound as exc:
-        raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
-                           key="template_dir") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise ProblemError(f"template error: {exc.message}", source=exc.filename, line=exc.lineno) from None
-    except jinja2.UndefinedError as exc:
-        raise ProblemError(f"template error: {exc.message}", key="template_dir") from None
+    data = {**view(solution, fmt, symbolic=symbolic), "fragment": fragment,
+            "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
+            "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
+    return fill(f"solution.{format}.j2", data, template_dir)
 
 
 def _graph(solution: Solution, format: str) -> str | None:

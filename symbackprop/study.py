@@ -499,19 +499,9 @@ def rules(w: _Writer) -> list[dict[str, str]]:
 
 def render_report(study: Study, fmt: str = "md", *, template_dir: str | Path | None = None) -> str:
     """The report as Markdown (with `![loss](loss.png)`) or LaTeX (with `\\input{loss.tex}`)."""
-    import jinja2
+    from .render import fill
 
-    from .render import environment
-
-    data = report_data(study, fmt)
-    try:
-        template = environment(template_dir).get_template(f"study.{fmt}.j2")
-        return template.render(**data)
-    except jinja2.TemplateNotFound as exc:
-        raise ProblemError(f"template {exc.name} not found", key="template_dir") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise ProblemError(f"template error: {exc.message}", source=exc.filename,
-                           line=exc.lineno) from None
+    return fill(f"study.{fmt}.j2", report_data(study, fmt), template_dir)
 
 
 def write(study: Study, directory: str | Path, fmt: str = "md") -> list[Path]:
