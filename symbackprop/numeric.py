@@ -204,6 +204,16 @@ def exact_string(expr: sp.Expr) -> str | None:
     return text(expr) if is_exact(expr) else None
 
 
+def exact_and_decimal(value: sp.Expr | arb | fmpq) -> dict[str, str | None]:
+    """A number as the answer key and check's JSON write it: its exact form (None where only a
+    decimal is known: a Real, or a long run's ball) and its decimal to DECIMAL_DIGITS digits."""
+    if isinstance(value, fmpq):
+        exact = str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
+    else:
+        exact = None if isinstance(value, arb) else exact_string(value)
+    return {"exact": exact, "decimal": decimal_string(value)}
+
+
 def rounded(expr: sp.Expr, digits: int) -> certified.Rounded:
     """A numeric value rounded to `digits` significant digits, half to even, every digit certain."""
     return _certainly(lambda: certified.rounded(expr, digits), expr)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import sympy as sp
-from flint import fmpq
 
 from . import backprop, numeric, training
 from .training import Run
@@ -181,30 +180,20 @@ def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
 def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
     """A run of many steps: its history, and the state after its last update. `updated` and
     `after_update` keep describing the first update, the one the steps show."""
-    digits = numeric.DECIMAL_DIGITS
     final: dict[str, Any] = {
-        "loss": _run_number(run.history[-1], digits),
-        "parameters": {n: _run_number(v, digits) for n, v in run.parameters[-1].items()},
+        "loss": _number(run.history[-1]),
+        "parameters": {n: _number(v) for n, v in run.parameters[-1].items()},
     }
     if run.final_nodes is not None:
-        final["nodes"] = {n: _run_number(v, digits) for n, v in run.final_nodes.items()}
+        final["nodes"] = {n: _number(v) for n, v in run.final_nodes.items()}
     key["run"] = {"steps": run.steps, "epochs": run.epochs, "exact": run.exact,
                   "working_precision_bits": None if run.exact else run.bits,
                   "stopped_decreasing": run.stopped_decreasing,
                   "change_too_small_to_tell": run.too_small_to_tell, "final": final}
-    key["history"] = [numeric.decimal_string(v, digits) for v in run.history]
+    key["history"] = [numeric.decimal_string(v) for v in run.history]
 
 
-def _run_number(value, digits: int) -> dict[str, str | None]:
-    """A run's value as the answer key writes numbers: exact while the run kept it exact."""
-    exact = None
-    if isinstance(value, fmpq):
-        exact = str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
-    return {"exact": exact, "decimal": numeric.decimal_string(value, digits)}
-
-
-def _number(value: sp.Expr) -> dict[str, str | None]:
-    return {"exact": numeric.exact_string(value), "decimal": numeric.decimal_string(value)}
+_number = numeric.exact_and_decimal
 
 
 def _step_dict(step: ChainStep | SumStep) -> dict[str, Any]:
