@@ -362,8 +362,12 @@ def _combined(a, b, operation):
 
 
 def _precision(x: arb) -> int:
-    """About the working precision a ball was computed at: its midpoint's mantissa length."""
-    return max(int(x.mid().man_exp()[0]).bit_length(), 64)
+    """About the working precision a ball was computed at: its midpoint's mantissa length, or the
+    bits its radius leaves correct (a midpoint of few bits may carry a tiny radius)."""
+    bits = int(x.mid().man_exp()[0]).bit_length()
+    if not x.is_exact():
+        bits = max(bits, x.rel_accuracy_bits())
+    return max(bits, 64)
 
 
 def _exact_product(args: list[fmpq]) -> fmpq:

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import symbackprop
-from symbackprop import numeric, sigmoid
+from symbackprop import certified, numeric, sigmoid
 from symbackprop.cli import main
 from symbackprop.resources import worked_examples_dir
 
@@ -391,3 +391,12 @@ def test_the_study_of_a_convex_problem_does_not_call_it_oscillating(tmp_path: Pa
     assert all(later < earlier for earlier, later in zip(exact, exact[1:]))     # the truth
     assert "oscillates" not in report.split("| verdict |")[1].split("\n\n")[0]
     assert "$\\eta = 0.1$ **converges**" in report and "$\\eta = 0.5$ **converges**" in report
+
+
+def test_an_exact_value_beside_a_ball_is_compared_at_the_balls_own_precision():
+    from flint import arb, fmpq
+    ball = arb(1) + arb("0 +/- 1e-300")              # a short midpoint, a tiny radius
+    exact = fmpq(1) + fmpq(1, 10**200)               # above every number in the ball
+    assert certified.compare(exact, ball) == 1 and certified.compare(ball, exact) == -1
+    assert certified.compare(fmpq(1, 3), fmpq(1, 3)) == 0
+    assert certified.compare(arb("1 +/- 0.1"), arb("1.05 +/- 0.1")) is None
