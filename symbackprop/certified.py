@@ -341,7 +341,7 @@ def compare(a: arb | fmpq, b: arb | fmpq) -> int | None:
     d = difference(a, b)
     if isinstance(d, fmpq):
         return (d > 0) - (d < 0)
-    return 1 if d > 0 else -1 if d < 0 else 0 if d.is_zero() else None
+    return ball_sign(d)
 
 
 def difference(a: arb | fmpq, b: arb | fmpq) -> arb | fmpq:
@@ -397,15 +397,17 @@ def require_nonzero(x: arb) -> None:
         raise NeedMorePrecision("a divisor that may be 0")
 
 
+def ball_sign(x: arb) -> int | None:
+    """The sign of a ball: 1, -1, 0 for an exact zero; None where it holds 0 and more."""
+    return 1 if x > 0 else -1 if x < 0 else 0 if x.is_zero() else None
+
+
 def certain_sign(x: arb) -> int:
-    """The sign of a ball: 1, -1, 0 for an exact zero; NeedMorePrecision where it holds 0 and more."""
-    if x > 0:
-        return 1
-    if x < 0:
-        return -1
-    if x.is_zero():
-        return 0
-    raise NeedMorePrecision("the side of 0 of a ball that holds 0")
+    """ball_sign, raising NeedMorePrecision (more bits may decide it) where the ball cannot tell."""
+    side = ball_sign(x)
+    if side is None:
+        raise NeedMorePrecision("the side of 0 of a ball that holds 0")
+    return side
 
 
 def _exp(x: arb) -> arb:
@@ -479,15 +481,11 @@ def sign(expr: sp.Expr) -> int:
     if expr.is_Rational:
         return (expr.p > 0) - (expr.p < 0)
     try:
-        return refine(expr, _ball_sign, "the sign could not be established")
+        return refine(expr, ball_sign, "the sign could not be established")
     except UncertainError:
         if simplified(expr) == 0:
             return 0
         raise
-
-
-def _ball_sign(x: arb) -> int | None:
-    return 1 if x > 0 else -1 if x < 0 else 0 if x.is_zero() else None
 
 
 def simplified(expr: sp.Expr) -> sp.Expr:
@@ -510,8 +508,13 @@ def approximation(expr: sp.Expr, bits: int) -> Fraction:
             return None
         return _exact(x.mid())
     if expr.is_Rational:
-        return Fraction(int(expr.p), int(expr.q))
+        return fraction(expr)
     return refine(expr, accept, bits=max(START_BITS, 2 * bits))
+
+
+def fraction(q: sp.Rational | fmpq) -> Fraction:
+    """An exact rational, SymPy's or flint's, as Python's Fraction (what the rounding works on)."""
+    return Fraction(int(q.p), int(q.q))
 
 
 def _exact(x: arb) -> Fraction:
@@ -562,13 +565,13 @@ def rounded(expr: sp.Expr, digits: int) -> Rounded:
     certain: from the exact value for a rational, else from a ball narrow enough that both of its
     ends round alike."""
     if expr.is_Rational:
-        return round_fraction(Fraction(int(expr.p), int(expr.q)), digits)
+        return round_fraction(fraction(expr), digits)
     try:
         return refine(expr, lambda x: rounded_ball(x, digits), f"no {digits} digits certain")
     except UncertainError:
         exact = simplified(expr)      # an exact tie or zero in disguise: sigmoid(-log(7)) is 1/8
         if exact.is_Rational:
-            return round_fraction(Fraction(int(exact.p), int(exact.q)), digits)
+            return round_fraction(fraction(exact), digits)
         raise
 
 
@@ -597,7 +600,7 @@ def rounded_ball(x: arb, digits: int) -> Rounded | None:
 def bounds(x: arb | fmpq) -> tuple[Fraction, Fraction]:
     """The ends of a ball, exactly (an exact rational is both)."""
     if isinstance(x, fmpq):
-        exact = Fraction(int(x.p), int(x.q))
+        exact = fraction(x)
         return exact, exact
     mid, rad = _exact(x.mid()), _exact(x.rad())
     return mid - rad, mid + rad

@@ -95,8 +95,8 @@ class CompiledGraph:
         """d loss / d name for every node and symbol the loss depends on (values from forward)."""
         gradients: Env = {self.loss: fmpq(1)}
         for name in self.order[1:]:
-            gradients[name] = capped(_sum(gradients[via] * _checked(local, values, via)
-                                          for via, local in self.locals[name]))
+            gradients[name] = capped(sum((gradients[via] * _checked(local, values, via)
+                                          for via, local in self.locals[name]), fmpq(0)))
         return gradients
 
 
@@ -112,9 +112,3 @@ def _checked(closure: Closure, env: Env, node: str) -> Value:
         raise certified.NeedMorePrecision(f"node '{node}' is not finite at this precision")
     return value
 
-
-def _sum(values) -> Value:
-    total = fmpq(0)
-    for v in values:
-        total += v
-    return total

@@ -104,18 +104,18 @@ class Mistakes:
             yield "the correct value with its sign flipped", -correct
 
     def _batch_sum(self, q: Quantity) -> Iterator[Candidate]:
-        data = self.problem.data
-        if self._batch_quantity(q) and data.reduction == "mean":
-            n = data.batch_size
-            yield (f"the {n} examples' values summed instead of averaged (the mean's 1/{n} left out)",
-                   self._value(self._reduced("sum"), q))
+        return self._other_reduction(q, "sum", "the {n} examples' values summed instead of averaged "
+                                               "(the mean's 1/{n} left out)")
 
     def _batch_mean(self, q: Quantity) -> Iterator[Candidate]:
+        return self._other_reduction(q, "mean", "the {n} examples' values averaged instead of summed "
+                                                "(divided by {n})")
+
+    def _other_reduction(self, q: Quantity, used: str, detail: str) -> Iterator[Candidate]:
+        """The batch's value reduced by `used` where the problem reduces by the other (mean, sum)."""
         data = self.problem.data
-        if self._batch_quantity(q) and data.reduction == "sum":
-            n = data.batch_size
-            yield (f"the {n} examples' values averaged instead of summed (divided by {n})",
-                   self._value(self._reduced("mean"), q))
+        if self._batch_quantity(q) and data.reduction != used:
+            yield detail.format(n=data.batch_size), self._value(self._reduced(used), q)
 
     def _batch_quantity(self, q: Quantity) -> bool:
         """A value of the batch (not of one example) on a batch of several examples."""

@@ -10,8 +10,6 @@ ball that provably holds the value otherwise.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import sympy as sp
 from flint import arb, fmpq
 
@@ -208,7 +206,7 @@ def exact_and_decimal(value: sp.Expr | arb | fmpq) -> dict[str, str | None]:
     """A number as the answer key and check's JSON write it: its exact form (None where only a
     decimal is known: a Real, or a long run's ball) and its decimal to DECIMAL_DIGITS digits."""
     if isinstance(value, fmpq):
-        exact = str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
+        exact = str(value)                # 5, -23111/80000: as SymPy writes a Rational
     else:
         exact = None if isinstance(value, arb) else exact_string(value)
     return {"exact": exact, "decimal": decimal_string(value)}
@@ -225,8 +223,7 @@ def decimal_string(expr: sp.Expr | arb | fmpq, digits: int = DECIMAL_DIGITS) -> 
     depends on a symbol. A long run's value is an exact rational or a ball; a ball is rounded if it
     decides the digits (one within 2^-100 of 0 is written 0: see training.py)."""
     if isinstance(expr, fmpq):
-        return certified.layout(certified.round_fraction(Fraction(int(expr.p), int(expr.q)), digits),
-                                digits)
+        return certified.layout(certified.round_fraction(certified.fraction(expr), digits), digits)
     if isinstance(expr, arb):
         if certified.negligible(expr):
             return "0"

@@ -187,11 +187,14 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
     examples = _examples(problem)
     history, snapshots = [], []
 
+    def so_far() -> Run:
+        """The run up to the last value recorded: what a study keeps of one that diverged."""
+        return Run(tuple(history), tuple(snapshots), eta, None, epochs, bits)
+
     def record(loss: Value, step: int) -> None:
+        _check(loss, parameters, step, bits, so_far)
         history.append(loss)
         snapshots.append(dict(parameters))
-        _check(loss, parameters, step, bits, lambda: Run(tuple(history[:-1]), tuple(snapshots[:-1]),
-                                                          eta, None, epochs, bits))
 
     for step in range(steps):
         batch = range(len(examples)) if problem.data is None else problem.data.batch(step)
@@ -205,8 +208,7 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
                                                  [examples[i] for i in batch])
         except TooLarge as exc:
             raise Diverged(f"the run diverged: a value grew past e^{MAX_EXP_ARGUMENT} at update "
-                           f"{step} ({exc}; try a smaller learning rate)",
-                           Run(tuple(history), tuple(snapshots), eta, None, epochs, bits)) from None
+                           f"{step} ({exc}; try a smaller learning rate)", so_far()) from None
         record(loss, step)
         parameters = {name: capped(value - learning_rate * gradient[name])
                       for name, value in parameters.items()}
@@ -215,8 +217,7 @@ def _run(graph: CompiledGraph, problem, eta: sp.Expr, steps: int, epochs: int | 
         final_loss = _data_loss(graph, problem, constants, parameters, examples)
     except TooLarge as exc:
         raise Diverged(f"the run diverged: a value grew past e^{MAX_EXP_ARGUMENT} after update "
-                       f"{steps} ({exc})", Run(tuple(history), tuple(snapshots), eta, None,
-                                                       epochs, bits)) from None
+                       f"{steps} ({exc})", so_far()) from None
     record(final_loss, steps)
     final_nodes = None
     if problem.data is None:
@@ -263,9 +264,7 @@ def _examples(problem) -> list[Env]:
 
 
 def _reduce(problem, terms: list[Value]) -> Value:
-    total = fmpq(0)
-    for term in terms:
-        total += term
+    total = sum(terms, fmpq(0))
     if problem.data is not None and problem.data.reduction == "mean":
         total = total / len(terms)
     return capped(total)

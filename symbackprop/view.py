@@ -257,7 +257,6 @@ class _Writer:
             "steps": run.steps,
             "epochs": run.epochs,
             "count": count,
-            "bits": run.bits,
             "how": ("computed exactly, in rational arithmetic" if run.exact else
                     f"computed in ball arithmetic at {run.bits} bits of working precision"),
             "parameters": [f.math(f.symbol(n)) for n in run.parameters[0]],
