@@ -10,6 +10,7 @@ there is no limit rather than a failure.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -53,20 +54,37 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
 
-    active = [True]
+    # "raising" is off once the block is left, and while another unraisable exception is reported.
+    raising = [True]
 
     def expire(signum, frame):
-        if active[0]:
+        if raising[0]:
             raise TimeLimitExceeded(seconds)
 
+    previous_hook = sys.unraisablehook
+
+    def report_unraisable(unraisable):
+        # A signal that arrives while Python runs a destructor raises there, where the exception
+        # cannot propagate: Python would print it, traceback and all, as "Exception ignored in".
+        # That one is expected and the timer fires again (below), so it is dropped. Anything else
+        # goes to the previous hook, with the timer held off so it is not interrupted half-way.
+        if isinstance(unraisable.exc_value, TimeLimitExceeded):
+            return
+        held, raising[0] = raising[0], False
+        try:
+            previous_hook(unraisable)
+        finally:
+            raising[0] = held
+
     previous = signal.signal(signal.SIGALRM, expire)
+    sys.unraisablehook = report_unraisable
     try:
-        # The timer fires again every REPEAT seconds until the block is left: a signal that arrives
-        # while Python runs a destructor raises there, where the exception is only printed as
-        # "ignored", and the computation would otherwise run on past its limit.
+        # The timer fires again every REPEAT seconds until the block is left, so a signal swallowed
+        # in a destructor does not let the computation run on past its limit.
         signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
         yield
     finally:
-        active[0] = False
+        raising[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook
