@@ -22,8 +22,9 @@ import sympy as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import SEED, network, work_micrograd  # noqa: E402
 
-from symbackprop.parse import _product, symbol  # noqa: E402
-from symbackprop.steps import ChainStep  # noqa: E402
+from symbackprop.parsing.expressions import _product
+from symbackprop.model.symbols import symbol
+from symbackprop.model.steps import ChainStep
 
 SIZES = [64, 128, 128, 10]
 

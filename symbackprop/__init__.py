@@ -1,9 +1,10 @@
 """symbackprop: backpropagation derived symbolically, with every chain-rule step kept as data."""
 
+from .engine.solution import Solution
 from .errors import ProblemError
-from .functions import leaky_relu, relu, sigmoid, softmax
-from .problem import Problem, load, loads
-from .solution import Solution
+from .model.functions import leaky_relu, relu, sigmoid, softmax
+from .model.problem import Problem
+from .parsing.problems import load, loads
 
 __all__ = ["Problem", "ProblemError", "Solution", "leaky_relu", "load", "loads", "relu", "sigmoid",
            "softmax"]

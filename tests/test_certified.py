@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import symbackprop
-from symbackprop import certified, numeric, sigmoid
+from symbackprop.arithmetic import certified, numeric
+from symbackprop import sigmoid
 from symbackprop.cli import main
 from symbackprop.resources import worked_examples_dir
 

@@ -16,12 +16,14 @@ import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop import ProblemError, certified
-from symbackprop import functions as fn
-from symbackprop.check import Checker, agrees, decimal_places, loads_claims, parse_key
-from symbackprop.check_cli import check as check_command
-from symbackprop.equivalence import _settle_kinks
-from symbackprop.mistakes import round_to
+from symbackprop import ProblemError
+from symbackprop.arithmetic import certified
+from symbackprop.model import functions as fn
+from symbackprop.check.judge import Checker, agrees
+from symbackprop.check.claims import decimal_places, loads_claims, parse_key
+from symbackprop.cli.check import check as check_command
+from symbackprop.check.equivalence import _settle_kinks
+from symbackprop.check.mistakes import round_to
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 CHECKS = EXAMPLES / "checks"
@@ -157,8 +159,8 @@ def test_a_formula_is_right_when_it_is_equivalent(seed003):
 def test_the_seeds_formula_is_wrong_with_its_difference(seed003):
     verdict = judge(seed003, "dE/dw3", "2*w3*x_n")
     assert not verdict.right
-    assert verdict.correct == 2 * symbackprop.parse.symbol("x_n")
-    assert sp.simplify(verdict.difference + sp.Rational(8, 5) * symbackprop.parse.symbol("x_n")) == 0
+    assert verdict.correct == 2 * symbackprop.model.symbols.symbol("x_n")
+    assert sp.simplify(verdict.difference + sp.Rational(8, 5) * symbackprop.model.symbols.symbol("x_n")) == 0
     assert verdict.diagnosis is None
     assert [s.target for s in verdict.steps] == ["y", "w3"]
 
@@ -183,7 +185,7 @@ def test_a_formula_that_differs_past_any_float_s_digits_is_wrong(saturated):
 
 
 def test_a_max_or_min_is_settled_by_certified_comparisons():
-    z, a, b, c = (symbackprop.parse.symbol(n) for n in "zabc")
+    z, a, b, c = (symbackprop.model.symbols.symbol(n) for n in "zabc")
     tiny = 1 - fn.sigmoid(z)                      # at z = 400, e^-400/(1 + e^-400): about 1.9e-174
     values = {z: sp.Integer(400), a: sp.Rational(1, 10**200)}
     # SymPy cannot order 1 - sigmoid(400) against 1e-200 (it raised TypeError); 1.9e-174 > 1e-200.

@@ -17,8 +17,9 @@ import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop.check import Checker, loads_claims
-from symbackprop.check_cli import check as check_command
+from symbackprop.check.judge import Checker
+from symbackprop.check.claims import loads_claims
+from symbackprop.cli.check import check as check_command
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 

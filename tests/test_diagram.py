@@ -21,8 +21,9 @@ import pytest
 import sympy as sp
 
 import symbackprop
-from symbackprop import diagram, resources
-from symbackprop.diagram import TIKZ_LIBRARIES, draw, format_value
+from symbackprop.printing import diagram
+from symbackprop import resources
+from symbackprop.printing.diagram import TIKZ_LIBRARIES, draw, format_value
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 # The colors of the brief, spelled out so that swapping them in diagram.py fails the tests:
@@ -312,7 +313,7 @@ def test_drawing_twice_gives_the_same_text(sigmoid, format):
 
 def test_output_does_not_depend_on_hash_order():
     # Set iteration order changes with PYTHONHASHSEED; the drawings must not.
-    script = ("import sys, symbackprop; from symbackprop.diagram import draw; "
+    script = ("import sys, symbackprop; from symbackprop.printing.diagram import draw; "
               "s = symbackprop.load(sys.argv[1]).solve(); "
               "sys.stdout.write(''.join(draw(s, f) for f in ('tikz', 'mermaid', 'dot')))")
     outputs = {subprocess.run([sys.executable, "-c", script, str(EXAMPLES / "sigmoid_2_2_2.yaml")],

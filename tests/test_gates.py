@@ -5,8 +5,9 @@ from __future__ import annotations
 import sympy as sp
 
 import symbackprop
-from symbackprop.graph import split_into_gates
-from symbackprop.parse import parse_expression, symbol
+from symbackprop.model.graph import split_into_gates
+from symbackprop.parsing.expressions import parse_expression
+from symbackprop.model.symbols import symbol
 
 
 def test_relu_of_a_product_splits_into_a_multiply_gate_and_a_relu():

@@ -32,10 +32,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symbackprop
-from symbackprop import ProblemError, budget, problem as problem_module
+from symbackprop import ProblemError, budget
+from symbackprop.parsing import problems as problem_module
 from symbackprop.cli import main
-from symbackprop.render import FORMATS, render
-from symbackprop.formats import escape_latex
+from symbackprop.printing.rendering import FORMATS, render
+from symbackprop.printing.formats import escape_latex
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "f.yaml"

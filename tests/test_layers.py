@@ -6,7 +6,7 @@ import sympy as sp
 import pytest
 
 import symbackprop
-from symbackprop.layers import expand
+from symbackprop.parsing.layers import expand
 from symbackprop.resources import worked_examples_dir
 
 SEED004 = worked_examples_dir() / "seed004_two_hidden_softmax.yaml"

@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbackprop
-from symbackprop import functions as fn
-from symbackprop.parse import ExpressionError, parse_expression, symbol
+from symbackprop.model import functions as fn
+from symbackprop.parsing.expressions import ExpressionError, parse_expression
+from symbackprop.model.symbols import symbol
 
 x, y, a, b, c = (symbol(n) for n in ("x", "y", "a", "b", "c"))
 
@@ -295,7 +296,7 @@ def test_code_in_expression_text_is_never_executed(sentinel, prefix, payload, su
 @settings(max_examples=300, deadline=None)
 def test_a_product_of_two_symbols_is_the_one_sympy_builds(a, b):
     """parse builds w*x without Mul.flatten; it must be SymPy's own product, argument for argument."""
-    from symbackprop.parse import check_name
+    from symbackprop.parsing.expressions import check_name
     try:
         check_name(a), check_name(b)
     except ExpressionError:

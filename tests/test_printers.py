@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import sympy as sp
 
-from symbackprop.formats import Format, LatexFormat, MarkdownFormat, escape_latex
-from symbackprop.parse import parse_expression as parse
-from symbackprop.printers import latex, latex_name, sympy_order, text
-from symbackprop.render import align_lines, break_sum
+from symbackprop.printing.formats import Format, LatexFormat, MarkdownFormat, escape_latex
+from symbackprop.parsing.expressions import parse_expression as parse
+from symbackprop.printing.printers import latex, latex_name, sympy_order, text
+from symbackprop.printing.rendering import align_lines, break_sum
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -371,7 +371,7 @@ def test_kink_inside_zero_one_is_accepted(tmp_path, kink):
           y: relu(x)
         kink: {kink}
         """))
-    assert str(problem.kink) == str(symbackprop.parse.parse_number(kink))
+    assert str(problem.kink) == str(symbackprop.parsing.expressions.parse_number(kink))
 
 
 # --- errors at the values (solve time) ----------------------------------------------------------

@@ -981,8 +981,9 @@ def test_confident_softmax_cross_entropy_solves():
 def test_local_derivative_is_sympy_diff(text, wrt, kink):
     """The shortcuts of rules.local_derivative (only the terms of a sum that hold the input, a product
     read off, a function's own derivative) give exactly what sympy.diff gives."""
-    from symbackprop.parse import ExpressionError, parse_expression, symbol
-    from symbackprop.rules import local_derivative
+    from symbackprop.parsing.expressions import ExpressionError, parse_expression
+    from symbackprop.model.symbols import symbol
+    from symbackprop.model.rules import local_derivative
 
     try:
         expr = parse_expression(text)

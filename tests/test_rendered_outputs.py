@@ -318,7 +318,7 @@ def test_a_graph_too_large_for_a_page_is_described_not_drawn(tmp_path: Path):
     """A 4-6-3 network has 77 boxes: its TikZ would not be legible (and a few hundred boxes stop
     pdflatex with "Dimension too large"), so the solution says how to draw it and still compiles."""
     import symbackprop
-    from symbackprop import diagram
+    from symbackprop.printing import diagram
 
     weights = lambda rows, cols: [[f"0.{(r * cols + c) % 9 + 1}" for c in range(cols)] for r in range(rows)]  # noqa: E731
     problem = symbackprop.load({"layers": {

@@ -6,7 +6,7 @@ import sympy as sp
 import pytest
 
 import symbackprop
-from symbackprop.parse import symbol
+from symbackprop.model.symbols import symbol
 from symbackprop.resources import builtin_example, worked_examples_dir
 
 x_n, y, ybar, w3 = (symbol(n) for n in ("x_n", "y", "ybar", "w3"))

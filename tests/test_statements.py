@@ -220,7 +220,7 @@ def test_the_worked_solution_writes_the_general_form_then_the_branch(tmp_path):
 ])
 def test_the_printed_step_says_its_value_at_zero(at_zero, latex):
     """1[z > 0] is 0 at z = 0: with the kink 1/2 or 1 the printed step must not claim so."""
-    from symbackprop.printers import ReadableLatexPrinter
+    from symbackprop.printing.printers import ReadableLatexPrinter
 
     assert ReadableLatexPrinter().doprint(sp.Heaviside(sp.Symbol("z"), at_zero)) == latex
 

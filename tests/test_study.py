@@ -27,9 +27,11 @@ import sympy
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop import plots, study
-from symbackprop.parse import parse_number
-from symbackprop.train_cli import train
+from symbackprop.printing.formats import rate_text
+from symbackprop.study import plots, runs, verdicts
+from symbackprop.study import report as study_report
+from symbackprop.parsing.expressions import parse_number
+from symbackprop.cli.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "worked_examples" / "study"
@@ -71,50 +73,50 @@ learning_rate: 0.1
 
 def test_a_history_that_decreases_and_settles_converges():
     history = [9 * Decimal(2) ** -k for k in range(40)]
-    verdict = study.judge(history)
-    assert verdict.kind == study.CONVERGES
-    assert verdict.increases == 0 and verdict.last_change < study.SETTLED
+    verdict = verdicts.judge(history)
+    assert verdict.kind == verdicts.CONVERGES
+    assert verdict.increases == 0 and verdict.last_change < verdicts.SETTLED
 
 
 def test_a_history_still_falling_fast_at_the_end_is_still_decreasing():
-    assert study.judge([1, "0.5", "0.25"]).kind == study.DECREASING
+    assert verdicts.judge([1, "0.5", "0.25"]).kind == verdicts.DECREASING
 
 
 def test_a_decreasing_history_far_above_the_best_final_loss_crawls():
     history = [1, "0.99", "0.98", "0.97", "0.9699"]
-    assert study.judge(history).kind == study.CONVERGES          # alone, it looks settled
-    assert study.judge(history, best_final=Decimal("0.01")).kind == study.CRAWLS
-    assert study.judge(history, best_final=Decimal("0.9699")).kind == study.CONVERGES
+    assert verdicts.judge(history).kind == verdicts.CONVERGES          # alone, it looks settled
+    assert verdicts.judge(history, best_final=Decimal("0.01")).kind == verdicts.CRAWLS
+    assert verdicts.judge(history, best_final=Decimal("0.9699")).kind == verdicts.CONVERGES
 
 
 def test_a_history_that_goes_up_at_some_steps_oscillates_and_the_increases_are_counted():
-    verdict = study.judge([1, "0.5", "0.7", "0.3", "0.4", "0.2"])
-    assert verdict.kind == study.OSCILLATES
+    verdict = verdicts.judge([1, "0.5", "0.7", "0.3", "0.4", "0.2"])
+    assert verdict.kind == verdicts.OSCILLATES
     assert verdict.increases == 2
 
 
 def test_a_history_that_grows_without_bound_diverges():
-    verdict = study.judge([9 * 4 ** k for k in range(6)])
-    assert verdict.kind == study.DIVERGES
+    verdict = verdicts.judge([9 * 4 ** k for k in range(6)])
+    assert verdict.kind == verdicts.DIVERGES
     assert verdict.overflow_step is None and verdict.increases == 5
 
 
 def test_an_overflow_diverges_at_its_step_whatever_the_history_did_before():
-    verdict = study.judge([1, "0.5"], overflow_step=2)
-    assert verdict.kind == study.DIVERGES and verdict.overflow_step == 2
+    verdict = verdicts.judge([1, "0.5"], overflow_step=2)
+    assert verdict.kind == verdicts.DIVERGES and verdict.overflow_step == 2
 
 
 def test_a_level_loss_oscillates_only_while_the_parameters_jump():
     cycle = [{"w": Decimal(0)}, {"w": Decimal(6)}, {"w": Decimal(0)}]
     still = [{"w": Decimal(3)}] * 3
-    assert study.judge([9, 9, 9], parameters=cycle).kind == study.OSCILLATES
-    assert study.judge([9, 9, 9], parameters=cycle).level_jumps == 2
-    assert study.judge([0, 0, 0], parameters=still).kind == study.CONVERGES
+    assert verdicts.judge([9, 9, 9], parameters=cycle).kind == verdicts.OSCILLATES
+    assert verdicts.judge([9, 9, 9], parameters=cycle).level_jumps == 2
+    assert verdicts.judge([0, 0, 0], parameters=still).kind == verdicts.CONVERGES
 
 
 def test_rounding_in_the_last_digits_is_not_an_increase():
     history = [1, "0.5", "0.25", Decimal("0.25") + Decimal("1e-38")]
-    assert study.judge(history).kind == study.CONVERGES
+    assert verdicts.judge(history).kind == verdicts.CONVERGES
 
 
 @pytest.mark.parametrize("rate, text", [
@@ -124,7 +126,7 @@ def test_rounding_in_the_last_digits_is_not_an_increase():
 ])
 def test_a_learning_rate_is_written_exactly(rate, text):
     # 1/2 - 5e-41 has 41 decimals; a Decimal division at 28 digits wrote it "0.5".
-    assert study.rate_text(parse_number(rate)) == text
+    assert rate_text(parse_number(rate)) == text
 
 
 def test_a_learning_rate_of_thousands_of_decimals_is_written_in_full():
@@ -136,14 +138,14 @@ def test_a_learning_rate_of_thousands_of_decimals_is_written_in_full():
         expected = "0." + str(5**13000).rjust(13000, "0")
     finally:
         sys.set_int_max_str_digits(saved)
-    assert study.rate_text(sympy.Rational(1, 2**13000)) == expected
+    assert rate_text(sympy.Rational(1, 2**13000)) == expected
 
 
 # --- real studies --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def quadratic_study():
-    return study.run_study(symbackprop.load(QUADRATIC), rates("1.5", "0.1", "1.0"), 60)
+    return runs.run_study(symbackprop.load(QUADRATIC), rates("1.5", "0.1", "1.0"), 60)
 
 
 def test_quadratic_study_converges_oscillates_and_diverges(quadratic_study):
@@ -151,41 +153,41 @@ def test_quadratic_study_converges_oscillates_and_diverges(quadratic_study):
                zip(quadratic_study.curves, quadratic_study.verdicts)}
     assert list(by_rate) == ["1/10", "1", "3/2"]                    # sorted, exact
     converging, verdict = by_rate["1/10"]
-    assert verdict.kind == study.CONVERGES
+    assert verdict.kind == verdicts.CONVERGES
     assert converging.final < Decimal("1e-10")
     cycling, verdict = by_rate["1"]
-    assert verdict.kind == study.OSCILLATES and verdict.increases == 0
+    assert verdict.kind == verdicts.OSCILLATES and verdict.increases == 0
     assert verdict.level_jumps == 60
     assert set(cycling.history) == {Decimal(9)}
     assert [p["w"] for p in cycling.parameters[:4]] == [0, 6, 0, 6]
     diverging, verdict = by_rate["3/2"]
-    assert verdict.kind == study.DIVERGES and verdict.overflow_step is None
+    assert verdict.kind == verdicts.DIVERGES and verdict.overflow_step is None
     assert diverging.history[:4] == (9, 36, 144, 576)
     assert quadratic_study.best == 0
 
 
 def test_a_run_that_overflows_is_recorded_up_to_the_overflow(tmp_path: Path):
-    result = study.run_study(symbackprop.load(EXPLODING), rates("0.01", "1"), 30)
+    result = runs.run_study(symbackprop.load(EXPLODING), rates("0.01", "1"), 30)
     small, large = result.curves
-    assert result.verdicts[0].kind in (study.CONVERGES, study.DECREASING)
+    assert result.verdicts[0].kind in (verdicts.CONVERGES, verdicts.DECREASING)
     assert len(small.history) == 31
     # eta = 1: w = 1, then 1 - 2e, then about 3.1e9, whose exp(w**2) is past any bound: diverged.
-    assert result.verdicts[1] == study.Verdict(study.DIVERGES, overflow_step=2)
+    assert result.verdicts[1] == verdicts.Verdict(verdicts.DIVERGES, overflow_step=2)
     assert len(large.history) == 2 and large.history[1] > 10 ** 8
-    report = study.render_report(result, "md")
+    report = study_report.render_report(result, "md")
     assert "grew past $10^{100}$ at step 2" in report
     assert "$3.53395 \\times 10^{8}$ (step 1)" in report     # the last loss it reached
 
 
 def test_the_crawl_rule_compares_with_the_best_rate(quadratic_study):
-    result = study.run_study(symbackprop.load(QUADRATIC), rates("0.001", "0.1"), 60)
-    assert [v.kind for v in result.verdicts] == [study.CRAWLS, study.CONVERGES]
+    result = runs.run_study(symbackprop.load(QUADRATIC), rates("0.001", "0.1"), 60)
+    assert [v.kind for v in result.verdicts] == [verdicts.CRAWLS, verdicts.CONVERGES]
 
 
 # --- plots ---------------------------------------------------------------------------------------
 
 def test_pgfplots_has_a_curve_per_rate_with_at_most_200_points_and_the_ends(tmp_path: Path):
-    result = study.run_study(symbackprop.load(QUADRATIC), rates("0.0005", "0.001"), 1000)
+    result = runs.run_study(symbackprop.load(QUADRATIC), rates("0.0005", "0.001"), 1000)
     text = plots.pgfplots(result)
     curves = re.findall(r"coordinates \{(.*?)\};", text, flags=re.S)
     assert len(curves) == 2
@@ -211,8 +213,8 @@ def test_the_loss_axis_is_logarithmic_when_the_losses_span_more_than_two_decades
 
 
 def test_written_files_are_byte_identical_on_a_second_run(quadratic_study, tmp_path: Path):
-    first = study.write(quadratic_study, tmp_path / "a", "md")
-    second = study.write(quadratic_study, tmp_path / "b", "md")
+    first = study_report.write(quadratic_study, tmp_path / "a", "md")
+    second = study_report.write(quadratic_study, tmp_path / "b", "md")
     assert [p.name for p in first] == ["loss.png", "loss.svg", "loss.tex", "report.md"]
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name
@@ -260,8 +262,8 @@ RAW_HTML = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
 
 def test_markdown_reports_have_no_raw_html(tmp_path: Path):
     hostile = dict(QUADRATIC, title="<script>alert(1)</script> & <b>bold</b> | $x$ *y*")
-    result = study.run_study(symbackprop.load(hostile), rates("0.1"), 5)
-    report = study.render_report(result, "md")
+    result = runs.run_study(symbackprop.load(hostile), rates("0.1"), 5)
+    report = study_report.render_report(result, "md")
     assert "&lt;script&gt;" in report
     for text in (report, (EXAMPLE / "report.md").read_text(encoding="utf-8")):
         assert not RAW_HTML.search(text), RAW_HTML.search(text).group(0)
@@ -296,8 +298,8 @@ def test_the_committed_latex_report_and_its_plot_compile(tmp_path: Path):
 def test_a_study_with_divergence_overflow_and_a_hostile_title_compiles(tmp_path: Path):
     require_pgfplots()
     hostile = dict(EXPLODING, title=r"\input{/etc/passwd} 100% of $x_1$ & #1 ^ ~ {")
-    result = study.run_study(symbackprop.load(hostile), rates("0.01", "0.1", "1"), 40)
-    study.write(result, tmp_path, "tex")
+    result = runs.run_study(symbackprop.load(hostile), rates("0.01", "0.1", "1"), 40)
+    study_report.write(result, tmp_path, "tex")
     tex = (tmp_path / "report.tex").read_text()
     assert r"\textbackslash{}input" in tex and r"100\%" in tex
     code, log = pdflatex(tmp_path / "report.tex")

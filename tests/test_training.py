@@ -11,7 +11,8 @@ import sympy as sp
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop import certified, numeric, training
+from symbackprop.arithmetic import certified, numeric
+from symbackprop.engine import training
 from symbackprop.cli import main
 from symbackprop.resources import worked_examples_dir
 

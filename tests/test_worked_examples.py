@@ -32,7 +32,7 @@ def test_there_is_an_example_for_every_seed_that_has_one():
 
 
 def test_a_course_can_restyle_solutions_with_its_own_templates(tmp_path: Path):
-    from symbackprop.render import template_dirs
+    from symbackprop.printing.rendering import template_dirs
 
     course = tmp_path / "course"
     course.mkdir()

@@ -1,0 +1,297 @@
+"""`symbackprop check PROBLEM CLAIMS`: a student's claims judged, and the report written as text,
+Markdown or JSON.
+
+Exit status 0 when every claim is right, 1 when any is wrong, 2 for bad input, so an autograder can
+use it. The judging is check.py's; this module only lays the report out: `report_view` turns it into
+strings written by a Format (formats.py), which `templates/check.{txt,md}.j2` arrange, and
+`report_records` into the JSON records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import sympy as sp
+
+from ..arithmetic import numeric
+from ..errors import ProblemError
+from ..model.steps import ChainStep, ForwardStep, SumStep, UpdateStep
+from ..printing.formats import Format, MarkdownFormat, exact_and_decimal
+from ..printing.printers import text as plain_text
+from ..printing.rendering import fill
+from ..printing.view import Equation, equation
+from .answers import FORWARD, GRADIENT
+from .judge import AfterUpdateStep, BatchStep, ExampleStep, Report, Verdict
+
+FORMATS = ("txt", "md", "json")
+#: The exit status when any claim is wrong (0: all right, 2: bad input), said in the JSON report too.
+WRONG_EXIT = 1
+#: Significant digits of the decimals in the steps; the correct value gets more (see _value_digits).
+STEP_DIGITS = 6
+
+
+def render_report(report: Report, fmt: str = "txt") -> str:
+    """The report as txt, md or json."""
+    if fmt == "json":
+        return json.dumps(report_records(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt not in ("txt", "md"):
+        raise ProblemError(f"unknown format '{fmt}'; use one of " + ", ".join(FORMATS), key="format")
+    return fill(f"check.{fmt}.j2", report_view(report, MarkdownFormat if fmt == "md" else Format))
+
+
+# --- the report as strings, for the templates ----------------------------------------------------
+
+def report_view(report: Report, format_class: type[Format]) -> dict[str, Any]:
+    steps_format = format_class(STEP_DIGITS)
+    wrong = [v for v in report.verdicts if not v.right]
+    total = len(report.verdicts)
+    if not wrong:
+        summary = f"All {total} claims are right." if total > 1 else "The claim is right."
+    else:
+        summary = f"{total - len(wrong)} of {total} claims are right; {len(wrong)} " \
+                  f"{'is' if len(wrong) == 1 else 'are'} wrong."
+    rows = [_row(v, report, format_class(_value_digits(v))) for v in report.verdicts]
+    width = max(len(f"{r['label']} = {r['text']}") for r in rows)
+    return {
+        # File names go into code spans in Markdown, where escaping would show; only ` must go.
+        "problem": (report.problem.source or "the problem").replace("`", "'"),
+        "claims": (report.claims_source or "the claims").replace("`", "'"),
+        "title": steps_format.prose(report.problem.title) if report.problem.title else None,
+        "summary": summary,
+        "rows": rows,
+        "width": width,
+        "wrong": [dict(row, steps=_steps(v.steps, report, steps_format))
+                  for row, v in zip(rows, report.verdicts) if not v.right],
+    }
+
+
+def _row(v: Verdict, report: Report, f: Format) -> dict[str, Any]:
+    loss = report.problem.loss
+    label = _label(v, loss, f)
+    claimed = [(f.eq, f.expr(v.claimed))] if v.claim.is_formula and v.claimed != v.claim.value else []
+    return {
+        "right": v.right,
+        "label": label,
+        "text": v.claim.text,
+        "claimed": equation(label, claimed) if claimed else None,
+        "correct": equation(label, f.value_chain(v.correct)),
+        "correct_value": _chain_text(f.value_chain(v.correct), f),
+        "difference": _difference(v.difference, f),
+        "precision": _precision(v, report, f),
+        "diagnosis": _diagnosis(v, f),
+        "cause": _cause(v, f),
+    }
+
+
+def _chain_text(chain: list[tuple[str, str]], f: Format) -> str:
+    """A value chain without its left side: 'sigmoid(151/400) ≈ 0.5933', '≈ 0.2910'."""
+    (relation, first), *rest = chain
+    head = first if relation == f.eq else f"{relation} {first}"
+    return " ".join([head, *(f"{r} {t}" for r, t in rest)])
+
+
+def _label(v: Verdict, loss: str, f: Format) -> str:
+    quantity = v.claim.quantity
+    kind, name = quantity.kind, quantity.name
+    label = (f.partial(loss, name) if kind == GRADIENT else f.symbol(name) if kind == FORWARD
+             else f.updated(name))
+    return label if quantity.example is None else f"{label}[{quantity.example + 1}]"
+
+
+def _value_digits(v: Verdict) -> int:
+    """Enough significant digits to show where the claim and the correct value part."""
+    digits = len(re.sub(r"[^0-9]", "", v.claim.text.split("e")[0].split("E")[0]).lstrip("0"))
+    return max(12, digits + 3)
+
+
+def _difference(difference: sp.Expr, f: Format) -> str:
+    if not difference.is_number:
+        return f.math(f.expr(difference))
+    if difference.is_zero:
+        return f.math("0")
+    shown = _scientific(difference, 3)
+    return f.math(_short_number(shown if shown.startswith("-") else "+" + shown, f))
+
+
+def _scientific(value: sp.Expr, digits: int) -> str:
+    """A nonzero number to `digits` significant digits as Python's %g writes it (1.5e-07, 0.0804),
+    correctly rounded from the exact or certified value: a double would overflow at 1e400 and lose
+    5e-401."""
+    shown = Decimal(numeric.decimal_string(value, digits))
+    return f"{shown:.{digits}g}" if shown else "0"
+
+
+def _precision(v: Verdict, report: Report, f: Format) -> str:
+    claim = v.claim
+    if claim.is_formula:
+        return ("a formula: right when it is equivalent as a formula (the names it uses vary), "
+                "not only equal at these values")
+    if report.rel_tol is not None:
+        return f"judged by the relative tolerance {f.math(f.decimal(report.rel_tol))}"
+    if claim.places is None:
+        return "an exact value: right only when equal"
+    plus_minus = "±" if f.name == "txt" else r"\pm "
+    half = _short_number(f"5e{-claim.places - 1}", f)                   # 5e-10 for nine places
+    places = f"{claim.places} decimal place{'s' if claim.places != 1 else ''}"
+    return f"{places} claimed, so right within {f.math(plus_minus + half)}"
+
+
+def _short_number(shown: str, f: Format) -> str:
+    """A number Python wrote (1.5e-07) as the format writes it: 1.5e-7, or 1.5 \\times 10^{-7}."""
+    if "e" not in shown:
+        return shown
+    mantissa, exponent = shown.split("e")
+    if f.name == "txt":
+        return f"{mantissa}e{int(exponent)}"
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
+def _diagnosis(v: Verdict, f: Format) -> str | None:
+    if v.right:
+        return None
+    if v.diagnosis is None:
+        return "no known mistake reproduces this value"
+    d = v.diagnosis
+    return f"{d.title}: {d.detail} gives {f.number(d.value)}"
+
+
+def _cause(v: Verdict, f: Format) -> str | None:
+    if v.right:
+        return None
+
+    def listed(keys):
+        return ", ".join(k if f.name == "txt" else f"`{k}`" for k in keys)
+    if v.follows_from:
+        return (f"follows from the wrong {listed(v.follows_from)}: recomputed from the value "
+                "claimed there, it comes out as claimed here")
+    if v.wrong_upstream and v.claim.is_formula:
+        # A formula is judged as a formula, not recomputed from other claims' values.
+        return (f"a root cause: a wrong formula, judged as a formula, separately from the wrong "
+                f"{listed(v.wrong_upstream)} above it")
+    if v.wrong_upstream:
+        return (f"a root cause: it is computed from the wrong {listed(v.wrong_upstream)}, but "
+                "recomputed from the values claimed there it does not come out as claimed here")
+    return "a root cause: it depends on no other wrong claim"
+
+
+# --- the steps that lead to the correct value -------------------------------------------------
+
+def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
+    loss = report.problem.loss
+    equations: list[Equation] = []
+    for step in steps:
+        if isinstance(step, ExampleStep):
+            equations.extend(_example_equation(e, step.number) for e in _steps((step.step,), report, f))
+        elif isinstance(step, BatchStep):
+            equations.append(_batch_equation(step, report, f))
+        elif isinstance(step, ForwardStep):
+            equations.append(_forward_equation(step, f.symbol(step.node), f))
+        elif isinstance(step, AfterUpdateStep):
+            equations.append(_forward_equation(step.step, f.updated(step.step.node), f))
+        elif isinstance(step, ChainStep):
+            equations.extend(_chain_equations(step, loss, f))
+        elif isinstance(step, SumStep):
+            equations.append(_sum_equation(step, report, f))
+        elif isinstance(step, UpdateStep):
+            equations.append(_update_equation(step, loss, f))
+    return equations
+
+
+def _example_equation(e: Equation, number: int) -> Equation:
+    """An equation of one example's pass, its left side marked with the example: h1[3] = ..."""
+    return {**e, "lhs": f"{e['lhs']}[{number}]"}
+
+
+def _batch_equation(step: BatchStep, report: Report, f: Format) -> Equation:
+    """E = (E[1] + E[2])/2 = ... : the batch's value from the examples' (mean or sum)."""
+    q, loss = step.quantity, report.problem.loss
+    label = f.partial(loss, q.name) if q.kind == GRADIENT else f.symbol(q.name)
+    total = " + ".join(f"{label}[{n}]" for n, _ in step.terms)
+    values = " + ".join(f.bracket(f.factor(v)) for _, v in step.terms)
+    if step.reduction == "mean":
+        count = len(step.terms)
+        total, values = f"({total})/{count}", f"({values})/{count}"
+    return equation(label, (f.eq, total), (f.eq, values), f.value_chain(step.value))
+
+
+def _sum_equation(step: SumStep, report: Report, f: Format) -> Equation:
+    paths = [s.value for s in report.solution.steps
+             if isinstance(s, ChainStep) and s.target == step.target]
+    return equation(f.partial(report.problem.loss, step.target),
+                    (f.eq, " + ".join(f.bracket(f.factor(p)) for p in paths)), f.value_chain(step.value))
+
+
+def _update_equation(step: UpdateStep, loss: str, f: Format) -> Equation:
+    w = step.parameter
+    rule = f"{f.symbol(w)} - {f.product(f.symbol('eta'), f.partial(loss, w))}"
+    change = f.product(f.factor(step.learning_rate), f.factor(step.gradient))
+    numbers = f"{f.factor(step.old)} - {change}"
+    return equation(f.updated(step.parameter), (f.eq, rule), (f.eq, numbers), f.value_chain(step.new))
+
+
+def _forward_equation(step: ForwardStep, lhs: str, f: Format) -> Equation:
+    segments: list = [(f.eq, f.expr(step.definition))]
+    if step.given:
+        return equation(lhs, segments, [(f.eq, f.factor(step.value))])
+    if step.inputs and not step.definition.is_Atom:
+        segments.append((f.eq, f.substituted(step.definition, dict(step.inputs))))
+    return equation(lhs, segments, f.value_chain(step.value))
+
+
+def _chain_equations(step: ChainStep, loss: str, f: Format) -> list[Equation]:
+    lhs = f.partial(loss, step.target)
+    if step.via == loss:
+        return [equation(lhs, (f.eq, f.expr(step.local)), f.value_chain(step.value))]
+    local_lhs = f.partial(step.via, step.target)
+    return [
+        equation(local_lhs, (f.eq, f.expr(step.local)), f.value_chain(step.local_value)),
+        equation(lhs, (f.eq, f.product(f.partial(loss, step.via), local_lhs)),
+                 (f.eq, f.product(f.factor(step.upstream_value), f.factor(step.local_value))),
+                 f.value_chain(step.value)),
+    ]
+
+
+# --- the report as JSON records ------------------------------------------------------------------
+
+def report_records(report: Report) -> dict[str, Any]:
+    """A summary record (the counts and the overall verdict) and one record per claim, in the order
+    of the claims file."""
+    f = Format(STEP_DIGITS)
+    records = []
+    for v in report.verdicts:
+        d = v.diagnosis
+        q = v.claim.quantity
+        records.append({
+            "claim": v.claim.key,
+            "kind": q.kind,
+            "name": q.name,
+            "example": None if q.example is None else q.example + 1,
+            "right": v.right,
+            "claimed": v.claim.text,
+            "places": v.claim.places,
+            "correct": exact_and_decimal(v.correct),
+            "difference": _json_value(v.difference),
+            "diagnosis": None if d is None else {"mistake": d.mistake, "title": d.title,
+                                                 "detail": d.detail, "value": _json_value(d.value)},
+            "root_cause": v.root_cause,
+            "follows_from": list(v.follows_from),
+            "wrong_upstream": list(v.wrong_upstream),
+            "steps": [_equation_text(e) for e in _steps(v.steps, report, f)],
+        })
+    summary = {**report.counts(), "all_right": report.all_right,
+               "verdict": "right" if report.all_right else "wrong",
+               "exit_status": 0 if report.all_right else WRONG_EXIT}
+    return {"problem": report.problem.source, "claims_file": report.claims_source,
+            "summary": summary, "claims": records}
+
+
+def _json_value(value: sp.Expr) -> str:
+    """A decimal for a number, SymPy's string for a formula."""
+    return numeric.decimal_string(value) if value.is_number else plain_text(value)
+
+
+def _equation_text(e: Equation) -> str:
+    return e["lhs"] + "".join(f" {relation} {text}" for relation, text in e["rhs"])

@@ -1,0 +1,169 @@
+"""The computational graph: named nodes in forward order, their inputs, and who consumes whom.
+
+Nodes may only use symbols and nodes defined before them, so the order they are written in is
+already a topological order; the reverse pass walks it backwards. Everything is ordered (by the
+user's order for nodes, by name for inputs), never by set iteration, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..errors import ProblemError
+from .symbols import symbol
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    expr: sp.Expr
+    #: Direct inputs (earlier nodes and plain symbols), sorted by name.
+    inputs: tuple[str, ...]
+    #: True for a node made by splitting a user's compound expression into gates.
+    generated: bool = False
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        return symbol(self.name)
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Node]
+    #: Plain symbols (weights, inputs, targets) in order of first use.
+    symbols: tuple[str, ...]
+    #: For every node and symbol, the nodes that use it directly, in forward order.
+    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, definitions: dict[str, sp.Expr], gates: bool = False) -> "Graph":
+        """The graph of the user's nodes; with gates=True, every compound expression is first split
+        into one node per primitive operation (add, multiply, power, function), so that each step
+        of the reverse pass is a single gate rule."""
+        generated: set[str] = set()
+        if gates:
+            _check_order(definitions)
+            definitions, generated = split_into_gates(definitions)
+        nodes: dict[str, Node] = {}
+        symbols: dict[str, None] = {}      # ordered, and a set for the membership test
+        names = list(definitions)
+        for name, expr in definitions.items():
+            used = sorted(s.name for s in expr.free_symbols)
+            for other in used:
+                if other == name:
+                    raise ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
+                if other in definitions and other not in nodes:
+                    if _reaches(definitions, other, name, set()):
+                        raise ProblemError(
+                            f"nodes '{name}' and '{other}' depend on each other: a cycle; "
+                            "a network's forward pass must not loop", key=f"nodes.{name}")
+                    raise ProblemError(
+                        f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
+                        "forward order: move it above)", key=f"nodes.{name}")
+                if other not in definitions:
+                    symbols.setdefault(other)
+            nodes[name] = Node(name, expr, tuple(used), name in generated)
+        consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
+        for node in nodes.values():
+            for used_name in node.inputs:
+                consumers[used_name].append(node.name)
+        return cls(nodes, tuple(symbols), {k: tuple(v) for k, v in consumers.items()})
+
+    def ancestors(self, name: str) -> list[str]:
+        """Every node and symbol the named node depends on, itself first, in reverse forward order.
+
+        A symbol comes right after the earliest node that uses it, the last of its consumers the
+        reverse pass reaches, so that dE/dw5 follows dE/dnet_o1 as in the lecture notes; symbols that
+        the named node uses directly (targets) come last.
+        """
+        seen = {name}
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            node = self.nodes.get(current)
+            for used in node.inputs if node else ():
+                if used not in seen:
+                    seen.add(used)
+                    stack.append(used)
+        # Each symbol's earliest consumer among the ancestors, found once: asking it again for every
+        # node would take symbols x nodes.
+        symbols_after: dict[str, list[str]] = {}
+        for s in self.symbols:
+            if s in seen:
+                first = next(c for c in self.consumers[s] if c in seen)
+                symbols_after.setdefault(first, []).append(s)
+        order: list[str] = []
+        for node_name in reversed(self.nodes):
+            if node_name in seen:
+                order.append(node_name)
+                if node_name != name:
+                    order.extend(symbols_after.get(node_name, ()))
+        # Symbols used only by the loss itself (the targets) come last: they are rarely of interest.
+        return order + symbols_after.get(name, [])
+
+
+def _check_order(definitions: dict[str, sp.Expr]) -> None:
+    """Raise the usual error for a node used before it is defined, before splitting renames things."""
+    Graph.build(definitions)
+
+
+def split_into_gates(definitions: dict[str, sp.Expr]) -> tuple[dict[str, sp.Expr], set[str]]:
+    """Split every compound expression into primitive operations, each a node of its own.
+
+    `y: relu(w3*x_n)` becomes `y_1: w3*x_n` and `y: relu(y_1)`. An operand stays inline when it is a
+    symbol, a number, or a number times a symbol (so y - ybar stays one add gate). Generated names
+    are the user node's name with _1, _2, ... and never collide with a name already in use.
+    """
+    taken = {s.name for e in definitions.values() for s in e.free_symbols} | set(definitions)
+    result: dict[str, sp.Expr] = {}
+    generated: set[str] = set()
+    for name, expr in definitions.items():
+        counter = [0]
+
+        def fresh() -> str:
+            while True:
+                counter[0] += 1
+                candidate = f"{name}_{counter[0]}"
+                if candidate not in taken:
+                    taken.add(candidate)
+                    return candidate
+
+        def gate(e: sp.Expr) -> sp.Expr:
+            """e with each compound operand replaced by the symbol of a new node computing it."""
+            if e.is_Atom:
+                return e
+            args = []
+            for arg in e.args:
+                if _is_simple(arg):
+                    args.append(arg)
+                else:
+                    inner = gate(arg)
+                    new_name = fresh()
+                    result[new_name] = inner
+                    generated.add(new_name)
+                    args.append(symbol(new_name))
+            return e.func(*args)
+
+        result[name] = gate(expr)
+    return result, generated
+
+
+def _is_simple(e: sp.Expr) -> bool:
+    if e.is_Atom:
+        return True
+    coefficient, rest = e.as_coeff_Mul()
+    return coefficient.is_Number and coefficient != 1 and rest.is_Symbol
+
+
+def _reaches(definitions: dict[str, sp.Expr], start: str, target: str, seen: set[str]) -> bool:
+    """True when node `start` uses `target`, directly or through other nodes."""
+    for s in definitions[start].free_symbols:
+        if s.name == target:
+            return True
+        if s.name in definitions and s.name not in seen:
+            seen.add(s.name)
+            if _reaches(definitions, s.name, target, seen):
+                return True
+    return False

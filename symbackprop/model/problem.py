@@ -1,0 +1,49 @@
+"""A problem: its nodes, loss, values, parameters and data, as read and checked by parsing/."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .data import Dataset
+from .graph import Graph
+
+
+@dataclass
+class Problem:
+    nodes: dict[str, sp.Expr]
+    loss: str
+    values: dict[str, sp.Expr]
+    given: dict[str, sp.Expr] = field(default_factory=dict)
+    parameters: tuple[str, ...] = ()
+    learning_rate: sp.Expr | None = None
+    kink: sp.Expr = sp.S.Zero
+    title: str | None = None
+    notes: tuple[str, ...] = ()
+    source: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: Line of each key path ("nodes.y") in the source file, for error messages.
+    lines: dict[str, int] = field(default_factory=dict)
+    graph: Graph | None = None
+    gates: bool = False
+    #: The examples and their batching, or None for a single example given by values alone.
+    data: Dataset | None = None
+
+    def without_values(self) -> "Problem":
+        """The same network with every symbol left symbolic: the general derivation alone, with the
+        kinks of ReLU and max kept as step functions."""
+        return dataclasses.replace(self, values={}, given={})
+
+    def with_gates(self) -> "Problem":
+        """The same problem with every compound expression split into primitive gates."""
+        return dataclasses.replace(self, gates=True, graph=Graph.build(self.nodes, gates=True))
+
+    def solve(self, kink: sp.Expr | None = None, *, steps: int | None = None,
+              epochs: int | None = None, progress=None):
+        """Forward pass, reverse pass, update and the forward pass after it, as a Solution; with
+        steps or epochs, the whole run of updates too (the first still shown in full)."""
+        from ..engine.solution import solve_problem
+
+        return solve_problem(self, kink, steps=steps, epochs=epochs, progress=progress)

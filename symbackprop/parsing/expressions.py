@@ -1,0 +1,335 @@
+"""Expression text to SymPy, through Python's `ast` and a whitelist; nothing is ever evaluated.
+
+`eval`, `exec`, `sympify` and `parse_expr` all run Python, so a problem file given to them could run
+code. Here the text is only parsed into a syntax tree, every tree node is checked against a short list
+(numbers, names, + - * / **, calls of the functions in `functions.FUNCTIONS`), and the SymPy object
+is built directly from it. Decimal literals become exact rationals from their text: `0.1` is 1/10.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+import warnings
+
+import sympy as sp
+
+from ..arithmetic import numeric
+from ..arithmetic.certified import MAX_EXP_ARGUMENT
+from ..arithmetic.numeric import MAX_DIGITS, power_digits, too_long
+from ..errors import ProblemError
+from ..model.functions import ARITY, FUNCTIONS
+from ..model.symbols import symbol
+
+MAX_TEXT_LENGTH = 10_000
+MAX_TREE_NODES = 5_000
+MAX_DEPTH = 60
+MAX_NAME_LENGTH = 64
+MAX_NUMBER_LENGTH = 100
+
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
+PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
+
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: _product(a, b),
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: _power(a, b),
+}
+_OPERATOR_WORDS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitXor: "^",
+                   ast.BitAnd: "&", ast.BitOr: "|", ast.LShift: "<<", ast.RShift: ">>"}
+
+
+class ExpressionError(ProblemError):
+    """An expression outside the whitelist, or one that cannot be built."""
+
+
+def check_name(name: object, what: str = "name") -> str:
+    """A name a user may give to a node or symbol: a letter, then letters, digits and underscores."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ExpressionError(f"{what} {name!r} is not a valid name: use a letter followed by letters, "
+                           "digits and underscores (for example w3, x_n, ybar)")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ExpressionError(f"{what} '{name[:20]}...' is longer than {MAX_NAME_LENGTH} characters")
+    if keyword.iskeyword(name) or name in FUNCTIONS:
+        raise ExpressionError(f"{what} '{name}' is a reserved word or a function name")
+    return name
+
+
+def parse_expression(text: str) -> sp.Expr:
+    """Parse expression text into a SymPy expression, or raise ExpressionError saying what is wrong."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an expression, got {type(text).__name__} {text!r}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_TEXT_LENGTH} characters")
+    if not text.strip():
+        raise ExpressionError("expression is empty")
+    if "#" in text:
+        # Python would read the rest as a comment and silently drop it: w1*x1 #+ w2*x2 is w1*x1.
+        raise ExpressionError(f"'{_short(text)}' contains '#'; expressions cannot hold comments")
+    try:
+        with warnings.catch_warnings():
+            # Python warns about escapes such as '\_' in string literals; the whitelist rejects them.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"cannot parse '{_short(text)}': {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError(f"cannot parse '{_short(text)}': nested too deeply") from None
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_TREE_NODES:
+        raise ExpressionError(f"expression has {count} parts, more than the {MAX_TREE_NODES} allowed")
+    builder = _Builder(text.strip())
+    result = builder.build(tree.body, depth=0)
+    return _checked_result(result, text)
+
+
+def parse_number(value: object) -> sp.Expr:
+    """A number given in a problem file: int, decimal text (exact), "1/3", or a constant expression."""
+    if isinstance(value, bool) or value is None:
+        raise ExpressionError(f"expected a number, got {value!r}")
+    if isinstance(value, int):
+        if _too_long(sp.Integer(value)):
+            raise ExpressionError(f"the integer has more than {MAX_DIGITS} digits")
+        return sp.Integer(value)
+    if isinstance(value, float):
+        # A float reaching here lost its text already; its shortest repr is what the user wrote.
+        return _decimal(repr(value))
+    if isinstance(value, sp.Basic):
+        return from_sympy(value)
+    if not isinstance(value, str):
+        raise ExpressionError(f"expected a number, got {type(value).__name__} {value!r}")
+    if len(value) <= MAX_NUMBER_LENGTH and PLAIN_DECIMAL.match(value):
+        # Most numbers in a problem ("0.3", "-1"): the same value the parser gives, without parsing.
+        return _decimal(value)
+    result = parse_expression(value)
+    if result.free_symbols:
+        names = ", ".join(sorted(str(s) for s in result.free_symbols))
+        raise ExpressionError(f"expected a number, got '{_short(value)}' which uses {names}")
+    return result
+
+
+def from_sympy(expr: object) -> sp.Expr:
+    """Take an expression built in Python (a notebook) down the same checked path as parsed text.
+
+    Floats become the exact decimals they print as; symbols are renamed into the project's real
+    symbols; anything the whitelist does not know is an error.
+    """
+    expr = sp.sympify(expr, strict=True) if not isinstance(expr, sp.Basic) else expr
+    allowed_functions = set(FUNCTIONS.values())
+
+    def rebuild(e):
+        if e.is_Symbol:
+            return symbol(check_name(e.name))
+        if e.is_Float:
+            return _decimal(str(e))
+        if e.is_Rational:
+            return e
+        if e.is_Add or e.is_Mul or e.is_Pow:
+            return e.func(*(rebuild(a) for a in e.args))
+        if e.func in allowed_functions:
+            return e.func(*(rebuild(a) for a in e.args))
+        raise ExpressionError(f"'{e}' uses {e.func.__name__}, which is not supported; use "
+                              "+ - * / **, numbers, names and " + ", ".join(sorted(FUNCTIONS)))
+
+    return _checked_result(rebuild(expr), str(expr))
+
+
+def _checked_result(result: sp.Expr, text: str) -> sp.Expr:
+    if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ExpressionError(f"'{_short(text)}' divides by zero or takes the log of zero")
+    if any(_too_long(number) for number in result.atoms(sp.Rational)):
+        raise ExpressionError(f"'{_short(text)}' makes a number of more than {MAX_DIGITS} digits")
+    return result
+
+
+def _too_long(number: sp.Expr) -> bool:
+    """An exact number of more than MAX_DIGITS digits: 10**4000*10**4000 passes the power check,
+    but Python will not even print it."""
+    if not number.is_Rational:
+        return False
+    return too_long(number)
+
+
+class _Builder:
+    def __init__(self, text: str):
+        self.text = text
+
+    def build(self, node: ast.AST, depth: int) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"'{_short(self.text)}' is nested more than {MAX_DEPTH} levels deep")
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise ExpressionError(
+                f"'{_short(self.text)}' uses {_describe(node)}, which is not allowed; use numbers, "
+                "names, + - * / ** and the functions " + ", ".join(sorted(FUNCTIONS)))
+        return method(node, depth + 1)
+
+    def _Constant(self, node: ast.Constant, depth: int) -> sp.Expr:
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            raise ExpressionError(f"'{_short(self.text)}' contains {node.value!r}, which is not a number")
+        literal = ast.get_source_segment(self.text, node) or repr(node.value)
+        if len(literal) > MAX_NUMBER_LENGTH:
+            raise ExpressionError(f"number '{literal[:20]}...' is longer than {MAX_NUMBER_LENGTH} characters")
+        return _decimal(literal.replace("_", ""))
+
+    def _Name(self, node: ast.Name, depth: int) -> sp.Expr:
+        if node.id in FUNCTIONS:
+            raise ExpressionError(f"'{node.id}' is a function; call it as {node.id}(...)")
+        return symbol(check_name(node.id))
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
+        operand = self.build(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        raise ExpressionError(f"'{_short(self.text)}' uses the operator {type(node.op).__name__}, "
+                              "which is not allowed")
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return self._sum(node, depth)
+        operation = _BINARY.get(type(node.op))
+        if operation is None:
+            word = _OPERATOR_WORDS.get(type(node.op), type(node.op).__name__)
+            raise ExpressionError(f"'{_short(self.text)}' uses the operator {word}, which is not "
+                                  "allowed; use + - * / **")
+        left, right = self.build(node.left, depth), self.build(node.right, depth)
+        try:
+            result = operation(left, right)
+        except _PowerTooLarge as exc:
+            raise ExpressionError(f"'{_short(self.text)}': {exc}") from None
+        # Checked at every step (SymPy puts a sum's or product's number first), so that a chain
+        # 10**4000*10**4000*... stops before it multiplies numbers of millions of digits.
+        if _too_long(result.args[0] if result.is_Add or result.is_Mul else result):
+            raise ExpressionError(f"'{_short(self.text)}' makes a number of more than {MAX_DIGITS} "
+                                  "digits")
+        return self._real(result, node)
+
+    def _sum(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        """A flat sum a + b - c + ... (Python nests it to the left, one level per term) built at one
+        depth and in one step: a weighted sum of 64 inputs is not nested 64 levels deep."""
+        terms = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            terms.append((node.op, node.right))
+            node = node.left
+        parts = [self.build(node, depth)]
+        for op, right in reversed(terms):
+            part = self.build(right, depth)
+            parts.append(part if isinstance(op, ast.Add) else -part)
+        result = sp.Add(*parts)
+        if _too_long(result.args[0] if result.is_Add else result):
+            raise ExpressionError(f"'{_short(self.text)}' makes a number of more than {MAX_DIGITS} "
+                                  "digits")
+        return result
+
+    def _Call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            called = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            raise ExpressionError(f"'{_short(self.text)}' calls {called}, which is not a supported "
+                                  "function; use " + ", ".join(sorted(FUNCTIONS)))
+        name = node.func.id
+        if node.keywords:
+            raise ExpressionError(f"'{_short(self.text)}': {name}() takes no keyword arguments")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError(f"'{_short(self.text)}': {name}() takes no *arguments")
+        _check_arity(name, len(node.args), self.text)
+        args = [self.build(a, depth) for a in node.args]
+        if name == "exp" and not _exp_in_range(args[0]):
+            raise ExpressionError(f"'{_short(self.text)}': exp of a number above {MAX_EXP_ARGUMENT} "
+                                  "is too large to compute")
+        try:
+            return self._real(FUNCTIONS[name](*args), node)
+        except ValueError as exc:
+            raise ExpressionError(f"'{_short(self.text)}': {exc}") from None
+
+    def _real(self, result: sp.Expr, node: ast.AST) -> sp.Expr:
+        """Refuse a constant that is not real (log(-9), (-8)**(1/3)) where it is written: SymPy would
+        carry it on, and comparing it (exp's limit, max, min) raises a bare TypeError."""
+        if result.is_number and not result.is_Rational and result.evalf(15).has(sp.I):
+            part = ast.get_source_segment(self.text, node) or self.text
+            raise ExpressionError(f"'{_short(self.text)}': {_short(part)} is not a real number")
+        return result
+
+
+def _check_arity(name: str, count: int, text: str) -> None:
+    arity = ARITY[name]
+    if isinstance(arity, tuple):
+        least, most = arity
+        if count < least:
+            raise ExpressionError(f"'{_short(text)}': {name}() needs at least {least} arguments, "
+                                  f"got {count}")
+        if most is not None and count > most:
+            raise ExpressionError(f"'{_short(text)}': {name}() takes at most {most} arguments, "
+                                  f"got {count}")
+    elif count != arity:
+        raise ExpressionError(f"'{_short(text)}': {name}() takes {arity} argument"
+                              f"{'s' if arity != 1 else ''}, got {count}")
+
+
+class _PowerTooLarge(Exception):
+    pass
+
+
+def _product(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a*b. A weight times an input, two different symbols, is built as SymPy's Mul.flatten would
+    build it (factors in order of name) without running it: 36 us each, a second for a network of
+    26,000 weights."""
+    if a.is_Symbol and b.is_Symbol and a.name != b.name:
+        return sp.Mul._from_args((a, b) if a.name < b.name else (b, a), True)
+    return a * b
+
+
+def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+    """base**exponent, refusing numeric powers whose value would have too many digits to compute."""
+    if exponent.is_number and exponent.is_real and abs(exponent) > MAX_DIGITS:
+        raise _PowerTooLarge(f"the exponent {_short(str(exponent))} is above {MAX_DIGITS}")
+    if power_digits(base, exponent) > MAX_DIGITS:
+        raise _PowerTooLarge(f"the power has more than {MAX_DIGITS} digits")
+    return base**exponent
+
+
+def _exp_in_range(argument: sp.Expr) -> bool:
+    """False for a number too large to exponentiate (above certified.MAX_EXP_ARGUMENT), decided by a
+    certified sign: 15 digits would let 10000 + 1e-30 through. Every number built here passed this
+    check or the power check, so evaluating the argument is itself safe; one whose side of the limit
+    cannot be established is refused too."""
+    if not argument.is_number:
+        return True
+    try:
+        return numeric.sign(argument - MAX_EXP_ARGUMENT) <= 0
+    except numeric.NumericError:
+        return False
+
+
+def _decimal(literal: str) -> sp.Rational:
+    """Exact value of a decimal literal: '0.1' is 1/10, '2.5e-3' is 1/400."""
+    # A short literal can stand for a huge exact number: 1e999999999 has a billion digits.
+    exponent = re.search(r"[eE]([-+]?\d+)\Z", literal.strip())
+    if exponent and abs(int(exponent.group(1))) > MAX_DIGITS:
+        raise ExpressionError(f"the number '{_short(literal)}' has more than {MAX_DIGITS} digits")
+    try:
+        return sp.Rational(literal)
+    except (TypeError, ValueError):
+        raise ExpressionError(f"'{literal}' is not a number") from None
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        "Attribute": "attribute access (.)", "Subscript": "indexing ([])", "Lambda": "lambda",
+        "ListComp": "a comprehension", "GeneratorExp": "a comprehension", "SetComp": "a comprehension",
+        "DictComp": "a comprehension", "JoinedStr": "an f-string", "Compare": "a comparison",
+        "BoolOp": "and/or", "IfExp": "if/else", "NamedExpr": "assignment (:=)", "Await": "await",
+        "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Set": "a set",
+    }
+    kind = type(node).__name__
+    return names.get(kind, kind)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,94 @@
+"""The JSON answer key of a Solution: every value as an exact SymPy string and a correctly
+rounded decimal."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from ..arithmetic import numeric
+from ..engine.training import Run
+from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep
+from .printers import text
+
+if TYPE_CHECKING:
+    from ..model.problem import Problem
+
+from ..engine.solution import Solution
+from .formats import exact_and_decimal
+
+
+def _forward_dict(forward: dict[str, ForwardStep]) -> dict[str, Any]:
+    return {name: {"expr": text(step.definition), **exact_and_decimal(step.value), "given": step.given}
+            for name, step in forward.items()}
+
+
+def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
+    return {name: {"symbolic": None if g.general is None else text(g.general), **exact_and_decimal(g.value)}
+            for name, g in gradients.items()}
+
+
+def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
+    """A run of many steps: its history, and the state after its last update. `updated` and
+    `after_update` keep describing the first update, the one the steps show."""
+    final: dict[str, Any] = {
+        "loss": exact_and_decimal(run.history[-1]),
+        "parameters": {n: exact_and_decimal(v) for n, v in run.parameters[-1].items()},
+    }
+    if run.final_nodes is not None:
+        final["nodes"] = {n: exact_and_decimal(v) for n, v in run.final_nodes.items()}
+    key["run"] = {"steps": run.steps, "epochs": run.epochs, "exact": run.exact,
+                  "working_precision_bits": None if run.exact else run.bits,
+                  "stopped_decreasing": run.stopped_decreasing,
+                  "change_too_small_to_tell": run.too_small_to_tell, "final": final}
+    key["history"] = [numeric.decimal_string(v) for v in run.history]
+
+
+def _step_dict(step: ChainStep | SumStep) -> dict[str, Any]:
+    kind = {ChainStep: "chain", SumStep: "sum"}[type(step)]
+    result: dict[str, Any] = {"kind": kind}
+    for field in dataclasses.fields(step):
+        value = getattr(step, field.name)
+        if field.name == "branches":
+            value = [{"kind": b.kind, "argument": text(b.argument), "value": _maybe_str(b.value),
+                      "outcome": _maybe_str(b.outcome), "source": b.source} for b in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, sp.Basic):
+            value = text(value)
+        result[field.name] = value
+    return result
+
+
+def _maybe_str(value: sp.Basic | None) -> str | None:
+    return None if value is None else text(value)
+
+
+def build(solution: Solution) -> dict[str, Any]:
+    """The JSON answer key: every value as an exact SymPy string and a decimal string."""
+    problem = solution.problem
+    key: dict[str, Any] = {
+        "title": problem.title,
+        "loss": problem.loss,
+        "learning_rate": None if problem.learning_rate is None else text(problem.learning_rate),
+        "kink": text(solution.kink),
+    }
+    if problem.data is None:
+        key["forward"] = _forward_dict(solution.forward)
+    else:
+        key["reduction"] = problem.data.reduction
+        key["examples"] = [{"index": e.index, "inputs": {n: exact_and_decimal(v) for n, v in e.inputs.items()},
+                            "forward": _forward_dict(e.forward),
+                            "gradients": _gradients_dict(e.gradients)} for e in solution.examples]
+        key["batch_loss"] = exact_and_decimal(solution.batch_loss)
+    key["gradients"] = _gradients_dict(solution.gradients)
+    key["updated"] = {u.parameter: exact_and_decimal(u.new) for u in solution.updates}
+    key["after_update"] = {name: exact_and_decimal(value) for name, value in solution.after_update.items()}
+    if solution.batch_loss_after is not None:
+        key["after_update"]["batch_loss"] = exact_and_decimal(solution.batch_loss_after)
+    if solution.run is not None:
+        _add_run(key, solution.run, problem)
+    key["steps"] = [_step_dict(step) for step in solution.steps]
+    return key

@@ -1,0 +1,338 @@
+"""How mathematics and prose are written in each output format: plain text, Markdown and LaTeX.
+
+A Format turns SymPy objects into strings for one target. Everything format-specific lives here:
+which printer writes expressions, how a partial derivative or a product is written, how numbers are
+shown (exact beside a rounded decimal), how inline math is delimited and how user prose is escaped
+so that it cannot inject TeX commands or HTML.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import sympy as sp
+from flint import arb, fmpq
+
+from ..arithmetic import certified, numeric
+from ..arithmetic.certified import Real
+from ..arithmetic.numeric import decimal_string
+from ..model import functions as fn
+from . import printers
+
+#: An exact value is shown as such while its string is at most this long; beyond, only its decimal.
+MAX_EXACT_LENGTH = 40
+#: Inside a formula with numbers substituted, values whose LaTeX is longer are written as decimals.
+MAX_SUBSTITUTED_LENGTH = 24
+
+
+class Format:
+    """Plain text: SymPy's string form; the base the other formats adjust."""
+
+    name = "txt"
+    eq = "="
+    approx = "≈"
+    times_sign = " * "
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+    # --- expressions ---------------------------------------------------------------------------
+    def expr(self, e: sp.Basic) -> str:
+        return printers.text(e)
+
+    def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
+        """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
+        names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
+        # A bracketed value as a function's whole argument: sigmoid((-1000)) is sigmoid(-1000).
+        return _DOUBLE_BRACKETS.sub(r"(\1)", printers.SubstitutingStrPrinter(names).doprint(e))
+
+    def symbol(self, name: str) -> str:
+        return name
+
+    def partial(self, top: str, bottom: str) -> str:
+        return f"d{top}/d{bottom}"
+
+    def product(self, *factors: str) -> str:
+        return self.times_sign.join(self.bracket(f) for f in factors)
+
+    def updated(self, name: str) -> str:
+        return f"{name}+"
+
+    def bracket(self, text: str) -> str:
+        compound = " + " in text or " - " in text or text.startswith("-")
+        return f"({text})" if compound and not text.startswith("(") else text
+
+    # --- numbers -------------------------------------------------------------------------------
+    def decimal(self, value: sp.Expr) -> str:
+        text = numeric.decimal_string(value, self.digits)
+        if "e" not in text and "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+
+    def exact(self, value: sp.Expr) -> str | None:
+        """The exact form where there is a short one, else None."""
+        exact = exact_string(value)
+        return self.expr(value) if exact is not None and len(exact) <= MAX_EXACT_LENGTH else None
+
+    def factor(self, value: sp.Expr, bracket_fractions: bool = False) -> str:
+        """A value inside a product: its exact form where short, else its decimal; bracketed if needed.
+        With bracket_fractions, 1/5 is written (1/5) so that (1/5)*x_n cannot be misread."""
+        if not value.is_number:
+            return self.bracket(self.expr(value))
+        text = self.exact(value) or self.decimal(value)
+        if bracket_fractions and value.is_Rational and not value.is_Integer and value.p > 0:
+            return f"({text})"
+        return self.bracket(text)
+
+    def value_chain(self, value: sp.Expr) -> list[tuple[str, str]]:
+        """How a value is written after '=': [(relation, text), ...].
+
+        3 -> [= 3]; 2/5 -> [= 2/5, = 0.4]; 1/3 -> [= 1/3, ≈ 0.333333];
+        sigmoid(1/2) -> [= sigmoid(1/2), ≈ 0.622459]; a long or Float value -> [≈ 0.3384];
+        2*x_n (symbolic) -> [= 2*x_n].
+        """
+        if not value.is_number or value.is_Integer:
+            return [(self.eq, self.expr(value))]
+        exact = self.exact(value)
+        decimal = self.decimal(value)
+        if exact is None:
+            return [(self.approx, decimal)]
+        exactly = value.is_Rational and _significant_digits(value) <= self.digits
+        return [(self.eq, exact), (self.eq if exactly else self.approx, decimal)]
+
+    def number(self, value: sp.Expr) -> str:
+        """A value in running text: 3, 2/5 (= 0.4), ≈ 0.3384."""
+        chain = self.value_chain(value)
+        if len(chain) == 1:
+            relation, text = chain[0]
+            return text if relation == self.eq else f"{self.approx} {text}"
+        (_, exact), (relation, decimal) = chain
+        return f"{exact} ({relation} {decimal})"
+
+    # --- prose ---------------------------------------------------------------------------------
+    def math(self, text: str) -> str:
+        """Inline mathematics inside a sentence."""
+        return text
+
+    def prose(self, text: str) -> str:
+        """User-written text (titles, notes), made safe for the format."""
+        return text
+
+    def equals_in_text(self, lhs: str, value: sp.Expr) -> str:
+        """'lhs = value' for a sentence: y = 3, s ≈ 0.5 (as inline math where the format has it)."""
+        chain = self.value_chain(value)
+        relation, text = chain[0]
+        return self.math(f"{lhs} {relation} {text}")
+
+
+class MarkdownFormat(Format):
+    """GitHub Markdown: mathematics in LaTeX between $ signs, prose escaped."""
+
+    name = "md"
+    eq = "="
+    approx = r"\approx"
+    times_sign = r" \cdot "
+
+    def expr(self, e: sp.Basic) -> str:
+        return printers.latex(e)
+
+    def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
+        names = {n: self._substitute(v) for n, v in values.items()}
+        return _DOUBLE_LATEX_BRACKETS.sub(r"\\left(\1\\right)",
+                                          printers.SubstitutingLatexPrinter(names).doprint(e))
+
+    def _substitute(self, value: sp.Expr) -> str:
+        text = self.factor(value)
+        if len(text) > MAX_SUBSTITUTED_LENGTH and value.is_number:
+            text = self.decimal(value)     # a long closed form inside a formula hides its shape
+        if value.is_number and (numeric.sign(value) < 0
+                                or not (value.is_Rational or value.func in _BRACKETED)):
+            return text if text.startswith(r"\left(") else rf"\left({text}\right)"
+        return text
+
+    def symbol(self, name: str) -> str:
+        return printers.latex_name(name)
+
+    def partial(self, top: str, bottom: str) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (printers.latex_name(top), printers.latex_name(bottom))
+
+    def updated(self, name: str) -> str:
+        return printers.latex_name(name) + "^{+}"
+
+    def bracket(self, text: str) -> str:
+        compound = " + " in text or " - " in text or text.startswith("-")
+        return rf"\left({text}\right)" if compound and not text.startswith(r"\left(") else text
+
+    def decimal(self, value: sp.Expr) -> str:
+        text = super().decimal(value)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = rf"{mantissa.rstrip('0').rstrip('.')} \times 10^{{{int(exponent)}}}"
+        return text
+
+    def number(self, value: sp.Expr) -> str:
+        chain = self.value_chain(value)
+        if len(chain) == 1:
+            relation, text = chain[0]
+            return self.math(text if relation == self.eq else f"{self.approx} {text}")
+        (_, exact), (relation, decimal) = chain
+        return self.math(f"{exact} {relation} {decimal}")
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
+
+    def prose(self, text: str) -> str:
+        # Backslash-escape Markdown's punctuation and write HTML's specials as entities, so that
+        # a title can neither start a list nor open a tag.
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return re.sub(r"([\\`*_{}\[\]#|$~])", r"\\\1", text)
+
+
+class LatexFormat(MarkdownFormat):
+    """LaTeX: the same mathematics as Markdown, inline math in \\( \\), prose escaped for TeX."""
+
+    name = "tex"
+
+    def math(self, text: str) -> str:
+        return rf"\({text}\)"
+
+    def prose(self, text: str) -> str:
+        return escape_latex(text)
+
+
+#: Functions whose LaTeX ends in its own bracket, sigma(...): a value written so needs no other
+#: (exp(2) is e^{2}, which would take a second superscript as the base of a power).
+_BRACKETED = (fn.sigmoid, fn.relu, fn.leaky_relu, fn.softmax, sp.tanh, sp.log)
+
+#: ((x)) with no bracket inside x, as the substituted printers make it: always the same as (x).
+_DOUBLE_BRACKETS = re.compile(r"\(\(([^()]*)\)\)")
+_DOUBLE_LATEX_BRACKETS = re.compile(r"\\left\(\\left\(((?:(?!\\left|\\right)[^()])*)\\right\)\\right\)")
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+}
+
+
+#: Punctuation beyond Latin-1 that titles often hold, as TeX writes it.
+_LATEX_PUNCTUATION = {
+    "\u2013": "--", "\u2014": "---", "\u2018": "`", "\u2019": "'", "\u201c": "``", "\u201d": "''",
+    "\u2026": r"\ldots{}", "\u2022": r"\textbullet{}", "\u2212": "-", "\u00a0": "~",
+}
+
+
+def escape_latex(text: str) -> str:
+    """Prose for TeX: every special character written literally, so no command can be injected, and
+    every character pdflatex can typeset: ASCII and Latin-1 as they are, Greek letters as math, an
+    accented letter beyond Latin-1 as its base letter, and anything else (an emoji, CJK) as its
+    code point `[U+1F600]` rather than a pdflatex error."""
+    return "".join(_latex_character(c) for c in text)
+
+
+def _latex_character(c: str) -> str:
+    if c in _LATEX_SPECIALS:
+        return _LATEX_SPECIALS[c]
+    if c in _LATEX_PUNCTUATION:
+        return _LATEX_PUNCTUATION[c]
+    if " " <= c <= "~" or "\u00a1" <= c <= "\u00ff":
+        return c
+    if c in "\t\n\r":
+        return c
+    category = unicodedata.category(c)
+    if category.startswith("M"):
+        return ""            # a combining accent or an emoji's variation selector
+    if category.startswith(("Z", "C")):
+        return " "           # other spaces and invisible control characters
+    name = unicodedata.name(c, "")
+    greek = name.removeprefix("GREEK SMALL LETTER ").removeprefix("GREEK CAPITAL LETTER ")
+    if greek != name and greek.isalpha():
+        word = greek.lower() if name.startswith("GREEK SMALL") else greek.capitalize()
+        if word in printers.GREEK:
+            return rf"\({{\{word}}}\)"
+    base = unicodedata.normalize("NFKD", c)[:1]
+    if base.isascii() and base.isalpha():
+        return base
+    return f"[U+{ord(c):04X}]"
+
+
+FORMATS = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
+
+
+def _significant_digits(value: sp.Rational) -> int:
+    """Significant digits of a terminating decimal (60 for one that does not terminate within 60)."""
+    return len(certified.rounded(value, 60).digits.rstrip("0"))
+
+
+def rate_text(rate: sp.Expr) -> str:
+    """A learning rate as written by a person: 0.05, 20, 1/3 (plain text)."""
+    rate = sp.nsimplify(rate) if rate.is_Float else rate
+    if rate.is_Rational:
+        q = int(rate.q)
+        while q % 2 == 0:
+            q //= 2
+        while q % 5 == 0:
+            q //= 5
+        if q == 1:
+            return _terminating_decimal(int(rate.p), int(rate.q))
+    return printers.text(rate)
+
+
+
+def _terminating_decimal(p: int, q: int) -> str:
+    """p/q (q = 2^a 5^b) written out exactly with integer arithmetic: a Decimal division rounds to
+    its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
+    twos = (q & -q).bit_length() - 1
+    places = max(twos, _multiplicity(q >> twos, 5))        # p/q = p * (10^places / q) / 10^places
+    digits = _digit_string(abs(p) * (10 ** places // q)).rjust(places + 1, "0")
+    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:].rstrip("0")
+    return ("-" if p < 0 else "") + whole + ("." + fraction if fraction else "")
+
+
+
+def _multiplicity(n: int, factor: int) -> int:
+    count = 0
+    while n % factor == 0:
+        n //= factor
+        count += 1
+    return count
+
+
+
+def _digit_string(n: int) -> str:
+    """str(n) for n >= 0 of any length (Python refuses str() of an int of more than 4,300 digits)."""
+    if n < 10 ** 4000:
+        return str(n)
+    half = n.bit_length() * 3 // 20            # about half its digits (log10(2) = 0.301)
+    high, low = divmod(n, 10 ** half)
+    return _digit_string(high) + _digit_string(low).rjust(half, "0")
+
+
+
+def rate_latex(rate: sp.Expr) -> str:
+    text = rate_text(rate)
+    if "/" not in text and "(" not in text and "*" not in text:
+        return text
+    return printers.latex(rate)
+
+
+def is_exact(expr: sp.Expr) -> bool:
+    """True when the value is known exactly (no Real was needed to carry it)."""
+    return not expr.has(Real, sp.Float)
+
+
+
+def exact_string(expr: sp.Expr) -> str | None:
+    """SymPy's string for an exact value, or None where only a decimal is carried."""
+    return printers.text(expr) if is_exact(expr) else None
+
+
+
+def exact_and_decimal(value: sp.Expr | arb | fmpq) -> dict[str, str | None]:
+    """A number as the answer key and check's JSON write it: its exact form (None where only a
+    decimal is known: a Real, or a long run's ball) and its decimal to DECIMAL_DIGITS digits."""
+    if isinstance(value, fmpq):
+        exact = str(value)                # 5, -23111/80000: as SymPy writes a Rational
+    else:
+        exact = None if isinstance(value, arb) else exact_string(value)
+    return {"exact": exact, "decimal": decimal_string(value)}

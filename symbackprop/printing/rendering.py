@@ -1,0 +1,147 @@
+"""Render a Solution through a Jinja2 template. Python writes every piece of mathematics; templates lay out.
+
+`view.view()` turns a Solution into plain data using the Format of the target (formats.py), and
+`render()` passes that data to `solution.<format>.j2`. A course can restyle its solutions by pointing
+`template_dir` at a copy of the templates.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..engine.solution import Solution
+from ..errors import ProblemError
+from . import diagram
+from .formats import FORMATS as TEXT_FORMATS
+from .formats import MarkdownFormat
+from .view import view
+
+FORMATS = ("txt", "md", "tex", "json")
+DEFAULT_DIGITS = 6
+
+
+def template_dirs() -> list[Path]:
+    """Where the shipped templates are: printing/templates, inside the package."""
+    return [Path(__file__).resolve().parent / "templates"]
+
+
+def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None) -> str:
+    """The template `name` filled with `data`: the one place templates are found and their errors
+    said (a missing template names the directory; a syntax error, the template's file and line)."""
+    try:
+        return environment(None if template_dir is None else str(template_dir)).get_template(
+            name).render(**data)
+    except jinja2.TemplateNotFound as exc:
+        raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
+                           key="template_dir") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ProblemError(f"template error: {exc.message}", source=exc.filename, line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise ProblemError(f"template error: {exc.message}", key="template_dir") from None
+
+
+@functools.lru_cache(maxsize=8)
+def environment(template_dir: str | None = None) -> jinja2.Environment:
+    """One Jinja2 environment per template directory, kept: it caches its compiled templates."""
+    search = ([Path(template_dir)] if template_dir else []) + template_dirs()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in search]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["align_lines"] = align_lines
+    return env
+
+
+def align_lines(equations: list[dict]) -> list[str]:
+    """Equations as the lines of an align*/aligned block, one '= segment' per line: 'y &= a', '&= b'.
+    A segment too long for the page is broken before its top-level + and - signs."""
+    lines = []
+    for e in equations:
+        for index, (relation, text) in enumerate(e["rhs"]):
+            pieces = break_sum(text)
+            lines.append(f"{e['lhs'] if index == 0 else ''} &{relation} {pieces[0]}".lstrip())
+            lines.extend(rf"&\quad {piece}" for piece in pieces[1:])
+        if not e["rhs"]:
+            lines.append(e["lhs"])
+    return lines
+
+
+#: Mathematics wider than this many visible characters (about a line of the page) is broken.
+MAX_LINE_LENGTH = 70
+
+
+def visible_length(latex: str) -> int:
+    """Roughly how many characters wide LaTeX is typeset: commands, braces and scripts dropped, and
+    a fraction counted by its wider part."""
+    while True:
+        fraction = re.search(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", latex)
+        if fraction is None:
+            break
+        wider = max(fraction.group(1), fraction.group(2), key=len)
+        latex = latex[:fraction.start()] + wider + latex[fraction.end():]
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
+
+
+def break_sum(latex: str) -> list[str]:
+    """Split LaTeX at top-level ' + ' and ' - ' (outside every bracket and brace) into pieces at most
+    MAX_LINE_LENGTH characters wide where possible; each later piece starts with its sign."""
+    if visible_length(latex) <= MAX_LINE_LENGTH:
+        return [latex]
+    cuts, depth = [], 0
+    for i, char in enumerate(latex):
+        if char in "{(":
+            depth += 1
+        elif char in "})":
+            depth -= 1
+        elif depth == 0 and latex[i - 1:i + 2] in (" + ", " - ") and i > 1:
+            cuts.append(i)
+    pieces, start = [], 0
+    for position, cut in enumerate(cuts):
+        following = cuts[position + 1] if position + 1 < len(cuts) else len(latex)
+        if visible_length(latex[start:following]) > MAX_LINE_LENGTH and cut > start:
+            pieces.append(latex[start:cut].strip())
+            start = cut
+    pieces.append(latex[start:].strip())
+    return pieces
+
+
+def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIGITS,
+           symbolic: bool = False, fragment: bool = False,
+           template_dir: str | Path | None = None) -> str:
+    """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
+    alone, to \\input into lecture notes) or the JSON answer key."""
+    if format == "json":
+        return json.dumps(solution.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if format not in TEXT_FORMATS:
+        raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(FORMATS), key="format")
+    fmt = TEXT_FORMATS[format](digits)
+    data = {**view(solution, fmt, symbolic=symbolic), "fragment": fragment,
+            "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
+            "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
+    return fill(f"solution.{format}.j2", data, template_dir)
+
+
+def _graph(solution: Solution, format: str) -> str | None:
+    """The computational graph drawn for the format: TikZ in LaTeX, Mermaid in Markdown; None in
+    text, and where the graph is too large to draw on a page (the template says so)."""
+    kind = {"tex": "tikz", "md": "mermaid"}.get(format)
+    if kind is None or diagram.box_count(solution) > diagram.MAX_DRAWN_BOXES:
+        return None
+    return diagram.draw(solution, kind).strip()
+
+
+def gradients_latex(solution: Solution) -> str:
+    """The gradients alone as one aligned display: Jupyter's LaTeX display is MathJax, which takes
+    mathematics only."""
+    lines = align_lines(view(solution, MarkdownFormat(6))["gradients"])
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"

@@ -1,0 +1,374 @@
+"""A Solution as plain data for the templates: strings, lists and dicts, written by a Format.
+
+Every piece of mathematics is decided here, in Python; templates only lay it out. An equation is
+`{"lhs": str, "rhs": [[relation, str], ...]}`: the template writes `lhs = a = b ≈ c` on one line
+(text) or one segment per line (`align*` / `aligned`), so long derivations break instead of running
+off the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from ..arithmetic import certified, numeric
+from ..engine.solution import Solution
+from ..model.rules import RULES_BY_KEY
+from ..model.steps import Branch, ChainStep, SumStep
+from .formats import Format
+
+#: A general form whose printed string is longer than this is left out of Markdown and LaTeX (the
+#: chain of numbers still shows every step; the answer key keeps the full form).
+MAX_SHOWN_LENGTH = 160
+
+Equation = dict[str, Any]
+
+
+def equation(lhs: str, *segments: tuple[str, str] | list[tuple[str, str]]) -> Equation:
+    rhs: list[list[str]] = []
+    for segment in segments:
+        for relation, text in (segment if isinstance(segment, list) else [segment]):
+            if not rhs or rhs[-1][1] != text:       # never "= 2 = 2"
+                rhs.append([relation, text])
+    return {"lhs": lhs, "rhs": rhs}
+
+
+class _Writer:
+    def __init__(self, solution: Solution, fmt: Format, symbolic: bool):
+        self.s = solution
+        self.f = fmt
+        self.symbolic = symbolic
+        self.problem = solution.problem
+        self.graph = solution.problem.graph
+        self.loss = solution.problem.loss
+
+    def general(self, e: sp.Expr | None) -> list[tuple[str, str]]:
+        """An '= general form' segment, or nothing where it is missing or too long to show."""
+        if e is None:
+            return []
+        text = self.f.expr(e)
+        if self.f.name != "txt" and len(text) > MAX_SHOWN_LENGTH:
+            return []
+        return [(self.f.eq, text)]
+
+    def values(self, value: sp.Expr) -> list[tuple[str, str]]:
+        return [] if self.symbolic else self.f.value_chain(value)
+
+    # --- sections ------------------------------------------------------------------------------
+    def problem_view(self) -> dict[str, Any]:
+        f, p = self.f, self.problem
+        nodes = [equation(f.symbol(n), (f.eq, f.expr(e))) for n, e in p.nodes.items()]
+        values = [] if self.symbolic else [
+            equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.values.items()]
+        given = [] if self.symbolic else [
+            equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.given.items()]
+        return {
+            "nodes": nodes,
+            "symbols": values,
+            "given": given,
+            "loss": f.symbol(self.loss),
+            "parameters": [f.symbol(n) for n in p.parameters],
+            "learning_rate": None if p.learning_rate is None else
+            (f.symbol("eta") if self.symbolic else f.number(p.learning_rate)),
+            "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values],
+            "kink": f.number(self.s.kink),
+            "gates": p.gates,
+        }
+
+    def forward_view(self) -> list[dict[str, Any]]:
+        f = self.f
+        rows = []
+        for step in self.s.forward.values():
+            node = self.graph.nodes[step.node]
+            segments: list = [(f.eq, f.expr(step.definition))]
+            warning = None
+            if not self.symbolic:
+                if not step.given and step.inputs and not step.definition.is_Atom:
+                    segments.append((f.eq, f.substituted(step.definition, dict(step.inputs))))
+                segments.append(f.value_chain(step.value))
+                if step.given and step.computed is not None and step.computed.is_number \
+                        and sp.simplify(step.computed - step.value) != 0:
+                    warning = (f"the definition gives {f.number(step.computed)}, not the given "
+                               f"{f.number(step.value)}")
+            rows.append({"name": f.symbol(step.node), "equation": equation(f.symbol(step.node), *segments),
+                         "given": step.given and not self.symbolic, "generated": node.generated,
+                         "warning": warning})
+        return rows
+
+    def backward_view(self) -> list[dict[str, Any]]:
+        completed: dict[str, int] = {}       # name -> number of the step that finished its gradient
+        entries = []
+        for number, step in enumerate(self.s.steps, start=1):
+            if isinstance(step, SumStep):
+                entries.append(self.sum_entry(number, step))
+                completed[step.target] = number
+            else:
+                entries.append(self.chain_entry(number, step, completed))
+                if len(self._paths(step.target)) == 1:
+                    completed[step.target] = number
+        return entries
+
+    def _paths(self, name: str) -> list[str]:
+        relevant = set(self.s.gradients)
+        return [c for c in self.graph.consumers[name] if c in relevant]
+
+    def chain_entry(self, number: int, step: ChainStep, completed: dict[str, int]) -> dict[str, Any]:
+        f, L = self.f, self.loss
+        lhs = f.partial(L, step.target)
+        several = len(self._paths(step.target)) > 1
+        via_text = f" (path through {f.math(f.symbol(step.via))})" if several else ""
+        definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
+        sentences = [self.branch_sentence(b) for b in step.branches]
+        if step.via == L:
+            equations = [equation(lhs, self.general(step.local_general),
+                                  (f.eq, f.expr(step.local)), self.values(step.value))]
+            sentences.insert(0, f"Differentiate {definition} with respect to {f.math(f.symbol(step.target))}.")
+            return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
+                    "equations": equations, "sentences": sentences}
+        local_lhs = f.partial(step.via, step.target)
+        upstream_lhs = f.partial(L, step.via)
+        equations = [
+            equation(lhs, (f.eq, f.product(upstream_lhs, local_lhs))),
+            equation(local_lhs, self.general(step.local_general), (f.eq, f.expr(step.local)),
+                     self.values(step.local_value)),
+            equation(upstream_lhs, self.general(step.upstream), self.values(step.upstream_value)),
+            equation(lhs, self.general(step.general),
+                     [] if self.symbolic else [(f.eq, f.product(f.factor(step.upstream_value),
+                                                               f.factor(step.local_value)))],
+                     self.values(step.value)),
+        ]
+        source = completed.get(step.via)
+        reused = (f"The upstream gradient {f.math(upstream_lhs)} was derived in step {source} and is "
+                  "reused, not derived again." if source else "")
+        sentences = ([reused] if reused else []) + \
+            [f"Local derivative of {definition}: " + "; then ".join(
+                f.prose(RULES_BY_KEY[key].gate) for key in step.rules) + "."] + sentences
+        return {"number": number, "kind": "chain", "lhs": lhs, "via": via_text,
+                "equations": equations, "sentences": sentences}
+
+    def sum_entry(self, number: int, step: SumStep) -> dict[str, Any]:
+        f, L = self.f, self.loss
+        lhs = f.partial(L, step.target)
+        paths = ", ".join(f.math(f.symbol(v)) for v in step.vias)
+        contributions = [s for s in self.s.steps
+                         if isinstance(s, ChainStep) and s.target == step.target]
+        numbers = [] if self.symbolic else [
+            (f.eq, " + ".join(f.bracket(f.factor(c.value)) for c in contributions))]
+        return {"number": number, "kind": "sum", "lhs": lhs, "via": "",
+                "equations": [equation(lhs, self.general(step.general), numbers, self.values(step.value))],
+                "sentences": [f"{f.math(f.symbol(step.target))} feeds {len(step.vias)} nodes ({paths}), "
+                              "so the gradients along the paths through them add up."]}
+
+    def branch_sentence(self, branch: Branch) -> str:
+        f = self.f
+        argument = f.expr(branch.argument)
+        if branch.value is None:
+            at_zero = 0 if branch.kind == "leaky_relu" else self.s.kink     # as rules.local_derivative
+            return (f"The sign of {f.math(argument)} is not known, so the step function "
+                    f"{f.math(f.expr(sp.Heaviside(branch.argument, at_zero)))} stays in the result.")
+        sign = {1: "positive", -1: "negative", 0: "zero"}[branch.sign]
+        fact = f.equals_in_text(argument, branch.value)
+        if branch.source != "forward":
+            node = self.graph.nodes[branch.source]
+            given = self.s.forward[branch.source].value
+            fact += (f" (the given {f.equals_in_text(f.symbol(branch.source), given)} is "
+                     f"{f.math(f.expr(node.expr))} and positive, so the ReLU's input equals it)")
+        verdict = BRANCH_VERDICTS[branch.kind][sign].format(kink=f.number(self.s.kink))
+        return f"{fact}: {verdict}."
+
+    def gradients_view(self) -> list[Equation]:
+        f = self.f
+        return [equation(f.partial(self.loss, name), self.general(g.general), self.values(g.value))
+                for name, g in self.s.gradients.items() if name != self.loss]
+
+    def updates_view(self) -> list[dict[str, Any]]:
+        f = self.f
+        rows = []
+        eta = f.symbol("eta")
+        for u in self.s.updates:
+            formula = f"{f.symbol(u.parameter)} - {eta}{f.times_sign}{f.partial(self.loss, u.parameter)}"
+            if self.symbolic:
+                rows.append({"equation": equation(f.updated(u.parameter), (f.eq, formula)), "direction": ""})
+                continue
+            substituted = f"{f.factor(u.old)} - {f.product(f.factor(u.learning_rate), f.factor(u.gradient))}"
+            rows.append({
+                "equation": equation(f.updated(u.parameter), (f.eq, formula), (f.eq, substituted),
+                                     f.value_chain(u.new)),
+                "direction": direction(u.gradient),
+            })
+        return rows
+
+    def after_view(self) -> dict[str, Any] | None:
+        f = self.f
+        after = self.s.after_update
+        if self.symbolic or not (after or self.s.batch_loss_after is not None):
+            return None
+        if self.s.batch_loss_after is not None:
+            before, now = self.s.batch_loss, self.s.batch_loss_after
+            return {"nodes": [equation(f.updated("batch loss") if f.name == "txt" else
+                                       r"\text{batch loss}^{+}", f.value_chain(now))],
+                    "loss_before": f.number(before), "loss_after": f.number(now),
+                    "change": loss_change(before, now)}
+        before = self.s.forward[self.loss].value
+        return {
+            "nodes": [equation(f.updated(n), f.value_chain(v)) for n, v in after.items()],
+            "loss_before": f.number(before),
+            "loss_after": f.number(after[self.loss]),
+            "change": loss_change(before, after[self.loss]),
+        }
+
+
+    def batch_view(self) -> dict[str, Any] | None:
+        """The examples of the first batch in a table (loss and gradients), then their mean or sum."""
+        data = self.problem.data
+        if data is None or self.symbolic:
+            return None
+        f = self.f
+        names = [n for n in self.problem.parameters if n in self.s.gradients] + \
+            [n for n in self.s.gradients if n not in self.problem.parameters]
+        rows = [{"example": str(e.index + 1),
+                 "inputs": ", ".join(f.equals_in_text(f.symbol(n), v) for n, v in e.inputs.items()),
+                 "loss": f.number(e.forward[self.loss].value),
+                 "gradients": [f.number(e.gradients[n].value) if n in e.gradients else f.number(sp.S.Zero)
+                               for n in names]}
+                for e in self.s.examples]
+        return {
+            "description": f.prose(data.describe()),
+            "columns": [f.math(f.partial(self.loss, n)) for n in names],
+            "rows": rows,
+            "reduction": data.reduction,
+            "loss": f.number(self.s.batch_loss),
+            "gradients": [f.number(self.s.gradients[n].value) for n in names],
+            "first": str(self.s.examples[0].index + 1),
+        }
+
+    def run_view(self, max_rows: int = 25) -> dict[str, Any] | None:
+        """A run of many steps as a table of selected steps, and when the loss stopped decreasing."""
+        run = self.s.run
+        if run is None or self.symbolic:
+            return None
+        f = self.f
+        shown = evenly_spread(run.steps + 1, max_rows)
+        count = _counted(run.steps, "update")
+        if run.epochs:
+            count += f" ({_counted(run.epochs, 'epoch')})"
+        return {
+            "steps": run.steps,
+            "epochs": run.epochs,
+            "count": count,
+            "how": ("computed exactly, in rational arithmetic" if run.exact else
+                    f"computed in ball arithmetic at {run.bits} bits of working precision"),
+            "parameters": [f.math(f.symbol(n)) for n in run.parameters[0]],
+            "rows": [{"step": str(i), "loss": f.decimal(run.history[i]),
+                      "parameters": [f.decimal(v)
+                                     for v in run.parameters[i].values()]} for i in shown],
+            "omitted": len(shown) < run.steps + 1,
+            "verdict": _run_verdict(run, f),
+        }
+
+
+def _run_verdict(run, f: Format) -> str:
+    """Whether the loss decreased at every update, said only as far as the run's values tell."""
+    stopped, unclear = run.stopped_decreasing, run.too_small_to_tell
+    if unclear is not None:
+        change = (f"at update {unclear} the loss changed by less than one part in 10^29, too little "
+                  f"for the run's precision to tell which way (it is {f.decimal(run.history[unclear])}).")
+        first = "the first update" if unclear == 2 else f"each of the first {unclear - 1} updates"
+        text = (change[0].upper() + change[1:] if unclear == 1
+                else f"The loss decreased at {first}; {change}")
+        if stopped is not None:
+            rose = certified.compare(run.history[stopped], run.history[stopped - 1]) == 1
+            how = "went up" if rose else "stayed the same"
+            text += (f" At update {stopped} it {how}: {f.decimal(run.history[stopped - 1])} before, "
+                     f"{f.decimal(run.history[stopped])} after.")
+        return text
+    if stopped is not None:
+        return (f"The loss stopped decreasing at update {stopped}: it was "
+                f"{f.decimal(run.history[stopped - 1])} before and {f.decimal(run.history[stopped])} "
+                "after it.")
+    if run.steps == 1:
+        return "The loss decreased at the update."
+    return f"The loss decreased at every one of the {run.steps} updates."
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"1 {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def evenly_spread(count: int, limit: int) -> list[int]:
+    """At most `limit` indices from 0 to count - 1, always the first and the last, evenly spread."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
+
+
+def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str, Any]:
+    """Everything a template needs, as strings and lists: no SymPy object reaches a template."""
+    w = _Writer(solution, fmt, symbolic)
+    problem = solution.problem
+    return {
+        "title": fmt.prose(problem.title or "Backpropagation"),
+        "notes": [fmt.prose(n) for n in problem.notes],
+        "symbolic": symbolic,
+        "digits": fmt.digits,
+        "loss": fmt.symbol(problem.loss),
+        "loss_partial": fmt.partial(problem.loss, problem.loss),
+        "problem": w.problem_view(),
+        "forward": w.forward_view(),
+        "loss_equation": equation(fmt.symbol(problem.loss),
+                                  w.values(solution.forward[problem.loss].value) or
+                                  [(fmt.eq, fmt.expr(problem.nodes[problem.loss]))]),
+        "backward": w.backward_view(),
+        "gradients": w.gradients_view(),
+        "updates": w.updates_view(),
+        "after_update": w.after_view(),
+        "batch": w.batch_view(),
+        "run": w.run_view(),
+    }
+
+
+def direction(gradient: sp.Expr) -> str:
+    if not gradient.is_number:
+        return "The gradient depends on unknown symbols, so the direction of the change does too."
+    side = numeric.sign(gradient)
+    if side > 0:
+        return "The gradient is positive, so the weight decreases."
+    if side < 0:
+        return "The gradient is negative, so the weight increases."
+    return "The gradient is zero, so the weight does not change."
+
+
+def loss_change(before: sp.Expr, after: sp.Expr) -> str:
+    if not (before.is_number and after.is_number):
+        return "Whether the loss decreased depends on the unknown symbols."
+    # Decided with certainty: SymPy's own comparison of 399.984... with -log(1 - sigmoid(400))
+    # evaluates in floating point and found them equal.
+    change = numeric.sign(after - before)
+    if change < 0:
+        return "The loss decreased."
+    if change > 0:
+        return "The loss increased: the learning rate is too large for this step."
+    return "The loss did not change."
+
+
+#: What the sign of a kink's argument means, per function, in words.
+BRANCH_VERDICTS = {
+    "relu": {"positive": "ReLU is active, its slope is 1 and the gradient passes",
+             "negative": "ReLU is inactive, its slope is 0 and the gradient is blocked",
+             "zero": "ReLU sits exactly at its kink; its slope there is taken as {kink} by convention"},
+    "leaky_relu": {"positive": "leaky ReLU is on its slope-1 side",
+                   "negative": "leaky ReLU is on its slope-alpha side",
+                   "zero": "leaky ReLU sits exactly at its kink; its slope there is alpha, as in PyTorch "
+                            "(the kink convention is for ReLU, max and min)"},
+    "max": {"positive": "this input is the larger one, so the max gate routes the gradient to it",
+            "negative": "this input is not the larger one, so the max gate gives it 0",
+            "zero": "the inputs of the max tie; the slope is taken as {kink} by convention"},
+    "min": {"positive": "this input is the smaller one, so the min gate routes the gradient to it",
+            "negative": "this input is not the smaller one, so the min gate gives it 0",
+            "zero": "the inputs of the min tie; the slope is taken as {kink} by convention"},
+    "abs": {"positive": "abs has slope +1 here", "negative": "abs has slope -1 here",
+            "zero": "abs sits at its kink; its slope there is 0"},
+    "step": {"positive": "the step function is 1", "negative": "the step function is 0",
+             "zero": "the step function is {kink} at exactly 0 by convention"},
+}
