@@ -15,8 +15,6 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-import click
-
 #: Seconds between further signals once the limit has passed (see time_limit).
 REPEAT = 0.05
 
@@ -31,16 +29,6 @@ class TimeLimitExceeded(BaseException):
     def __init__(self, seconds: float):
         super().__init__(f"the derivation took longer than {seconds:g} s")
         self.seconds = seconds
-
-
-def option(command):
-    """The --time-limit option of solve, graph, check and train (here, not in cli.py, which
-    check_cli.py and train_cli.py can only import once their commands are defined)."""
-    return click.option(
-        "--time-limit", type=click.FloatRange(min=0), default=DEFAULT_SECONDS, show_default=True,
-        metavar="SECONDS",
-        help="Stop with an error when loading, solving and writing take longer (0: no limit).",
-    )(command)
 
 
 @contextmanager

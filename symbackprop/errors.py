@@ -28,7 +28,8 @@ class ProblemError(Exception):
         if self.source:
             where.append(self.source + (f", line {self.line}" if self.line else ""))
         if self.key:
-            where.append(f"key '{self.key}'")
+            # The command line maps an argument's name to its flag (cli.common.input_error).
+            where.append(f"option '{self.key}'" if self.key.startswith("-") else f"key '{self.key}'")
         prefix = ": ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 

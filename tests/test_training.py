@@ -185,7 +185,7 @@ def test_cli_steps_show_the_first_step_in_full_and_a_table():
 
 def test_epochs_without_data_is_a_clean_error():
     result = CliRunner().invoke(main, ["solve", "--epochs", "2"])
-    assert result.exit_code == 2 and "key '--epochs': epochs need a data set" in result.output
+    assert result.exit_code == 2 and "option '--epochs': epochs need a data set" in result.output
 
 
 def test_library_errors_name_the_argument_and_the_command_line_its_option():

@@ -55,7 +55,7 @@ def limited(seconds: float, problem: Path | None):
 
 
 
-def _load(problem: Path | None, gates: bool):
+def load_problem(problem: Path | None, gates: bool):
     """Load PROBLEM (or the built-in example), report its warnings on stderr, split it into gates."""
     loaded = load(problem if problem is not None else builtin_example())
     if problem is None:
@@ -66,7 +66,7 @@ def _load(problem: Path | None, gates: bool):
 
 
 
-def _write(text: str, output: Path | None) -> None:
+def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return

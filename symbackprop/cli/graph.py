@@ -6,29 +6,27 @@ from pathlib import Path
 
 import click
 
-from .. import budget
 from ..errors import ProblemError
 from ..printing import diagram
-from .common import _load, _write, input_error, limited
+from . import options
+from .common import load_problem, write_output, input_error, limited
 
 
 @click.command()
-@click.argument("problem", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(diagram.FORMATS), default="tikz", show_default=True,
-              help="tikz for LaTeX, mermaid for GitHub Markdown, dot or svg (needs Graphviz).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
-@click.option("--digits", type=click.IntRange(1, 100), default=4, show_default=True,
-              help="Significant digits of the values drawn.")
-@click.option("--gates", is_flag=True, help="Split compound expressions into one node per operation.")
-@budget.option
+@options.problem(required=False)
+@options.output_format(diagram.FORMATS, "tikz", "tikz for LaTeX, mermaid for GitHub Markdown, dot or svg "
+                       "(needs Graphviz).")
+@options.output
+@options.digits(4, "Significant digits of the values drawn.")
+@options.gates
+@options.time_limit
 def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gates: bool,
           time_limit: float) -> None:
     """Draw the computational graph of PROBLEM with each node's forward value (green) and
     gradient (red); without PROBLEM, the built-in example."""
     try:
         with limited(time_limit, problem):
-            loaded = _load(problem, gates)
+            loaded = load_problem(problem, gates)
             solution = loaded.solve()
             text = diagram.draw(solution, fmt, digits=digits)
     except ProblemError as exc:
@@ -37,4 +35,4 @@ def graph(problem: Path | None, fmt: str, output: Path | None, digits: int, gate
     if fmt in ("tikz", "mermaid") and boxes > diagram.MAX_DRAWN_BOXES:
         click.echo(f"warning: {boxes} boxes are more than a page holds (pdflatex stops at a few hundred "
                    "with 'Dimension too large'); --format svg draws any size", err=True)
-    _write(text if text.endswith("\n") else text + "\n", output)
+    write_output(text if text.endswith("\n") else text + "\n", output)

@@ -1,0 +1,86 @@
+"""The options the commands share, each defined once (pip-tools keeps its own in scripts/options.py),
+and the one parameter type for numbers given on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import sympy as sp
+
+from .. import budget
+from ..errors import ProblemError
+from ..parsing.expressions import parse_number
+from .common import input_error
+
+
+class ExactNumber(click.ParamType):
+    """A number as a problem file writes it, kept exact: 0.1 is 1/10, and "1/3" is allowed. A value
+    outside [low, high] (or not above low, with above=True) is bad input naming the option, said in
+    one line as every other bad input is (click's own usage error would print three)."""
+
+    name = "number"
+
+    def __init__(self, low: int | None = None, high: int | None = None, *, above: bool = False):
+        self.low, self.high, self.above = low, high, above
+
+    def convert(self, value, param, ctx) -> sp.Expr:
+        if isinstance(value, sp.Basic):
+            return value
+        flag = max(param.opts, key=len) if param is not None else None
+        try:
+            number = parse_number(value)
+        except ProblemError as error:
+            raise input_error(ProblemError(error.message, key=flag)) from None
+        if self.low is not None and (number <= self.low if self.above else number < self.low):
+            raise input_error(ProblemError(
+                f"must be {'greater than' if self.above else 'at least'} {self.low}, got {value}", key=flag))
+        if self.high is not None and number > self.high:
+            raise input_error(ProblemError(f"must be at most {self.high}, got {value}", key=flag))
+        return number
+
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def problem(required: bool = True):
+    """PROBLEM: a YAML file; solve and graph fall back to the built-in example without it."""
+    return click.argument("problem", required=required, type=FILE)
+
+
+def output_format(choices, default: str, help: str):
+    return click.option("--format", "fmt", type=click.Choice(choices), default=default,
+                        show_default=True, help=help)
+
+
+def digits(default: int, help: str):
+    return click.option("--digits", type=click.IntRange(1, 100), default=default, show_default=True,
+                        help=help)
+
+
+def steps(help: str):
+    return click.option("--steps", type=click.IntRange(1), help=help)
+
+
+def epochs(help: str):
+    return click.option("--epochs", type=click.IntRange(1), help=help)
+
+
+output = click.option("-o", "--output", type=FILE, help="Write to this file instead of standard output.")
+
+gates = click.option("--gates", is_flag=True,
+                     help="Split compound expressions into one node per operation (one gate rule per "
+                          "step).")
+
+kink = click.option("--kink", type=ExactNumber(0, 1),
+                    help="Derivative of ReLU, max and min at exactly 0 (0 by default, as torch.relu; "
+                         "1/2 splits a max tie as torch.maximum). Leaky ReLU's is always alpha.")
+
+learning_rates = click.option("--lr", "rates", multiple=True, metavar="ETA", type=ExactNumber(0, above=True),
+                              help="A learning rate to try (exact: 0.1 is 1/10); repeat for each rate. "
+                                   "Default: the problem's learning_rate.")
+
+time_limit = click.option("--time-limit", type=click.FloatRange(min=0), default=budget.DEFAULT_SECONDS,
+                          show_default=True, metavar="SECONDS",
+                          help="Stop with an error when loading, solving and writing take longer "
+                               "(0: no limit).")
