@@ -172,7 +172,7 @@ def test_a_run_that_overflows_is_recorded_up_to_the_overflow(tmp_path: Path):
     assert result.verdicts[0].kind in (verdicts.CONVERGES, verdicts.DECREASING)
     assert len(small.history) == 31
     # eta = 1: w = 1, then 1 - 2e, then about 3.1e9, whose exp(w**2) is past any bound: diverged.
-    assert result.verdicts[1] == verdicts.Verdict(verdicts.DIVERGES, overflow_step=2)
+    assert result.verdicts[1] == verdicts.RunVerdict(verdicts.DIVERGES, overflow_step=2)
     assert len(large.history) == 2 and large.history[1] > 10 ** 8
     report = study_report.render_report(result, "md")
     assert "grew past $10^{100}$ at step 2" in report

@@ -18,7 +18,7 @@ from ..errors import ProblemError
 from ..model.steps import ChainStep
 from ..model.symbols import symbol
 from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, ExampleValues, Quantity
-from .mistakes import replay_backward, settle
+from .mistakes import replay_backward
 
 # --- what a value is computed from --------------------------------------------------------------
 
@@ -85,14 +85,14 @@ def recompute(quantity: Quantity, solution, overrides: dict[Quantity, sp.Expr]) 
         forward = _forward(problem, values, problem.given, lambda n: overrides.get(Quantity(FORWARD, n, k)))
         known = {symbol(n): v for n, v in {**values, **forward}.items()}
         replaced = {q.name: v for q, v in overrides.items() if q.kind == GRADIENT and q.example == k}
-        gradients = replay_backward(e.steps, loss, known, settle, replaced)
+        gradients = replay_backward(e.steps, loss, known, numeric.carried, replaced)
         examples[e.index] = ExampleValues(forward, {**gradients, **replaced})
     if data is None:
         forward, gradients = examples[0].forward, examples[0].gradients
         gradients = {n: gradients.get(n, sp.S.Zero) for n in solution.gradients}
     else:
-        forward = {loss: settle(data.reduce([x.forward[loss] for x in examples.values()]))}
-        gradients = {n: settle(data.reduce([x.gradients.get(n, sp.S.Zero) for x in examples.values()]))
+        forward = {loss: numeric.carried(data.reduce([x.forward[loss] for x in examples.values()]))}
+        gradients = {n: numeric.carried(data.reduce([x.gradients.get(n, sp.S.Zero) for x in examples.values()]))
                      for n in solution.gradients}
         _put(forward, overrides, FORWARD)
         _put(gradients, overrides, GRADIENT)
@@ -100,7 +100,7 @@ def recompute(quantity: Quantity, solution, overrides: dict[Quantity, sp.Expr]) 
     after: dict[str, sp.Expr] = {}
     if problem.learning_rate is not None and quantity.kind in (UPDATED, AFTER):
         for w in problem.parameters:
-            updated[w] = settle(problem.values[w] - problem.learning_rate * gradients.get(w, sp.S.Zero))
+            updated[w] = numeric.carried(problem.values[w] - problem.learning_rate * gradients.get(w, sp.S.Zero))
         _put(updated, overrides, UPDATED)
         if quantity.kind == AFTER:
             after = _after(solution, updated, overrides)
@@ -120,7 +120,7 @@ def _after(solution, updated: dict[str, sp.Expr], overrides: dict[Quantity, sp.E
         return _forward(problem, new_values, {}, lambda n: overrides.get(Quantity(AFTER, n)))
     losses = [_forward(problem, {**new_values, **e.inputs}, {}, lambda n: None)[problem.loss]
               for e in solution.examples]
-    result = {problem.loss: settle(problem.data.reduce(losses))}
+    result = {problem.loss: numeric.carried(problem.data.reduce(losses))}
     _put(result, overrides, AFTER)
     return result
 
@@ -133,7 +133,7 @@ def _forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr],
     for name, node in problem.graph.nodes.items():
         value = replaced(name)
         if value is None:
-            value = given[name] if name in given else settle(numeric.substitute(node.expr, known))
+            value = given[name] if name in given else numeric.carried(numeric.substitute(node.expr, known))
         known[node.symbol] = result[name] = value
     return result
 

@@ -106,7 +106,7 @@ def _symbols(values: dict[str, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
 def _settle_kinks(expr: sp.Expr, values: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     """relu(a) as a or 0, abs(a) as a or -a, max(a, b) as the larger: the side each takes at
     `values`. A kink at exactly 0 there (or a tie), or whose input is unknown, stays as it is."""
-    def settle(kink):
+    def side_taken(kink):
         at = [a.xreplace(values) for a in kink.args]
         if isinstance(kink, (sp.Max, sp.Min)):
             if not all(a.is_number for a in at):
@@ -122,7 +122,7 @@ def _settle_kinks(expr: sp.Expr, values: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
         if isinstance(kink, fn.leaky_relu):
             return x if sign > 0 else kink.args[1] * x
         return x if sign > 0 else -x
-    return expr.replace(lambda e: isinstance(e, _KINKS), settle)
+    return expr.replace(lambda e: isinstance(e, _KINKS), side_taken)
 
 
 def _extreme(values: list[sp.Expr], direction: int) -> int | None:

@@ -273,7 +273,7 @@ class Mistakes:
         def compute():
             known = self._known_before()
             known.update({symbol(w): v for w, v in self.correct.updated.items()})
-            gradients = replay_backward(self.solution.steps, self.loss, known, settle)
+            gradients = replay_backward(self.solution.steps, self.loss, known, numeric.carried)
             return self._updated_from(self.correct.forward, gradients)
         return self._cached("too_early", compute)
 
@@ -295,7 +295,7 @@ class Mistakes:
             if not last_in_full:
                 return rounded
             eta = self.problem.learning_rate
-            updated = {w: settle(self.problem.values[w] - eta * gradients.get(w, sp.S.Zero))
+            updated = {w: numeric.carried(self.problem.values[w] - eta * gradients.get(w, sp.S.Zero))
                        for w in rounded.updated}
             raw_after: dict[str, sp.Expr] = {}
             if rounded.updated:
@@ -309,7 +309,7 @@ class Mistakes:
         """The update made with these gradients (w - sign*eta*g), and the forward pass after it
         through the real network."""
         problem = self.problem
-        finish = rounding or settle
+        finish = rounding or numeric.carried
         updated: dict[str, sp.Expr] = {}
         after: dict[str, sp.Expr] = {}
         if problem.learning_rate is not None:
@@ -345,7 +345,7 @@ def replay_forward(problem, values: dict[str, sp.Expr], given: dict[str, sp.Expr
     for name, node in problem.graph.nodes.items():
         raw = given[name] if name in given else numeric.substitute(node.expr, known)
         if unfinished is not None:
-            unfinished[name] = settle(raw)
+            unfinished[name] = numeric.carried(raw)
         value = finish(raw)
         known[node.symbol] = result[name] = value
     return result
@@ -373,7 +373,7 @@ def replay_backward(steps: list[ChainStep | SumStep], loss: str, known: dict[sp.
             raw = sp.Add(*paths[step.target])
             gradients[step.target] = finish(raw)
         if unfinished is not None:
-            unfinished[step.target] = settle(raw)
+            unfinished[step.target] = numeric.carried(raw)
     return gradients
 
 
@@ -389,10 +389,6 @@ def gradient_steps(name: str, steps: list[ChainStep | SumStep]) -> list[ChainSte
                 needed.add(step.via)
                 frontier.append(step.via)
     return [s for s in steps if s.target in needed]
-
-
-#: A value carried as the solver carries it (the recomputed solutions must match it exactly).
-settle = numeric.carried
 
 
 def round_to(value: sp.Expr, places: int) -> sp.Expr:

@@ -4,3 +4,5 @@ templates filled (rendering), the JSON answer key (answer_key) and the graph dra
 Printing reads what the engine derived; it never derives."""
 
 from . import answer_key, rendering
+
+__all__ = ["answer_key", "rendering"]

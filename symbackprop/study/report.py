@@ -28,7 +28,7 @@ from .verdicts import (
     OSCILLATES,
     SETTLED,
     Curve,
-    Verdict,
+    RunVerdict,
 )
 
 #: Significant digits of the numbers in the report.
@@ -93,7 +93,7 @@ class _Writer:
         return self.math(printers.latex_name(name))
 
 
-def describe(verdict: Verdict, curve: Curve, best: Curve | None, steps: int, w: _Writer) -> str:
+def describe(verdict: RunVerdict, curve: Curve, best: Curve | None, steps: int, w: _Writer) -> str:
     """The sentence that explains a verdict, with its numbers."""
     if verdict.kind == DIVERGES:
         if verdict.overflow_step is not None:

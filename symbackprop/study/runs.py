@@ -28,7 +28,7 @@ from ..engine import training
 from ..engine.compiled import NumericRunError
 from ..errors import ProblemError
 from ..parsing.expressions import parse_number
-from .verdicts import Curve, Verdict, best_index, judge_all
+from .verdicts import Curve, RunVerdict, best_index, judge_all
 
 #: At most this many learning rates in one study (one colour each).
 MAX_RATES = 10
@@ -40,7 +40,7 @@ class Study:
     steps: int
     epochs: int | None
     curves: tuple[Curve, ...]
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[RunVerdict, ...]
 
     @property
     def best(self) -> int | None:

@@ -17,7 +17,6 @@ DIVERGES, OSCILLATES, CRAWLS, CONVERGES, DECREASING = (
 
 
 
-VERDICTS = (DIVERGES, OSCILLATES, CRAWLS, CONVERGES, DECREASING)
 
 
 
@@ -58,7 +57,7 @@ NEGLIGIBLE = Decimal("1e-6")
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RunVerdict:
     kind: str
     #: Steps at which the loss went up.
     increases: int = 0
@@ -122,7 +121,7 @@ def best_index(curves, verdicts) -> int | None:
 
 
 def judge(history, *, overflow_step: int | None = None, parameters=(),
-          best_final: Decimal | None = None, balls=()) -> Verdict:
+          best_final: Decimal | None = None, balls=()) -> RunVerdict:
     """The verdict on one loss history (see the module's docstring for the rules).
 
     `parameters` (one mapping per entry of history) tells a cycle from a standstill where the loss
@@ -134,15 +133,15 @@ def judge(history, *, overflow_step: int | None = None, parameters=(),
         if not history:
             raise ValueError("a history has at least the initial loss")
         if overflow_step is not None:
-            return Verdict(DIVERGES, overflow_step=overflow_step)
+            return RunVerdict(DIVERGES, overflow_step=overflow_step)
         changes = _changes(history, balls)
         first, last = history[0], history[-1]
         if last > first and last - first >= (DIVERGENCE_FACTOR - 1) * abs(first):
-            return Verdict(DIVERGES, increases=changes.count(1))
+            return RunVerdict(DIVERGES, increases=changes.count(1))
         level = [t for t, c in enumerate(changes, start=1) if c == 0]
         jumps = sum(1 for t in level if t < len(parameters) and _moved(parameters[t - 1], parameters[t]))
         if changes.count(1) or jumps:
-            return Verdict(OSCILLATES, increases=changes.count(1), level_jumps=jumps)
+            return RunVerdict(OSCILLATES, increases=changes.count(1), level_jumps=jumps)
         scale = abs(first) or max(abs(h) for h in history)
         last_change = (history[-2] - last) / scale if len(history) > 1 and scale else Decimal(0)
         shown_change = last_change
@@ -153,10 +152,10 @@ def judge(history, *, overflow_step: int | None = None, parameters=(),
             shown_change = certified.quotient(certified.difference(balls[-2], balls[-1]), abs(top))
         settled_at = level[0] if level else None    # level without moving: the minimum reached
         if best_final is not None and _far_above(last, best_final, first):
-            return Verdict(CRAWLS, last_change=shown_change, settled_at=settled_at)
+            return RunVerdict(CRAWLS, last_change=shown_change, settled_at=settled_at)
         if last_change <= SETTLED:
-            return Verdict(CONVERGES, last_change=shown_change, settled_at=settled_at)
-        return Verdict(DECREASING, last_change=shown_change, settled_at=settled_at)
+            return RunVerdict(CONVERGES, last_change=shown_change, settled_at=settled_at)
+        return RunVerdict(DECREASING, last_change=shown_change, settled_at=settled_at)
 
 
 
@@ -194,7 +193,7 @@ def _far_above(final: Decimal, best: Decimal, initial: Decimal) -> bool:
 
 
 
-def judge_all(curves) -> tuple[Verdict, ...]:
+def judge_all(curves) -> tuple[RunVerdict, ...]:
     """Verdicts for all curves: first without the crawl test, to find the best rate, then with."""
     first = [judge(c.history, overflow_step=c.overflow_step, parameters=c.parameters)
              for c in curves]
