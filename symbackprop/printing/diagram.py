@@ -197,9 +197,9 @@ def _operation(expr: sp.Expr) -> tuple[str, str] | None:
 
 
 def _tex(expr: sp.Expr) -> str:
-    # The picture must compile with tikz alone, so the amsmath/amssymb commands of the project's
-    # printer are replaced by their plain-LaTeX equivalents.
-    return latex(expr).replace(r"\operatorname{", r"\mathrm{").replace(r"\mathbb{1}", r"\mathbf{1}")
+    # The picture must compile with tikz alone, so amsmath's \operatorname, which the project's
+    # printer uses for relu and sigmoid, becomes plain LaTeX's \mathrm.
+    return latex(expr).replace(r"\operatorname{", r"\mathrm{")
 
 
 def _tex_value(value: sp.Expr | None, digits: int) -> str | None:
