@@ -74,6 +74,9 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Report:
+    """Every claim's verdict against the problem's solution, with the tolerance they were judged by
+    (None: the digits each claim writes)."""
+
     problem: Problem
     solution: Solution
     claims_source: str | None

@@ -36,6 +36,8 @@ MAX_RATES = 10
 
 @dataclass(frozen=True)
 class Study:
+    """The same problem run once per learning rate for the same steps: a curve and a verdict each."""
+
     problem: object
     steps: int
     epochs: int | None
