@@ -293,7 +293,7 @@ def test_tikz_compiles_with_tikz_alone(seed, sigmoid, tmp_path):
     gates = symbackprop.load(EXAMPLES / "seed000_gates.yaml").solve()
     pictures = [draw(s, "tikz") for s in (seed, sigmoid, extra, slope, gates)]
     assert r"\operatorname" not in "".join(pictures) and r"\mathbb" not in "".join(pictures)
-    assert r"\mathbf{1}" in pictures[3] and r"1.235 \cdot 10^{4}" in pictures[2]
+    assert r"\mathbf{1}" in pictures[3] and r"1.235 \times 10^{4}" in pictures[2]
     (tmp_path / "graph.tex").write_text(
         TEX_DOCUMENT % (",".join(TIKZ_LIBRARIES), "\n\\bigskip\n".join(pictures)), encoding="utf-8")
     result = subprocess.run([pdflatex, "-halt-on-error", "-interaction=nonstopmode",

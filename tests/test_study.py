@@ -27,7 +27,7 @@ import sympy
 from click.testing import CliRunner
 
 import symbackprop
-from symbackprop.printing.formats import rate_text
+from symbackprop.printing.formats import Format
 from symbackprop.study import plots, runs, verdicts
 from symbackprop.study import report as study_report
 from symbackprop.parsing.expressions import parse_number
@@ -126,7 +126,7 @@ def test_rounding_in_the_last_digits_is_not_an_increase():
 ])
 def test_a_learning_rate_is_written_exactly(rate, text):
     # 1/2 - 5e-41 has 41 decimals; a Decimal division at 28 digits wrote it "0.5".
-    assert rate_text(parse_number(rate)) == text
+    assert Format(6).rate(parse_number(rate)) == text
 
 
 def test_a_learning_rate_of_thousands_of_decimals_is_written_in_full():
@@ -138,7 +138,7 @@ def test_a_learning_rate_of_thousands_of_decimals_is_written_in_full():
         expected = "0." + str(5**13000).rjust(13000, "0")
     finally:
         sys.set_int_max_str_digits(saved)
-    assert rate_text(sympy.Rational(1, 2**13000)) == expected
+    assert Format(6).rate(sympy.Rational(1, 2**13000)) == expected
 
 
 # --- real studies --------------------------------------------------------------------------------

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from typing import Any
 
 import sympy as sp
 
-from ..arithmetic import numeric
 from ..errors import ProblemError
-from ..model.steps import ChainStep, ForwardStep, SumStep, UpdateStep
-from ..printing.formats import Format, MarkdownFormat, exact_and_decimal
-from ..printing.printers import text as plain_text
+from ..printing.equations import Equation, StepPrinter, equation
+from ..printing.formats import Format, MarkdownFormat, decimal_or_formula, exact_and_decimal
 from ..printing.rendering import fill
-from ..printing.view import Equation, equation
 from .answers import FORWARD, GRADIENT
 from .judge import AfterUpdateStep, BatchStep, ExampleStep, Report, Verdict
 
@@ -108,20 +104,10 @@ def _value_digits(v: Verdict) -> int:
 
 
 def _difference(difference: sp.Expr, f: Format) -> str:
+    """claimed - correct to 3 significant digits, with its sign: +1.5e-7, 0 when equal."""
     if not difference.is_number:
         return f.math(f.expr(difference))
-    if difference.is_zero:
-        return f.math("0")
-    shown = _scientific(difference, 3)
-    return f.math(_short_number(shown if shown.startswith("-") else "+" + shown, f))
-
-
-def _scientific(value: sp.Expr, digits: int) -> str:
-    """A nonzero number to `digits` significant digits as Python's %g writes it (1.5e-07, 0.0804),
-    correctly rounded from the exact or certified value: a double would overflow at 1e400 and lose
-    5e-401."""
-    shown = Decimal(numeric.decimal_string(value, digits))
-    return f"{shown:.{digits}g}" if shown else "0"
+    return f.math("0" if difference.is_zero else f.signed(difference, 3))
 
 
 def _precision(v: Verdict, report: Report, f: Format) -> str:
@@ -133,20 +119,9 @@ def _precision(v: Verdict, report: Report, f: Format) -> str:
         return f"judged by the relative tolerance {f.math(f.decimal(report.rel_tol))}"
     if claim.places is None:
         return "an exact value: right only when equal"
-    plus_minus = "±" if f.name == "txt" else r"\pm "
-    half = _short_number(f"5e{-claim.places - 1}", f)                   # 5e-10 for nine places
+    half = f.times_ten_to("5", -claim.places - 1)                   # 5e-10 for nine places
     places = f"{claim.places} decimal place{'s' if claim.places != 1 else ''}"
-    return f"{places} claimed, so right within {f.math(plus_minus + half)}"
-
-
-def _short_number(shown: str, f: Format) -> str:
-    """A number Python wrote (1.5e-07) as the format writes it: 1.5e-7, or 1.5 \\times 10^{-7}."""
-    if "e" not in shown:
-        return shown
-    mantissa, exponent = shown.split("e")
-    if f.name == "txt":
-        return f"{mantissa}e{int(exponent)}"
-    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return f"{places} claimed, so right within {f.math(f.plus_minus + half)}"
 
 
 def _diagnosis(v: Verdict, f: Format) -> str | None:
@@ -163,7 +138,7 @@ def _cause(v: Verdict, f: Format) -> str | None:
         return None
 
     def listed(keys):
-        return ", ".join(k if f.name == "txt" else f"`{k}`" for k in keys)
+        return ", ".join(f.code(k) for k in keys)
     if v.follows_from:
         return (f"follows from the wrong {listed(v.follows_from)}: recomputed from the value "
                 "claimed there, it comes out as claimed here")
@@ -179,79 +154,38 @@ def _cause(v: Verdict, f: Format) -> str | None:
 
 # --- the steps that lead to the correct value -------------------------------------------------
 
+class CheckStepPrinter(StepPrinter):
+    """The solution's step printer, plus the check's own steps: a batch's value from its examples',
+    a step of one example's pass, a step of the forward pass after the update."""
+
+    def __init__(self, fmt: Format, report: Report):
+        super().__init__(fmt, report.problem.loss, report.solution.steps)
+        self.report = report
+
+    def _print_BatchStep(self, step: BatchStep) -> list[Equation]:
+        """E = (E[1] + E[2])/2 = ... : the batch's value from the examples' (mean or sum)."""
+        f, q = self.f, step.quantity
+        label = f.partial(self.loss, q.name) if q.kind == GRADIENT else f.symbol(q.name)
+        total = " + ".join(f"{label}[{n}]" for n, _ in step.terms)
+        values = " + ".join(f.bracket(f.factor(v)) for _, v in step.terms)
+        if step.reduction == "mean":
+            count = len(step.terms)
+            total, values = f"({total})/{count}", f"({values})/{count}"
+        return [equation(label, (f.eq, total), (f.eq, values), f.value_chain(step.value))]
+
+    def _print_ExampleStep(self, step: ExampleStep) -> list[Equation]:
+        """A step of one example's pass, its left side marked with the example: h1[3] = ..."""
+        example = next(e for e in self.report.solution.examples if e.index + 1 == step.number)
+        printer = StepPrinter(self.f, self.loss, example.steps)
+        return [{**e, "lhs": f"{e['lhs']}[{step.number}]"} for e in printer.equations(step.step)]
+
+    def _print_AfterUpdateStep(self, step: AfterUpdateStep) -> list[Equation]:
+        """A node in the forward pass after the update: y+ = ..."""
+        return [{**e, "lhs": self.f.updated(step.step.node)} for e in self.equations(step.step)]
+
+
 def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
-    loss = report.problem.loss
-    equations: list[Equation] = []
-    for step in steps:
-        if isinstance(step, ExampleStep):
-            equations.extend(_example_equation(e, step.number) for e in _steps((step.step,), report, f))
-        elif isinstance(step, BatchStep):
-            equations.append(_batch_equation(step, report, f))
-        elif isinstance(step, ForwardStep):
-            equations.append(_forward_equation(step, f.symbol(step.node), f))
-        elif isinstance(step, AfterUpdateStep):
-            equations.append(_forward_equation(step.step, f.updated(step.step.node), f))
-        elif isinstance(step, ChainStep):
-            equations.extend(_chain_equations(step, loss, f))
-        elif isinstance(step, SumStep):
-            equations.append(_sum_equation(step, report, f))
-        elif isinstance(step, UpdateStep):
-            equations.append(_update_equation(step, loss, f))
-    return equations
-
-
-def _example_equation(e: Equation, number: int) -> Equation:
-    """An equation of one example's pass, its left side marked with the example: h1[3] = ..."""
-    return {**e, "lhs": f"{e['lhs']}[{number}]"}
-
-
-def _batch_equation(step: BatchStep, report: Report, f: Format) -> Equation:
-    """E = (E[1] + E[2])/2 = ... : the batch's value from the examples' (mean or sum)."""
-    q, loss = step.quantity, report.problem.loss
-    label = f.partial(loss, q.name) if q.kind == GRADIENT else f.symbol(q.name)
-    total = " + ".join(f"{label}[{n}]" for n, _ in step.terms)
-    values = " + ".join(f.bracket(f.factor(v)) for _, v in step.terms)
-    if step.reduction == "mean":
-        count = len(step.terms)
-        total, values = f"({total})/{count}", f"({values})/{count}"
-    return equation(label, (f.eq, total), (f.eq, values), f.value_chain(step.value))
-
-
-def _sum_equation(step: SumStep, report: Report, f: Format) -> Equation:
-    paths = [s.value for s in report.solution.steps
-             if isinstance(s, ChainStep) and s.target == step.target]
-    return equation(f.partial(report.problem.loss, step.target),
-                    (f.eq, " + ".join(f.bracket(f.factor(p)) for p in paths)), f.value_chain(step.value))
-
-
-def _update_equation(step: UpdateStep, loss: str, f: Format) -> Equation:
-    w = step.parameter
-    rule = f"{f.symbol(w)} - {f.product(f.symbol('eta'), f.partial(loss, w))}"
-    change = f.product(f.factor(step.learning_rate), f.factor(step.gradient))
-    numbers = f"{f.factor(step.old)} - {change}"
-    return equation(f.updated(step.parameter), (f.eq, rule), (f.eq, numbers), f.value_chain(step.new))
-
-
-def _forward_equation(step: ForwardStep, lhs: str, f: Format) -> Equation:
-    segments: list = [(f.eq, f.expr(step.definition))]
-    if step.given:
-        return equation(lhs, segments, [(f.eq, f.factor(step.value))])
-    if step.inputs and not step.definition.is_Atom:
-        segments.append((f.eq, f.substituted(step.definition, dict(step.inputs))))
-    return equation(lhs, segments, f.value_chain(step.value))
-
-
-def _chain_equations(step: ChainStep, loss: str, f: Format) -> list[Equation]:
-    lhs = f.partial(loss, step.target)
-    if step.via == loss:
-        return [equation(lhs, (f.eq, f.expr(step.local)), f.value_chain(step.value))]
-    local_lhs = f.partial(step.via, step.target)
-    return [
-        equation(local_lhs, (f.eq, f.expr(step.local)), f.value_chain(step.local_value)),
-        equation(lhs, (f.eq, f.product(f.partial(loss, step.via), local_lhs)),
-                 (f.eq, f.product(f.factor(step.upstream_value), f.factor(step.local_value))),
-                 f.value_chain(step.value)),
-    ]
+    return CheckStepPrinter(f, report).all_equations(steps)
 
 
 # --- the report as JSON records ------------------------------------------------------------------
@@ -273,9 +207,9 @@ def report_records(report: Report) -> dict[str, Any]:
             "claimed": v.claim.text,
             "places": v.claim.places,
             "correct": exact_and_decimal(v.correct),
-            "difference": _json_value(v.difference),
+            "difference": decimal_or_formula(v.difference),
             "diagnosis": None if d is None else {"mistake": d.mistake, "title": d.title,
-                                                 "detail": d.detail, "value": _json_value(d.value)},
+                                                 "detail": d.detail, "value": decimal_or_formula(d.value)},
             "root_cause": v.root_cause,
             "follows_from": list(v.follows_from),
             "wrong_upstream": list(v.wrong_upstream),
@@ -286,11 +220,6 @@ def report_records(report: Report) -> dict[str, Any]:
                "exit_status": 0 if report.all_right else WRONG_EXIT}
     return {"problem": report.problem.source, "claims_file": report.claims_source,
             "summary": summary, "claims": records}
-
-
-def _json_value(value: sp.Expr) -> str:
-    """A decimal for a number, SymPy's string for a formula."""
-    return numeric.decimal_string(value) if value.is_number else plain_text(value)
 
 
 def _equation_text(e: Equation) -> str:

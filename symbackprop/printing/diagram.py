@@ -15,13 +15,12 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from decimal import Decimal
 
 import sympy as sp
 
-from ..arithmetic import numeric
 from ..errors import ProblemError
 from ..model.functions import relu, sigmoid
+from .formats import Format, LatexFormat, significant_digits
 from .printers import latex, latex_name, text
 
 FORMATS = ("tikz", "mermaid", "dot", "svg")
@@ -32,6 +31,8 @@ TIKZ_LIBRARIES = ("arrows.meta",)
 FORWARD_TIKZ, GRADIENT_TIKZ = "green!50!black", "red!70!black"
 FORWARD_RGB, GRADIENT_RGB = "#008000", "#B30000"
 SYMBOL_FILL_RGB = "#F2F2F2"
+#: How the boxes write numbers: plain text (Mermaid, DOT), LaTeX (TikZ); the digits are draw()'s.
+_TEXT, _LATEX = Format(4), LatexFormat(4)
 
 #: The most boxes (nodes and symbols) a worked solution draws. A larger graph is not legible on a
 #: page, and one of a few hundred boxes is taller than the largest dimension TeX can hold (pdflatex
@@ -104,52 +105,19 @@ def box_count(solution) -> int:
     return len(graph.nodes) + len(graph.symbols)
 
 
-def format_value(value: sp.Expr | None, digits: int) -> str | None:
+def format_value(value: sp.Expr | None, digits: int, fmt: Format = _TEXT) -> str | None:
     """A value as plain text: exact when it is a decimal of at most `digits` significant digits
-    (2/5 -> 0.4), else rounded to `digits` (1/3 -> 0.3333, 12345 -> 1.235e4); symbolic values as
-    SymPy text while short (2*x_n), else None."""
+    (2/5 -> 0.4, 12000), else rounded to `digits` (1/3 -> 0.3333, 12345 -> 1.235e4); symbolic values
+    as SymPy text while short (2*x_n), else None."""
     if value is None:
         return None
     if not value.is_number:
         shown = text(value)
         return shown if len(shown) <= MAX_EXPR_CHARS else None
-    if value.is_Rational:
-        exact = _terminating_decimal(value, digits)
-        if exact is not None:
-            return exact
-    rounded = numeric.rounded(value, digits)
-    shown = Decimal(f"{'-' if rounded.negative else ''}{rounded.digits}E"
-                    f"{rounded.exponent - len(rounded.digits) + 1}").normalize()
-    # Positional only while every digit shown is significant: 12345 is 1.235e4, not 12350.
-    return _decimal_text(shown, max_exponent=digits - 1)
-
-
-def _terminating_decimal(r: sp.Rational, digits: int) -> str | None:
-    """r written exactly as a decimal, if that takes at most `digits` significant digits."""
-    q, shift = int(r.q), 0
-    for prime in (2, 5):
-        count = 0
-        while q % prime == 0:
-            q //= prime
-            count += 1
-        shift = max(shift, count)
-    if q != 1:
-        return None  # 1/3 has no terminating decimal
-    scaled = int(r.p) * 10**shift // int(r.q)
-    if len(str(abs(scaled)).rstrip("0")) > digits:
-        return None
-    return _decimal_text(Decimal(scaled).scaleb(-shift).normalize(), max_exponent=digits + 3)
-
-
-def _decimal_text(d: Decimal, max_exponent: int) -> str:
-    """Positional notation from 0.0001 up to 10**max_exponent, scientific (1.5e-7) beyond."""
-    if d.is_zero():
-        return "0"
-    exponent = d.adjusted()
-    if -4 <= exponent <= max_exponent:
-        return format(d, "f")
-    mantissa = d.scaleb(-exponent).normalize()
-    return f"{format(mantissa, 'f')}e{exponent}"
+    # Positional only while every digit shown is significant, or the value is exact: 12345 is
+    # 1.235e4, not 12350, but 12000 is 12000.
+    exact = value.is_Rational and significant_digits(value) <= digits
+    return fmt.decimal(value, digits, widest=digits + 4 if exact else digits)
 
 
 # --- layout --------------------------------------------------------------------------------------
@@ -203,14 +171,9 @@ def _tex(expr: sp.Expr) -> str:
 
 
 def _tex_value(value: sp.Expr | None, digits: int) -> str | None:
-    """format_value in LaTeX: symbolic values through the printer, 1.2e-5 as 1.2 \\cdot 10^{-5}."""
-    shown = format_value(value, digits)
-    if shown is None:
-        return None
-    if not value.is_number:
-        return _tex(value)
-    mantissa, _, exponent = shown.partition("e")
-    return f"{mantissa} \\cdot 10^{{{exponent}}}" if exponent else mantissa
+    """format_value in LaTeX: symbolic values through the printer, 1.2e-5 as 1.2 \\times 10^{-5}."""
+    shown = format_value(value, digits, _LATEX)
+    return _tex(value) if shown is not None and not value.is_number else shown
 
 
 # --- TikZ ----------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
+from fractions import Fraction
 
 import sympy as sp
 from flint import arb, fmpq
@@ -24,6 +26,9 @@ from . import printers
 MAX_EXACT_LENGTH = 40
 #: Inside a formula with numbers substituted, values whose LaTeX is longer are written as decimals.
 MAX_SUBSTITUTED_LENGTH = 24
+#: A general form whose LaTeX is longer than this is left out of Markdown and LaTeX (the chain of
+#: numbers still shows every step; the answer key keeps the full form).
+MAX_SHOWN_LENGTH = 160
 
 
 class Format:
@@ -33,6 +38,10 @@ class Format:
     eq = "="
     approx = "≈"
     times_sign = " * "
+    plus_minus = "±"
+    percent_sign = "%"
+    #: A general form longer than this is not shown (None: always shown).
+    max_shown_length: int | None = None
 
     def __init__(self, digits: int):
         self.digits = digits
@@ -56,19 +65,63 @@ class Format:
     def product(self, *factors: str) -> str:
         return self.times_sign.join(self.bracket(f) for f in factors)
 
+    def words(self, text: str) -> str:
+        """Words used as a name inside mathematics: batch loss."""
+        return text
+
+    def after_update(self, lhs: str) -> str:
+        """The value of lhs after the update: w5+."""
+        return f"{lhs}+"
+
     def updated(self, name: str) -> str:
-        return f"{name}+"
+        return self.after_update(self.symbol(name))
 
     def bracket(self, text: str) -> str:
         compound = " + " in text or " - " in text or text.startswith("-")
         return f"({text})" if compound and not text.startswith("(") else text
 
-    # --- numbers -------------------------------------------------------------------------------
-    def decimal(self, value: sp.Expr) -> str:
-        text = numeric.decimal_string(value, self.digits)
-        if "e" not in text and "." in text:
-            text = text.rstrip("0").rstrip(".")
+    def code(self, text: str) -> str:
+        """A key as the user typed it (a claim's dE/dw3)."""
         return text
+
+    # --- numbers -------------------------------------------------------------------------------
+    def times_ten_to(self, mantissa: str, exponent: int) -> str:
+        """A number in scientific notation: 1.5e-7."""
+        return f"{mantissa}e{exponent}"
+
+    def decimal(self, value: sp.Expr | arb | fmpq | Decimal, digits: int | None = None, *,
+                widest: int | None = None) -> str:
+        """A number to `digits` significant digits (the format's by default), correctly rounded,
+        every digit certain, trailing zeros dropped; positional from 0.0001 up to below
+        10**widest (10**digits by default) as Python's %g writes it, else in scientific notation:
+        0.25, 123.457, 1.5e-7 (1.5 \\times 10^{-7})."""
+        digits = digits or self.digits
+        if isinstance(value, Decimal):
+            value = fmpq(*Fraction(value).as_integer_ratio())
+        rounded = Decimal(numeric.decimal_string(value, digits))
+        if not rounded:
+            return "0"
+        exponent = rounded.adjusted()
+        if -4 <= exponent < (widest or digits):
+            return _strip(format(rounded, "f"))
+        return self.times_ten_to(_strip(format(rounded.scaleb(-exponent), "f")), exponent)
+
+    def signed(self, value: sp.Expr, digits: int) -> str:
+        """A difference with its sign: +1.5e-7, -0.0804."""
+        text = self.decimal(value, digits)
+        return text if text.startswith("-") else "+" + text
+
+    def percent(self, fraction: Decimal) -> str:
+        return self.math(self.decimal(fraction * 100)) + self.percent_sign
+
+    def rate(self, rate: sp.Expr) -> str:
+        """A learning rate as written by a person: 0.05, 20, 1/3."""
+        rate = sp.nsimplify(rate) if rate.is_Float else rate
+        if rate.is_Rational:
+            exact = _terminating_decimal(int(rate.p), int(rate.q))
+            if exact is not None:
+                return exact
+        return printers.text(rate)
 
     def exact(self, value: sp.Expr) -> str | None:
         """The exact form where there is a short one, else None."""
@@ -98,7 +151,7 @@ class Format:
         decimal = self.decimal(value)
         if exact is None:
             return [(self.approx, decimal)]
-        exactly = value.is_Rational and _significant_digits(value) <= self.digits
+        exactly = value.is_Rational and significant_digits(value) <= self.digits
         return [(self.eq, exact), (self.eq if exactly else self.approx, decimal)]
 
     def number(self, value: sp.Expr) -> str:
@@ -133,6 +186,8 @@ class MarkdownFormat(Format):
     eq = "="
     approx = r"\approx"
     times_sign = r" \cdot "
+    plus_minus = r"\pm "
+    max_shown_length = MAX_SHOWN_LENGTH
 
     def expr(self, e: sp.Basic) -> str:
         return printers.latex(e)
@@ -143,12 +198,14 @@ class MarkdownFormat(Format):
                                           printers.SubstitutingLatexPrinter(names).doprint(e))
 
     def _substitute(self, value: sp.Expr) -> str:
-        text = self.factor(value)
-        if len(text) > MAX_SUBSTITUTED_LENGTH and value.is_number:
+        if not value.is_number:
+            return self.factor(value)
+        # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.
+        text = self.exact(value) or self.decimal(value)
+        if len(text) > MAX_SUBSTITUTED_LENGTH:
             text = self.decimal(value)     # a long closed form inside a formula hides its shape
-        if value.is_number and (numeric.sign(value) < 0
-                                or not (value.is_Rational or value.func in _BRACKETED)):
-            return text if text.startswith(r"\left(") else rf"\left({text}\right)"
+        if numeric.sign(value) < 0 or not (value.is_Rational or value.func in _BRACKETED):
+            return rf"\left({text}\right)"
         return text
 
     def symbol(self, name: str) -> str:
@@ -157,19 +214,25 @@ class MarkdownFormat(Format):
     def partial(self, top: str, bottom: str) -> str:
         return r"\frac{\partial %s}{\partial %s}" % (printers.latex_name(top), printers.latex_name(bottom))
 
-    def updated(self, name: str) -> str:
-        return printers.latex_name(name) + "^{+}"
+    def words(self, text: str) -> str:
+        return rf"\text{{{text}}}"
+
+    def after_update(self, lhs: str) -> str:
+        return f"{lhs}^{{+}}"
 
     def bracket(self, text: str) -> str:
         compound = " + " in text or " - " in text or text.startswith("-")
         return rf"\left({text}\right)" if compound and not text.startswith(r"\left(") else text
 
-    def decimal(self, value: sp.Expr) -> str:
-        text = super().decimal(value)
-        if "e" in text:
-            mantissa, exponent = text.split("e")
-            text = rf"{mantissa.rstrip('0').rstrip('.')} \times 10^{{{int(exponent)}}}"
-        return text
+    def code(self, text: str) -> str:
+        return f"`{text}`"
+
+    def times_ten_to(self, mantissa: str, exponent: int) -> str:
+        return rf"{mantissa} \times 10^{{{exponent}}}"
+
+    def rate(self, rate: sp.Expr) -> str:
+        text = super().rate(rate)
+        return text if "/" not in text and "(" not in text and "*" not in text else printers.latex(rate)
 
     def number(self, value: sp.Expr) -> str:
         chain = self.value_chain(value)
@@ -193,6 +256,10 @@ class LatexFormat(MarkdownFormat):
     """LaTeX: the same mathematics as Markdown, inline math in \\( \\), prose escaped for TeX."""
 
     name = "tex"
+    percent_sign = r"\%"
+
+    def code(self, text: str) -> str:
+        return rf"\texttt{{{escape_latex(text)}}}"
 
     def math(self, text: str) -> str:
         return rf"\({text}\)"
@@ -259,35 +326,21 @@ def _latex_character(c: str) -> str:
 FORMATS = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
 
 
-def _significant_digits(value: sp.Rational) -> int:
+def significant_digits(value: sp.Rational) -> int:
     """Significant digits of a terminating decimal (60 for one that does not terminate within 60)."""
     return len(certified.rounded(value, 60).digits.rstrip("0"))
 
 
-def rate_text(rate: sp.Expr) -> str:
-    """A learning rate as written by a person: 0.05, 20, 1/3 (plain text)."""
-    rate = sp.nsimplify(rate) if rate.is_Float else rate
-    if rate.is_Rational:
-        q = int(rate.q)
-        while q % 2 == 0:
-            q //= 2
-        while q % 5 == 0:
-            q //= 5
-        if q == 1:
-            return _terminating_decimal(int(rate.p), int(rate.q))
-    return printers.text(rate)
-
-
-
-def _terminating_decimal(p: int, q: int) -> str:
-    """p/q (q = 2^a 5^b) written out exactly with integer arithmetic: a Decimal division rounds to
-    its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
+def _terminating_decimal(p: int, q: int) -> str | None:
+    """p/q written out exactly with integer arithmetic where q = 2^a 5^b, else None: a Decimal
+    division rounds to its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
     twos = (q & -q).bit_length() - 1
+    if q >> twos != 5 ** _multiplicity(q >> twos, 5):
+        return None
     places = max(twos, _multiplicity(q >> twos, 5))        # p/q = p * (10^places / q) / 10^places
     digits = _digit_string(abs(p) * (10 ** places // q)).rjust(places + 1, "0")
     whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:].rstrip("0")
     return ("-" if p < 0 else "") + whole + ("." + fraction if fraction else "")
-
 
 
 def _multiplicity(n: int, factor: int) -> int:
@@ -296,7 +349,6 @@ def _multiplicity(n: int, factor: int) -> int:
         n //= factor
         count += 1
     return count
-
 
 
 def _digit_string(n: int) -> str:
@@ -308,12 +360,8 @@ def _digit_string(n: int) -> str:
     return _digit_string(high) + _digit_string(low).rjust(half, "0")
 
 
-
-def rate_latex(rate: sp.Expr) -> str:
-    text = rate_text(rate)
-    if "/" not in text and "(" not in text and "*" not in text:
-        return text
-    return printers.latex(rate)
+def _strip(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def is_exact(expr: sp.Expr) -> bool:
@@ -321,11 +369,9 @@ def is_exact(expr: sp.Expr) -> bool:
     return not expr.has(Real, sp.Float)
 
 
-
 def exact_string(expr: sp.Expr) -> str | None:
     """SymPy's string for an exact value, or None where only a decimal is carried."""
     return printers.text(expr) if is_exact(expr) else None
-
 
 
 def exact_and_decimal(value: sp.Expr | arb | fmpq) -> dict[str, str | None]:
@@ -336,3 +382,8 @@ def exact_and_decimal(value: sp.Expr | arb | fmpq) -> dict[str, str | None]:
     else:
         exact = None if isinstance(value, arb) else exact_string(value)
     return {"exact": exact, "decimal": decimal_string(value)}
+
+
+def decimal_or_formula(value: sp.Expr) -> str:
+    """A value as the check's JSON writes it: a decimal for a number, SymPy's string for a formula."""
+    return decimal_string(value) if value.is_number else printers.text(value)

@@ -16,25 +16,13 @@ from ..arithmetic import certified, numeric
 from ..engine.solution import Solution
 from ..model.rules import RULES_BY_KEY
 from ..model.steps import Branch, ChainStep, SumStep
+from .equations import Equation, StepPrinter, equation
 from .formats import Format
 
-#: A general form whose printed string is longer than this is left out of Markdown and LaTeX (the
-#: chain of numbers still shows every step; the answer key keeps the full form).
-MAX_SHOWN_LENGTH = 160
 
-Equation = dict[str, Any]
+class _SolutionView:
+    """The sections of one worked solution, each a dict of strings; equations come from a StepPrinter."""
 
-
-def equation(lhs: str, *segments: tuple[str, str] | list[tuple[str, str]]) -> Equation:
-    rhs: list[list[str]] = []
-    for segment in segments:
-        for relation, text in (segment if isinstance(segment, list) else [segment]):
-            if not rhs or rhs[-1][1] != text:       # never "= 2 = 2"
-                rhs.append([relation, text])
-    return {"lhs": lhs, "rhs": rhs}
-
-
-class _Writer:
     def __init__(self, solution: Solution, fmt: Format, symbolic: bool):
         self.s = solution
         self.f = fmt
@@ -42,18 +30,7 @@ class _Writer:
         self.problem = solution.problem
         self.graph = solution.problem.graph
         self.loss = solution.problem.loss
-
-    def general(self, e: sp.Expr | None) -> list[tuple[str, str]]:
-        """An '= general form' segment, or nothing where it is missing or too long to show."""
-        if e is None:
-            return []
-        text = self.f.expr(e)
-        if self.f.name != "txt" and len(text) > MAX_SHOWN_LENGTH:
-            return []
-        return [(self.f.eq, text)]
-
-    def values(self, value: sp.Expr) -> list[tuple[str, str]]:
-        return [] if self.symbolic else self.f.value_chain(value)
+        self.printer = StepPrinter(fmt, self.loss, solution.steps, symbolic=symbolic)
 
     # --- sections ------------------------------------------------------------------------------
     def problem_view(self) -> dict[str, Any]:
@@ -81,17 +58,12 @@ class _Writer:
         rows = []
         for step in self.s.forward.values():
             node = self.graph.nodes[step.node]
-            segments: list = [(f.eq, f.expr(step.definition))]
             warning = None
-            if not self.symbolic:
-                if not step.given and step.inputs and not step.definition.is_Atom:
-                    segments.append((f.eq, f.substituted(step.definition, dict(step.inputs))))
-                segments.append(f.value_chain(step.value))
-                if step.given and step.computed is not None and step.computed.is_number \
-                        and sp.simplify(step.computed - step.value) != 0:
-                    warning = (f"the definition gives {f.number(step.computed)}, not the given "
-                               f"{f.number(step.value)}")
-            rows.append({"name": f.symbol(step.node), "equation": equation(f.symbol(step.node), *segments),
+            if not self.symbolic and step.given and step.computed is not None \
+                    and step.computed.is_number and sp.simplify(step.computed - step.value) != 0:
+                warning = (f"the definition gives {f.number(step.computed)}, not the given "
+                           f"{f.number(step.value)}")
+            rows.append({"name": f.symbol(step.node), "equation": self.printer.equations(step)[0],
                          "given": step.given and not self.symbolic, "generated": node.generated,
                          "warning": warning})
         return rows
@@ -120,24 +92,12 @@ class _Writer:
         via_text = f" (path through {f.math(f.symbol(step.via))})" if several else ""
         definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
         sentences = [self.branch_sentence(b) for b in step.branches]
+        equations = self.printer.equations(step)
         if step.via == L:
-            equations = [equation(lhs, self.general(step.local_general),
-                                  (f.eq, f.expr(step.local)), self.values(step.value))]
             sentences.insert(0, f"Differentiate {definition} with respect to {f.math(f.symbol(step.target))}.")
             return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
                     "equations": equations, "sentences": sentences}
-        local_lhs = f.partial(step.via, step.target)
         upstream_lhs = f.partial(L, step.via)
-        equations = [
-            equation(lhs, (f.eq, f.product(upstream_lhs, local_lhs))),
-            equation(local_lhs, self.general(step.local_general), (f.eq, f.expr(step.local)),
-                     self.values(step.local_value)),
-            equation(upstream_lhs, self.general(step.upstream), self.values(step.upstream_value)),
-            equation(lhs, self.general(step.general),
-                     [] if self.symbolic else [(f.eq, f.product(f.factor(step.upstream_value),
-                                                               f.factor(step.local_value)))],
-                     self.values(step.value)),
-        ]
         source = completed.get(step.via)
         reused = (f"The upstream gradient {f.math(upstream_lhs)} was derived in step {source} and is "
                   "reused, not derived again." if source else "")
@@ -151,12 +111,8 @@ class _Writer:
         f, L = self.f, self.loss
         lhs = f.partial(L, step.target)
         paths = ", ".join(f.math(f.symbol(v)) for v in step.vias)
-        contributions = [s for s in self.s.steps
-                         if isinstance(s, ChainStep) and s.target == step.target]
-        numbers = [] if self.symbolic else [
-            (f.eq, " + ".join(f.bracket(f.factor(c.value)) for c in contributions))]
         return {"number": number, "kind": "sum", "lhs": lhs, "via": "",
-                "equations": [equation(lhs, self.general(step.general), numbers, self.values(step.value))],
+                "equations": self.printer.equations(step),
                 "sentences": [f"{f.math(f.symbol(step.target))} feeds {len(step.vias)} nodes ({paths}), "
                               "so the gradients along the paths through them add up."]}
 
@@ -179,25 +135,13 @@ class _Writer:
 
     def gradients_view(self) -> list[Equation]:
         f = self.f
-        return [equation(f.partial(self.loss, name), self.general(g.general), self.values(g.value))
+        p = self.printer
+        return [equation(f.partial(self.loss, name), p.general(g.general), p.values(g.value))
                 for name, g in self.s.gradients.items() if name != self.loss]
 
     def updates_view(self) -> list[dict[str, Any]]:
-        f = self.f
-        rows = []
-        eta = f.symbol("eta")
-        for u in self.s.updates:
-            formula = f"{f.symbol(u.parameter)} - {eta}{f.times_sign}{f.partial(self.loss, u.parameter)}"
-            if self.symbolic:
-                rows.append({"equation": equation(f.updated(u.parameter), (f.eq, formula)), "direction": ""})
-                continue
-            substituted = f"{f.factor(u.old)} - {f.product(f.factor(u.learning_rate), f.factor(u.gradient))}"
-            rows.append({
-                "equation": equation(f.updated(u.parameter), (f.eq, formula), (f.eq, substituted),
-                                     f.value_chain(u.new)),
-                "direction": direction(u.gradient),
-            })
-        return rows
+        return [{"equation": self.printer.equations(u)[0],
+                 "direction": "" if self.symbolic else direction(u.gradient)} for u in self.s.updates]
 
     def after_view(self) -> dict[str, Any] | None:
         f = self.f
@@ -206,8 +150,7 @@ class _Writer:
             return None
         if self.s.batch_loss_after is not None:
             before, now = self.s.batch_loss, self.s.batch_loss_after
-            return {"nodes": [equation(f.updated("batch loss") if f.name == "txt" else
-                                       r"\text{batch loss}^{+}", f.value_chain(now))],
+            return {"nodes": [equation(f.after_update(f.words("batch loss")), f.value_chain(now))],
                     "loss_before": f.number(before), "loss_after": f.number(now),
                     "change": loss_change(before, now)}
         before = self.s.forward[self.loss].value
@@ -217,7 +160,6 @@ class _Writer:
             "loss_after": f.number(after[self.loss]),
             "change": loss_change(before, after[self.loss]),
         }
-
 
     def batch_view(self) -> dict[str, Any] | None:
         """The examples of the first batch in a table (loss and gradients), then their mean or sum."""
@@ -305,7 +247,7 @@ def evenly_spread(count: int, limit: int) -> list[int]:
 
 def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str, Any]:
     """Everything a template needs, as strings and lists: no SymPy object reaches a template."""
-    w = _Writer(solution, fmt, symbolic)
+    w = _SolutionView(solution, fmt, symbolic)
     problem = solution.problem
     return {
         "title": fmt.prose(problem.title or "Backpropagation"),
@@ -317,7 +259,7 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str
         "problem": w.problem_view(),
         "forward": w.forward_view(),
         "loss_equation": equation(fmt.symbol(problem.loss),
-                                  w.values(solution.forward[problem.loss].value) or
+                                  w.printer.values(solution.forward[problem.loss].value) or
                                   [(fmt.eq, fmt.expr(problem.nodes[problem.loss]))]),
         "backward": w.backward_view(),
         "gradients": w.gradients_view(),

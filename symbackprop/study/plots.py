@@ -17,7 +17,7 @@ import math
 from decimal import Decimal
 from pathlib import Path
 
-from ..printing.formats import rate_latex, rate_text
+from ..printing.formats import Format, LatexFormat
 from ..printing.view import evenly_spread
 from .runs import Study
 from .verdicts import DIVERGES, Curve
@@ -32,6 +32,8 @@ COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 #: Fixed settings that make the SVG and PNG byte-identical on every run.
 RC = {"svg.hashsalt": "symbackprop", "svg.fonttype": "path", "path.simplify": True}
 DPI = 150
+#: Learning rates in the legends: plain text for matplotlib, LaTeX for pgfplots.
+_TEXT, _LATEX = Format(6), LatexFormat(6)
 
 
 def points(curve: Curve) -> list[tuple[int, float]]:
@@ -97,7 +99,7 @@ def visible(curve: Curve, log: bool, ceiling: float | None) -> list[tuple[float,
 
 def label(curve: Curve, index: int, study: Study) -> str:
     """The legend entry (matplotlib mathtext for eta): the learning rate and its verdict."""
-    text = r"$\eta$ = " + rate_text(curve.learning_rate).replace("$", r"\$")
+    text = r"$\eta$ = " + _TEXT.rate(curve.learning_rate).replace("$", r"\$")
     return f"{text}: {_verdict(study, index)}"
 
 
@@ -197,7 +199,7 @@ def pgfplots(study: Study) -> str:
         lines.append(rf"\addplot[color={colour}, thick, mark=none] coordinates {{")
         lines.extend(_wrap(coordinates))
         lines.append("};")
-        entry = rf"\(\eta = {rate_latex(curve.learning_rate)}\): {_verdict(study, index)}"
+        entry = rf"\(\eta = {_LATEX.rate(curve.learning_rate)}\): {_verdict(study, index)}"
         lines.append(rf"\addlegendentry{{{entry}}}")
         if _ends_in_overflow(study, index, shown):
             x, y = shown[-1]

@@ -3,17 +3,12 @@ Markdown or LaTeX report with its plots."""
 
 from __future__ import annotations
 
-import decimal
-from decimal import Decimal
 from pathlib import Path
 
-import sympy as sp
-from flint import arb, fmpq
+from flint import fmpq
 
-from ..arithmetic import numeric
 from ..errors import ProblemError
-from ..printing import printers
-from ..printing.formats import MarkdownFormat, escape_latex, rate_latex
+from ..printing.formats import LatexFormat, MarkdownFormat
 from ..printing.rendering import fill
 from . import plots
 from .runs import Study
@@ -38,69 +33,25 @@ REPORT_DIGITS = 6
 FORMATS = ("md", "tex")
 
 
-def number_parts(value: Decimal | arb | fmpq, digits: int = REPORT_DIGITS) -> tuple[str, int | None]:
-    """A number to `digits` significant digits as (mantissa, power of ten or None), written as
-    Python's %g would: 0.25, 123.457, and 1.2 with 120 or 1.23457 with -5 beyond that range. A
-    run's ball is rounded by the certified writer, every digit certain."""
-    if isinstance(value, (arb, fmpq)):
-        value = Decimal(numeric.decimal_string(value, digits))
-    if value == 0:
-        return "0", None
-    rounded = decimal.Context(prec=digits, Emax=10**8, Emin=-10**8).plus(Decimal(value))
-    exponent = rounded.adjusted()
-    if -4 <= exponent < digits:
-        return _strip(format(rounded, "f")), None
-    return _strip(format(rounded.scaleb(-exponent), "f")), exponent
+def report_format(fmt: str) -> MarkdownFormat:
+    """How the report writes numbers, names and prose: Markdown or LaTeX, to REPORT_DIGITS digits."""
+    if fmt not in FORMATS:
+        raise ProblemError(f"unknown report format '{fmt}'; use md or tex", key="format")
+    return (MarkdownFormat if fmt == "md" else LatexFormat)(REPORT_DIGITS)
 
 
-def _strip(text: str) -> str:
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _rate_equation(w: MarkdownFormat, curve: Curve) -> str:
+    return w.math(rf"{w.symbol('eta')} = {w.rate(curve.learning_rate)}")
 
 
-def number_latex(value: Decimal, digits: int = REPORT_DIGITS) -> str:
-    """The LaTeX of a number (without math delimiters): 0.25, 6.99842 \\times 10^{70}."""
-    mantissa, exponent = number_parts(value, digits)
-    return mantissa if exponent is None else rf"{mantissa} \times 10^{{{exponent}}}"
-
-
-class _Writer:
-    """Numbers, names and emphasis in Markdown or LaTeX."""
-
-    def __init__(self, fmt: str):
-        if fmt not in FORMATS:
-            raise ProblemError(f"unknown report format '{fmt}'; use md or tex", key="format")
-        self.fmt = fmt
-
-    def math(self, latex: str) -> str:
-        return f"${latex}$" if self.fmt == "md" else rf"\({latex}\)"
-
-    def number(self, value: Decimal) -> str:
-        return self.math(number_latex(value))
-
-    def rate(self, rate: sp.Expr) -> str:
-        return self.math(rate_latex(rate))
-
-    def percent(self, fraction: Decimal) -> str:
-        return self.number(fraction * 100) + ("%" if self.fmt == "md" else r"\%")
-
-    def rate_equation(self, curve: Curve) -> str:
-        return self.math(rf"\eta = {rate_latex(curve.learning_rate)}")
-
-    def prose(self, text: str) -> str:
-        return MarkdownFormat(REPORT_DIGITS).prose(text) if self.fmt == "md" else escape_latex(text)
-
-    def symbol(self, name: str) -> str:
-        return self.math(printers.latex_name(name))
-
-
-def describe(verdict: RunVerdict, curve: Curve, best: Curve | None, steps: int, w: _Writer) -> str:
+def describe(verdict: RunVerdict, curve: Curve, best: Curve | None, steps: int, w: MarkdownFormat) -> str:
     """The sentence that explains a verdict, with its numbers."""
     if verdict.kind == DIVERGES:
         if verdict.overflow_step is not None:
             return (f"the values grew past {w.math('10^{100}')} at step {verdict.overflow_step}; "
-                    f"the loss had reached {w.number(curve.shown(-1))}")
-        return (f"the loss grew from {w.number(curve.shown(0))} to {w.number(curve.shown(-1))}: each "
-                "step jumps further past the minimum")
+                    f"the loss had reached {w.math(w.decimal(curve.shown(-1)))}")
+        return (f"the loss grew from {w.math(w.decimal(curve.shown(0)))} to "
+                f"{w.math(w.decimal(curve.shown(-1)))}: each step jumps further past the minimum")
     if verdict.kind == OSCILLATES:
         parts = []
         if verdict.increases:
@@ -113,13 +64,13 @@ def describe(verdict: RunVerdict, curve: Curve, best: Curve | None, steps: int, 
                          "without reaching it")
         return "; ".join(parts)
     if verdict.kind == CRAWLS:
-        return (f"the loss decreased at every step, but it ends at {w.number(curve.shown(-1))}, far "
-                f"above the best final loss {w.number(best.shown(-1))} (with {w.rate_equation(best)}): "
-                "the steps are too small")
+        return (f"the loss decreased at every step, but it ends at {w.math(w.decimal(curve.shown(-1)))}, "
+                f"far above the best final loss {w.math(w.decimal(best.shown(-1)))} "
+                f"(with {_rate_equation(w, best)}): the steps are too small")
     if verdict.kind == CONVERGES and verdict.settled_at is not None:
         return (f"the loss decreased at every step up to step {verdict.settled_at - 1}; from step "
                 f"{verdict.settled_at} on it changes by less than one part in "
-                f"{w.math('10^{29}')} a step (it is {w.number(curve.shown(verdict.settled_at))})")
+                f"{w.math('10^{29}')} a step (it is {w.math(w.decimal(curve.shown(verdict.settled_at)))})")
     if verdict.kind == CONVERGES:
         return (f"the loss decreased at every step, and the last step changed it by "
                 f"{w.percent(verdict.last_change)} of the initial loss")
@@ -130,7 +81,7 @@ def describe(verdict: RunVerdict, curve: Curve, best: Curve | None, steps: int, 
 
 def report_data(study: Study, fmt: str) -> dict:
     """Everything the report template needs, as strings: no SymPy or Decimal reaches a template."""
-    w = _Writer(fmt)
+    w = report_format(fmt)
     problem = study.problem
     best = study.best
     best_curve = None if best is None else study.curves[best]
@@ -138,13 +89,13 @@ def report_data(study: Study, fmt: str) -> dict:
     for i, (curve, verdict) in enumerate(zip(study.curves, study.verdicts)):
         _, at = curve.minimum
         rows.append({
-            "rate": w.rate(curve.learning_rate),
-            "equation": w.rate_equation(curve),
-            "initial": w.number(curve.shown(0)),
-            "final": w.number(curve.shown(-1)),
+            "rate": w.math(w.rate(curve.learning_rate)),
+            "equation": _rate_equation(w, curve),
+            "initial": w.math(w.decimal(curve.shown(0))),
+            "final": w.math(w.decimal(curve.shown(-1))),
             "final_step": len(curve.history) - 1,
             "cut": len(curve.history) - 1 < study.steps,
-            "minimum": w.number(curve.shown(at)),
+            "minimum": w.math(w.decimal(curve.shown(at))),
             "minimum_step": at,
             "verdict": verdict.kind,
             "detail": describe(verdict, curve, best_curve, study.steps, w),
@@ -163,8 +114,8 @@ def report_data(study: Study, fmt: str) -> dict:
         "title": w.prose(problem.title) if problem.title else None,
         "source": w.prose(Path(problem.source).name) if problem.source else None,
         "steps": steps,
-        "loss": w.symbol(problem.loss),
-        "parameters": ", ".join(w.symbol(p) for p in problem.parameters),
+        "loss": w.math(w.symbol(problem.loss)),
+        "parameters": ", ".join(w.math(w.symbol(p)) for p in problem.parameters),
         "examples": examples,
         "noisy": noisy,
         "report_digits": REPORT_DIGITS,
@@ -179,7 +130,7 @@ def report_data(study: Study, fmt: str) -> dict:
     }
 
 
-def rules(w: _Writer) -> list[dict[str, str]]:
+def rules(w: MarkdownFormat) -> list[dict[str, str]]:
     """How the verdicts are decided, in words (the thresholds are the module's constants)."""
     share = w.percent(CRAWL_SHARE)
     return [
