@@ -115,7 +115,6 @@ class Add(Operation):
 
     function = sp.Add
     key = "add"
-    arity = (2, None)
     gate = ("an add gate passes the upstream gradient unchanged to every input (negated for one "
             "that is subtracted)")
     glyph = ("+", "+")
@@ -126,7 +125,6 @@ class Multiply(Operation):
 
     function = sp.Mul
     key = "multiply"
-    arity = (2, None)
     gate = ("a multiply gate gives each input the upstream gradient times the other inputs' "
             "forward values (the inputs swap)")
     glyph = ("×", r"\times")
@@ -137,7 +135,6 @@ class Power(Operation):
 
     function = sp.Pow
     key = "power"
-    arity = 2
     gate = "a power multiplies by n*a**(n-1)"
 
 
