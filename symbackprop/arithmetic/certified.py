@@ -12,9 +12,9 @@ A value with no short closed form is carried as a `Real`: a SymPy atom holding t
 defines it (over rationals and other Reals), so a deep network's values form a shared graph that
 can always be re-evaluated at a higher precision, never a rounded float that has lost digits.
 
-This module knows SymPy's own functions; the project's functions (sigmoid, relu, softmax...) bring
-their ball evaluation as a `_ball(self, args)` method, so that this floor imports nothing of the
-project.
+This module evaluates the operators (+ * **) itself; every function (exp, relu, sigmoid...) is
+evaluated as its row in the table of operations (model/operations.py) says, which that table hands
+to `register`, so that this floor imports nothing of the project.
 """
 
 from __future__ import annotations
@@ -259,13 +259,23 @@ def operation(expr: sp.Expr) -> Callable[[list[arb]], arb]:
             n = int(expr.exp)
             return (lambda args: args[0] ** n) if n >= 0 else (lambda args: _reciprocal(args[0] ** -n))
         return _power
-    own = getattr(expr, "_ball", None)
-    if own is not None:
-        return own
-    function = _SYMPY_FUNCTIONS.get(expr.func)
-    if function is None:
+    found = _EVALUATIONS.get(expr.func)
+    if found is None:
         raise ValueError(f"{expr.func.__name__} has no certified evaluation")
-    return lambda args: function(*args)
+    ball_of = found[0]
+    return lambda args: ball_of(*args)
+
+
+#: Each function's evaluation on balls and on exact rationals (None where it leaves them), by its
+#: SymPy class: filled by the table of operations through `register`.
+_EVALUATIONS: dict[type, tuple[Callable[..., arb], Callable[..., fmpq] | None]] = {}
+
+
+def register(function: type, on_balls: Callable[..., arb],
+             on_rationals: Callable[..., fmpq] | None = None) -> None:
+    """How `function` is evaluated: on its arguments' balls, and on exact rationals where it keeps
+    them rational. Called by each row of the table of operations."""
+    _EVALUATIONS[function] = (on_balls, on_rationals)
 
 
 def _add(args: list[arb]) -> arb:
@@ -318,10 +328,8 @@ def exact_operation(expr: sp.Expr) -> Callable[[list[fmpq]], fmpq] | None:
             return None
         n = int(expr.exp)
         return lambda args: args[0] ** n
-    own = getattr(expr, "_exact", None)
-    if own is not None:
-        return own
-    return _EXACT_FUNCTIONS.get(expr.func)
+    exact = _EVALUATIONS.get(expr.func, (None, None))[1]
+    return None if exact is None else (lambda args: exact(*args))
 
 
 def short(x: fmpq) -> bool:
@@ -377,19 +385,6 @@ def _exact_product(args: list[fmpq]) -> fmpq:
     return total
 
 
-def _exact_step(x: fmpq, at_zero: fmpq = fmpq(1, 2)) -> fmpq:
-    return fmpq(1) if x > 0 else fmpq(0) if x < 0 else at_zero
-
-
-_EXACT_FUNCTIONS: dict[type, Callable[[list[fmpq]], fmpq]] = {
-    sp.Abs: lambda args: abs(args[0]),
-    sp.sign: lambda args: fmpq((args[0] > 0) - (args[0] < 0)),
-    sp.Heaviside: lambda args: _exact_step(*args),
-    sp.Max: max,
-    sp.Min: min,
-}
-
-
 def require_nonzero(x: arb) -> None:
     if x.is_zero():
         raise ZeroDivisionError("division by zero")
@@ -408,44 +403,6 @@ def certain_sign(x: arb) -> int:
     if side is None:
         raise NeedMorePrecision("the side of 0 of a ball that holds 0")
     return side
-
-
-def _exp(x: arb) -> arb:
-    if x > MAX_EXP_ARGUMENT:
-        raise TooLarge(f"exp of more than {MAX_EXP_ARGUMENT}")
-    return x.exp()
-
-
-def _log(x: arb) -> arb:
-    if certain_sign(x) <= 0:
-        raise ValueError("the log of a number that is not positive")
-    return x.log()
-
-
-def _step(x: arb, at_zero: arb | None = None) -> arb:
-    side = certain_sign(x)
-    return arb(1) if side > 0 else arb(0) if side < 0 else (arb(fmpq(1, 2)) if at_zero is None else at_zero)
-
-
-def _fold(operation: Callable[[arb, arb], arb], xs: tuple[arb, ...]) -> arb:
-    result = xs[0]
-    for x in xs[1:]:
-        result = operation(result, x)
-    return result
-
-
-# Values are continuous: max, min and abs are computed on the whole ball, with no side to decide.
-# Only a step (a kink's slope) and sign need to know on which side of 0 a ball lies.
-_SYMPY_FUNCTIONS: dict[type, Callable[..., arb]] = {
-    sp.exp: _exp,
-    sp.log: _log,
-    sp.tanh: lambda x: x.tanh(),
-    sp.Abs: abs,
-    sp.sign: lambda x: arb(certain_sign(x)),
-    sp.Heaviside: _step,
-    sp.Max: lambda *xs: _fold(arb.max, xs),
-    sp.Min: lambda *xs: _fold(arb.min, xs),
-}
 
 
 # --- the Ziv loop -------------------------------------------------------------------------------

@@ -1,16 +1,16 @@
 """The network functions as SymPy functions: each knows its value, its derivative and its LaTeX form.
 
-`relu`, `leaky_relu`, `sigmoid` and `softmax` stay unevaluated on symbols (so a worked solution shows
+`relu`, `leaky_relu`, `sigmoid`, `softplus` and `softmax` stay unevaluated on symbols (so a worked solution shows
 `relu(w3*x_n)`, not a `Max`), and evaluate on numbers: exactly on rationals, in floating point at the
 argument's own precision on Floats. Derivatives use `Heaviside(x, 0)` for the kink, PyTorch's
 convention (`torch.relu` has gradient 0 at 0); the engine re-labels the kink of relu, max and min when
 a problem asks for another convention, never leaky_relu's (slope alpha at 0, as PyTorch).
+How each is evaluated on balls, and what else the package knows of it, is its row in operations.py.
 """
 
 from __future__ import annotations
 
 import sympy as sp
-from flint import arb, fmpq
 
 from ..arithmetic import certified
 
@@ -49,14 +49,6 @@ class relu(_RealFunction):
     def _eval_is_nonnegative(self):
         return True if self.args[0].is_real else None
 
-    def _ball(self, args: list[arb]) -> arb:
-        (x,) = args
-        return x.max(arb(0))         # continuous: no side of the kink to decide for the value
-
-    def _exact(self, args: list[fmpq]) -> fmpq:
-        (x,) = args
-        return x if x > 0 else fmpq(0)
-
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
 
@@ -65,9 +57,17 @@ class relu(_RealFunction):
 
 
 class leaky_relu(_RealFunction):
-    """leaky_relu(x, alpha) = x for x > 0, alpha*x otherwise; slope alpha at 0, as PyTorch."""
+    """leaky_relu(x, alpha) = x for x > 0, alpha*x otherwise; slope alpha at 0, as PyTorch.
+
+    leaky_relu(x) is leaky_relu(x, 1/100): PyTorch's default negative_slope, 0.01, written into the
+    expression so that every derivative and printout shows the slope it uses.
+    """
 
     nargs = 2
+    DEFAULT_ALPHA = sp.Rational(1, 100)
+
+    def __new__(cls, x, alpha=DEFAULT_ALPHA, **options):
+        return super().__new__(cls, x, alpha, **options)
 
     @classmethod
     def eval(cls, x, alpha):
@@ -75,18 +75,6 @@ class leaky_relu(_RealFunction):
         if sign is None:
             return None
         return x if sign > 0 else alpha * x
-
-    def _ball(self, args: list[arb]) -> arb:
-        x, alpha = args
-        if x > 0:
-            return x
-        if x < 0:
-            return alpha * x
-        return x.union(alpha * x)    # a ball across 0: the value lies between the two sides
-
-    def _exact(self, args: list[fmpq]) -> fmpq:
-        x, alpha = args
-        return x if x > 0 else alpha * x
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
@@ -116,10 +104,6 @@ class sigmoid(_RealFunction):
     def _eval_is_positive(self):
         return True if self.args[0].is_real else None
 
-    def _ball(self, args: list[arb]) -> arb:
-        (x,) = args
-        return certified.sigmoid_ball(x)
-
     def _eval_evalf(self, prec):
         return _certified_evalf(self, prec)
 
@@ -128,6 +112,27 @@ class sigmoid(_RealFunction):
 
     def _latex(self, printer, exp=None):
         return _raised(r"\sigma\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+class softplus(_RealFunction):
+    """softplus(x) = log(1 + exp(x)), the smooth ReLU; softplus'(x) = sigmoid(x)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
+    def _eval_evalf(self, prec):
+        return _certified_evalf(self, prec)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sp.log(1 + sp.exp(x))
+
+    def _latex(self, printer, exp=None):
+        return _raised(r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 class softmax(_RealFunction):
@@ -160,16 +165,6 @@ class softmax(_RealFunction):
         s_j = softmax(j, *zs)
         return s_k * ((1 if j == int(k) else 0) - s_j)
 
-    def _ball(self, args: list[arb]) -> arb:
-        _, *zs = args
-        # Shifted by the largest input, so that no exp is of a large positive number.
-        top = max(zs, key=lambda z: z.mid())
-        exps = [(z - top).exp() for z in zs]
-        total = arb(0)
-        for e in exps:
-            total += e
-        return exps[int(self.args[0]) - 1] / total
-
     def _eval_evalf(self, prec):
         return _certified_evalf(self, prec)
 
@@ -183,8 +178,9 @@ class softmax(_RealFunction):
 
 
 def _certified_evalf(value: sp.Expr, prec: int) -> sp.Expr | None:
-    """SymPy's evalf of a sigmoid or softmax: `prec` bits, every one correct (certified), where the
-    value is a number; SymPy's own evalf would trust a float evaluation of the closed form."""
+    """SymPy's evalf of a sigmoid, softplus or softmax: `prec` bits, every one correct (certified),
+    where the value is a number; SymPy's own evalf would trust a float evaluation of the closed
+    form."""
     if not value.is_number:
         return None
     return certified.to_float(certified.approximation(value, prec), prec)
@@ -193,41 +189,3 @@ def _certified_evalf(value: sp.Expr, prec: int) -> sp.Expr | None:
 def _raised(latex: str, exp: str | None) -> str:
     """SymPy's LaTeX printer asks a function for its own power (relu(x)**2) by passing exp."""
     return latex if exp is None else "%s^{%s}" % (latex, exp)
-
-
-#: Functions a problem file may call, by the name it uses.
-FUNCTIONS = {
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "sigmoid": sigmoid,
-    "softmax": softmax,
-    "tanh": sp.tanh,
-    "exp": sp.exp,
-    "log": sp.log,
-    "max": sp.Max,
-    "Max": sp.Max,
-    "min": sp.Min,
-    "Min": sp.Min,
-    "abs": sp.Abs,
-    # The step of ReLU's and max's derivatives, as the answer key writes general forms
-    # (Heaviside(z, 0): its value at exactly 0 second): a claim may copy it. A node may not use
-    # it (rules.py has no derivative rule for it).
-    "Heaviside": sp.Heaviside,
-}
-
-#: How many arguments each function takes: an exact count, or a minimum written as (n, None).
-ARITY = {
-    "relu": 1,
-    "leaky_relu": 2,
-    "sigmoid": 1,
-    "softmax": (2, None),
-    "tanh": 1,
-    "exp": 1,
-    "log": 1,
-    "max": (2, None),
-    "Max": (2, None),
-    "min": (2, None),
-    "Min": (2, None),
-    "abs": 1,
-    "Heaviside": (1, 2),
-}

@@ -1,8 +1,8 @@
-"""Local derivatives: one table of the operations a node may use, with each one's rule.
+"""Local derivatives, read from the table of operations (operations.py).
 
-The derivative itself comes from SymPy (each project function defines `fdiff`); this table says which
-operations are allowed, what their derivative is in words, and which gate rule of the lecture notes
-applies. The kink of ReLU, max and min is a `Heaviside(x, h0)` step whose value at exactly 0 is the
+The derivative itself comes from SymPy (each project function defines `fdiff`); the table says which
+operations a node may use, which gate rule of the lecture notes each applies, and where its kinks
+are. The kink of ReLU, max and min is a `Heaviside(x, h0)` step whose value at exactly 0 is the
 problem's `kink` convention (0 by default, as `torch.relu`; 1/2 is `torch.maximum`'s split of a tie).
 Leaky ReLU's step keeps its own value 0 there whatever the convention, so its slope at exactly 0 is
 alpha, as `torch.nn.functional.leaky_relu`.
@@ -10,86 +10,46 @@ alpha, as `torch.nn.functional.leaky_relu`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy as sp
 
 from ..errors import ProblemError
 from . import functions as fn
+from .operations import BY_FUNCTION, BY_KEY, Chain, Kinked, NoRowError, Operation, row
 from .steps import Branch
 
 
-@dataclass(frozen=True)
-class Rule:
-    key: str
-    #: The local derivative, as a formula a reader knows.
-    formula: str
-    #: What the rule does to the upstream gradient, in words (the gate rules of the lecture notes).
-    gate: str
-
-
-RULES: dict[type, Rule] = {
-    sp.Add: Rule("add", "d(a + b)/da = 1",
-                 "an add gate passes the upstream gradient unchanged to every input (negated for one "
-                 "that is subtracted)"),
-    sp.Mul: Rule("multiply", "d(a*b)/da = b",
-                 "a multiply gate gives each input the upstream gradient times the other inputs' "
-                 "forward values (the inputs swap)"),
-    sp.Pow: Rule("power", "d(a**n)/da = n*a**(n-1)", "a power multiplies by n*a**(n-1)"),
-    sp.Max: Rule("max", "d max(a, b)/da = 1 if a > b else 0",
-                 "a max gate routes the upstream gradient to the larger input and 0 to the others"),
-    sp.Min: Rule("min", "d min(a, b)/da = 1 if a < b else 0",
-                 "a min gate routes the upstream gradient to the smaller input and 0 to the others"),
-    fn.relu: Rule("relu", "relu'(z) = 1 if z > 0 else 0",
-                  "ReLU passes the upstream gradient where its input is positive and blocks it "
-                  "(0) otherwise"),
-    fn.leaky_relu: Rule("leaky_relu", "leaky_relu'(z) = 1 if z > 0 else alpha",
-                        "leaky ReLU passes the upstream gradient where its input is positive and "
-                        "scales it by alpha otherwise"),
-    fn.sigmoid: Rule("sigmoid", "sigmoid'(z) = sigmoid(z)*(1 - sigmoid(z))",
-                     "the sigmoid multiplies by its output times one minus its output"),
-    fn.softmax: Rule("softmax", "d softmax_k/d z_j = softmax_k*([k = j] - softmax_j)",
-                     "softmax multiplies by its output times one minus that output for its own input, "
-                     "and by minus the product of the two outputs for each other input"),
-    sp.tanh: Rule("tanh", "tanh'(z) = 1 - tanh(z)**2", "tanh multiplies by one minus its output squared"),
-    sp.exp: Rule("exp", "exp'(z) = exp(z)", "exp multiplies by its own output"),
-    sp.log: Rule("log", "log'(z) = 1/z", "log divides by its input"),
-    sp.Abs: Rule("abs", "abs'(z) = sign(z)", "abs passes the gradient with the sign of its input"),
-}
-
-#: A node whose input sits inside several operations: the chain rule through all of them.
-CHAIN = Rule("chain", "chain rule through the node's expression",
-             "the node's expression is differentiated by the chain rule")
-
-RULES_BY_KEY = {rule.key: rule for rule in [*RULES.values(), CHAIN]}
-
-
 def check_supported(expr: sp.Expr, where: str) -> None:
-    """Raise a ProblemError naming any operation in expr that has no derivative rule."""
+    """Raise a ProblemError naming any operation in expr that a node may not use."""
     for sub in sp.preorder_traversal(expr):
         if sub.is_Atom:
             continue
-        if sub.func not in RULES:
+        try:
+            usable = row(sub.func).in_nodes
+        except NoRowError:
+            usable = False
+        if not usable:
             raise ProblemError(f"'{sub}' uses {sub.func.__name__}, which has no derivative rule",
                                key=where)
 
 
-def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[Rule, ...]:
-    """The rules that take expr's gradient to wrt, outermost first.
+def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
+    """The rows whose gate rules take expr's gradient to wrt, outermost first.
 
     One rule when wrt is a direct input of expr's top operation (a scaled input such as -ybar in
-    y - ybar counts as direct): relu(z) -> (relu,). Where wrt sits deeper, the operations on the way
-    down: relu(w3*x_n) -> (relu, multiply). Where wrt appears in several places, the chain rule.
+    y - ybar counts as direct): relu(z) -> (Relu,). Where wrt sits deeper, the operations on the way
+    down: relu(w3*x_n) -> (Relu, Multiply). Where wrt appears in several places, the chain rule.
     """
-    path: list[Rule] = []
+    path: list[type[Operation]] = []
     while not _same(expr, wrt):
         holding = _args_holding(expr, wrt)
-        if expr.func not in RULES or len(holding) != 1:
-            return (CHAIN,)
-        path.append(RULES[expr.func])
+        operation = BY_FUNCTION.get(expr.func)
+        if operation is None or len(holding) != 1:
+            return (Chain,)
+        path.append(operation)
         expr = _strip_coefficient(holding[0])
-    return tuple(path) or (CHAIN,)
+    return tuple(path) or (Chain,)
 
 
 def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
@@ -101,7 +61,7 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     derivative = terms[0] if len(terms) == 1 else sp.Add(*terms)  # Add() of one term costs
     kinds = _kink_kinds(expr)
     if kinds and derivative.has(sp.Heaviside):
-        derivative = derivative.replace(sp.Heaviside, lambda x, *h0: _kink_step(x, h0, kinds, kink, expr))
+        derivative = derivative.replace(sp.Heaviside, lambda x, *_: _kink_step(x, kinds, kink, expr))
     # SymPy distributes numbers over sums (2*y - 2*ybar); a reader expects 2*(y - ybar). Only a
     # sum can need it, and most local derivatives (x, w3, h*(1 - h)) have none at the top.
     if derivative.is_Add or any(a.is_Add for a in derivative.args):
@@ -109,10 +69,10 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     return derivative
 
 
-def _kink_step(argument: sp.Expr, h0: tuple, kinds: dict[sp.Expr, str], kink: sp.Expr,
+def _kink_step(argument: sp.Expr, kinds: dict[sp.Expr, str], kink: sp.Expr,
                expr: sp.Expr) -> sp.Expr:
-    """A step of a derivative with its value at exactly 0: leaky ReLU's own (0, so the slope there is
-    alpha), the kink convention for the others."""
+    """A step of a derivative with its value at exactly 0: the operation's own where it fixes one
+    (leaky ReLU's 0, so the slope there is alpha), the kink convention for the others."""
     if kink != 0 and argument in _shared_kinks(expr):
         # relu(z) and leaky_relu(z, a) in one node differentiate to one and the same Heaviside(z),
         # which cannot be both the kink convention and 0 at z = 0.
@@ -120,9 +80,8 @@ def _kink_step(argument: sp.Expr, h0: tuple, kinds: dict[sp.Expr, str], kink: sp
                            f"{argument}, whose slopes at exactly 0 follow different rules (alpha; "
                            f"the kink convention {kink}): write them as separate nodes or split the node "
                            "into gates (gates: true, or --gates)")
-    if kinds.get(argument) == "leaky_relu":
-        return sp.Heaviside(argument, *h0)
-    return sp.Heaviside(argument, kink)
+    own = BY_KEY[kinds[argument]].step_at_zero if argument in kinds else None
+    return sp.Heaviside(argument, kink if own is None else own)
 
 
 def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp.Expr],
@@ -213,41 +172,33 @@ def _kink_kinds(expr: sp.Expr) -> dict[sp.Expr, str]:
 
 
 def _kink_arguments(expr: sp.Expr):
-    """(step argument, function) for every kink in expr, in preorder."""
+    """(step argument, kink key) for every kink in expr, in preorder."""
     for sub in sp.preorder_traversal(expr):
-        if sub.func in (fn.relu, fn.leaky_relu):
-            yield sub.args[0], sub.func.__name__
-        elif sub.func in (sp.Max, sp.Min):
-            for a in sub.args:
-                others = [b for b in sub.args if b != a]
-                rest = others[0] if len(others) == 1 else sub.func(*others)
-                difference = a - rest if sub.func is sp.Max else rest - a
-                yield difference, sub.func.__name__.lower()
-        elif sub.func is sp.Abs:
-            yield sub.args[0], "abs"
+        operation = BY_FUNCTION.get(sub.func)
+        if operation is not None and issubclass(operation, Kinked):
+            for argument in operation.kinks(sub):
+                yield argument, operation.key
 
 
 @lru_cache(maxsize=4096)
 def _shared_kinks(expr: sp.Expr) -> frozenset[sp.Expr]:
-    """Step arguments that are both a leaky ReLU's input and a ReLU's, max's or min's."""
-    pairs = list(_kink_arguments(expr))
-    leaky = {a for a, kind in pairs if kind == "leaky_relu"}
-    return frozenset(leaky & {a for a, kind in pairs if kind in ("relu", "max", "min")})
+    """Step arguments of two kinks whose steps take different values at exactly 0: a leaky ReLU's
+    own and a ReLU's, max's or min's convention."""
+    own, convention = set(), set()
+    for argument, key in _kink_arguments(expr):
+        operation = BY_KEY[key]
+        if operation.has_step:
+            (convention if operation.step_at_zero is None else own).add(argument)
+    return frozenset(own & convention)
 
 
 def kink_facts(expr: sp.Expr, value: sp.Expr, node: str) -> dict[sp.Expr, tuple[sp.Expr, str]]:
     """What a given value of a ReLU-like node says about its input (relu(a) = 3 means a = 3)."""
-    if not value.is_number or not expr.args:
+    operation = BY_FUNCTION.get(expr.func)
+    if not value.is_number or not expr.args or operation is None:
         return {}
-    argument = expr.args[0]
-    if expr.func is fn.relu and value > 0:
-        return {argument: (value, node)}
-    if expr.func is fn.leaky_relu and value != 0:
-        return {argument: (value if value > 0 else value / expr.args[1], node)}
-    if expr.func is sp.Max and len(expr.args) == 2 and sp.S.Zero in expr.args and value > 0:
-        other = expr.args[1] if expr.args[0] == 0 else expr.args[0]
-        return {other: (value, node)}
-    return {}
+    known = operation.known_input(expr, value)
+    return {} if known is None else {known[0]: (known[1], node)}
 
 
 def _strip_coefficient(arg: sp.Expr) -> sp.Expr:

@@ -52,7 +52,7 @@ class ChainStep:
 
     target: str
     via: str
-    #: Keys into rules.RULES_BY_KEY, outermost first: the gate rules on the way from via down to
+    #: Keys into operations.BY_KEY, outermost first: the gate rules on the way from via down to
     #: target ("add", "multiply", "max", ...), or ("chain",) where target appears several times.
     rules: tuple[str, ...]
     #: d via / d target on the side of each kink these values take (see local_general).

@@ -2,7 +2,7 @@
 
 `eval`, `exec`, `sympify` and `parse_expr` all run Python, so a problem file given to them could run
 code. Here the text is only parsed into a syntax tree, every tree node is checked against a short list
-(numbers, names, + - * / **, calls of the functions in `functions.FUNCTIONS`), and the SymPy object
+(numbers, names, + - * / **, calls of the functions the table of operations names), and the SymPy object
 is built directly from it. Decimal literals become exact rationals from their text: `0.1` is 1/10.
 """
 
@@ -19,7 +19,7 @@ from ..arithmetic import numeric
 from ..arithmetic.certified import MAX_EXP_ARGUMENT
 from ..arithmetic.numeric import MAX_DIGITS, power_digits, too_long
 from ..errors import ProblemError
-from ..model.functions import ARITY, FUNCTIONS
+from ..model.operations import BY_NAME
 from ..model.symbols import symbol
 
 MAX_TEXT_LENGTH = 10_000
@@ -27,6 +27,9 @@ MAX_TREE_NODES = 5_000
 MAX_DEPTH = 60
 MAX_NAME_LENGTH = 64
 MAX_NUMBER_LENGTH = 100
+
+#: The functions a problem file may call, by the names it uses: the table of operations' names.
+FUNCTIONS = {name: operation.function for name, operation in BY_NAME.items()}
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
@@ -257,7 +260,7 @@ class _Builder:
 
 
 def _check_arity(name: str, count: int, text: str) -> None:
-    arity = ARITY[name]
+    arity = BY_NAME[name].arity
     if isinstance(arity, tuple):
         least, most = arity
         if count < least:

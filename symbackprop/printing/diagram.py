@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..errors import ProblemError
-from ..model.functions import relu, sigmoid
+from ..model.operations import BY_FUNCTION
 from .formats import Format, LatexFormat, significant_digits
 from .printers import latex, latex_name, text
 
@@ -42,15 +42,6 @@ MAX_DRAWN_BOXES = 60
 #: An expression (a node's operation or a symbolic value) longer than this, as plain text, is left
 #: out of its box rather than stretching it across the page.
 MAX_EXPR_CHARS = 24
-
-#: Single operations on symbols are shown as an operator: (plain text, LaTeX).
-OPERATORS = {
-    sp.Add: ("+", "+"), sp.Mul: ("×", r"\times"), sp.Max: ("max", r"\max"),
-    sp.Min: ("min", r"\min"), relu: ("ReLU", r"\mathrm{ReLU}"), sigmoid: ("σ", r"\sigma"),
-    sp.tanh: ("tanh", r"\tanh"), sp.exp: ("exp", r"\exp"), sp.log: ("log", r"\log"),
-    sp.Abs: ("abs", r"|\cdot|"),
-}
-
 
 @dataclass(frozen=True)
 class _Box:
@@ -158,8 +149,9 @@ def _box(solution, name: str, column: int) -> _Box:
 
 def _operation(expr: sp.Expr) -> tuple[str, str] | None:
     """An operator for one operation on symbols (w1*x1 -> ×), else the expression while short."""
-    if expr.func in OPERATORS and expr.args and all(a.is_Symbol for a in expr.args):
-        return OPERATORS[expr.func]
+    operation = BY_FUNCTION.get(expr.func)
+    if operation and operation.glyph and expr.args and all(a.is_Symbol for a in expr.args):
+        return operation.glyph
     shown = text(expr)
     return (shown, _tex(expr)) if len(shown) <= MAX_EXPR_CHARS else None
 

@@ -19,7 +19,7 @@ from flint import arb, fmpq
 from ..arithmetic import certified, numeric
 from ..arithmetic.certified import Real
 from ..arithmetic.numeric import decimal_string
-from ..model import functions as fn
+from ..model.operations import BY_FUNCTION
 from . import printers
 
 #: An exact value is shown as such while its string is at most this long; beyond, only its decimal.
@@ -270,7 +270,7 @@ class LatexFormat(MarkdownFormat):
 
 #: Functions whose LaTeX ends in its own bracket, sigma(...): a value written so needs no other
 #: (exp(2) is e^{2}, which would take a second superscript as the base of a power).
-_BRACKETED = (fn.sigmoid, fn.relu, fn.leaky_relu, fn.softmax, sp.tanh, sp.log)
+_BRACKETED = tuple(f for f, operation in BY_FUNCTION.items() if operation.bracketed)
 
 #: ((x)) with no bracket inside x, as the substituted printers make it: always the same as (x).
 _DOUBLE_BRACKETS = re.compile(r"\(\(([^()]*)\)\)")

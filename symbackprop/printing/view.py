@@ -14,7 +14,7 @@ import sympy as sp
 
 from ..arithmetic import certified, numeric
 from ..engine.solution import Solution
-from ..model.rules import RULES_BY_KEY
+from ..model.operations import BY_KEY
 from ..model.steps import Branch, ChainStep, SumStep
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
@@ -103,7 +103,7 @@ class _SolutionView:
                   "reused, not derived again." if source else "")
         sentences = ([reused] if reused else []) + \
             [f"Local derivative of {definition}: " + "; then ".join(
-                f.prose(RULES_BY_KEY[key].gate) for key in step.rules) + "."] + sentences
+                f.prose(BY_KEY[key].gate) for key in step.rules) + "."] + sentences
         return {"number": number, "kind": "chain", "lhs": lhs, "via": via_text,
                 "equations": equations, "sentences": sentences}
 
@@ -120,17 +120,17 @@ class _SolutionView:
         f = self.f
         argument = f.expr(branch.argument)
         if branch.value is None:
-            at_zero = 0 if branch.kind == "leaky_relu" else self.s.kink     # as rules.local_derivative
+            own = BY_KEY[branch.kind].step_at_zero         # as rules.local_derivative
+            at_zero = self.s.kink if own is None else own
             return (f"The sign of {f.math(argument)} is not known, so the step function "
                     f"{f.math(f.expr(sp.Heaviside(branch.argument, at_zero)))} stays in the result.")
-        sign = {1: "positive", -1: "negative", 0: "zero"}[branch.sign]
         fact = f.equals_in_text(argument, branch.value)
         if branch.source != "forward":
             node = self.graph.nodes[branch.source]
             given = self.s.forward[branch.source].value
             fact += (f" (the given {f.equals_in_text(f.symbol(branch.source), given)} is "
                      f"{f.math(f.expr(node.expr))} and positive, so the ReLU's input equals it)")
-        verdict = BRANCH_VERDICTS[branch.kind][sign].format(kink=f.number(self.s.kink))
+        verdict = BY_KEY[branch.kind].sides[branch.sign].format(kink=f.number(self.s.kink))
         return f"{fact}: {verdict}."
 
     def gradients_view(self) -> list[Equation]:
@@ -292,25 +292,3 @@ def loss_change(before: sp.Expr, after: sp.Expr) -> str:
     if change > 0:
         return "The loss increased: the learning rate is too large for this step."
     return "The loss did not change."
-
-
-#: What the sign of a kink's argument means, per function, in words.
-BRANCH_VERDICTS = {
-    "relu": {"positive": "ReLU is active, its slope is 1 and the gradient passes",
-             "negative": "ReLU is inactive, its slope is 0 and the gradient is blocked",
-             "zero": "ReLU sits exactly at its kink; its slope there is taken as {kink} by convention"},
-    "leaky_relu": {"positive": "leaky ReLU is on its slope-1 side",
-                   "negative": "leaky ReLU is on its slope-alpha side",
-                   "zero": "leaky ReLU sits exactly at its kink; its slope there is alpha, as in PyTorch "
-                            "(the kink convention is for ReLU, max and min)"},
-    "max": {"positive": "this input is the larger one, so the max gate routes the gradient to it",
-            "negative": "this input is not the larger one, so the max gate gives it 0",
-            "zero": "the inputs of the max tie; the slope is taken as {kink} by convention"},
-    "min": {"positive": "this input is the smaller one, so the min gate routes the gradient to it",
-            "negative": "this input is not the smaller one, so the min gate gives it 0",
-            "zero": "the inputs of the min tie; the slope is taken as {kink} by convention"},
-    "abs": {"positive": "abs has slope +1 here", "negative": "abs has slope -1 here",
-            "zero": "abs sits at its kink; its slope there is 0"},
-    "step": {"positive": "the step function is 1", "negative": "the step function is 0",
-             "zero": "the step function is {kink} at exactly 0 by convention"},
-}
