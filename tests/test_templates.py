@@ -39,6 +39,12 @@ BOXED_GRADIENTS = r"""((* extends "solution.tex.j2" *))
 ((* endblock gradients *))
 """
 
+#: README's three lines that add a package (tested with booktabs, which every TeX has).
+ADD_A_PACKAGE = r"""((* extends "solution.tex.j2" *))
+((* block packages *))((( super() )))\usepackage{course101}
+((* endblock packages *))
+"""
+
 
 def solve_tex(*options: str) -> str:
     result = CliRunner().invoke(main, ["solve", str(GATES), "--format", "tex", *options])
@@ -77,13 +83,17 @@ def test_a_course_override_of_a_few_lines_changes_exactly_the_block_it_overrides
 
 
 def test_a_course_adds_a_package_in_three_lines(tmp_path: Path):
-    folder = course(tmp_path, solution_tex_j2=(
-        '((*- extends "solution.tex.j2" -*))\n'
-        "((* block packages *))((( super() )))\\usepackage{booktabs}\n((* endblock packages *))\n"))
+    folder = course(tmp_path, solution_tex_j2=ADD_A_PACKAGE.replace("course101", "booktabs"))
     shipped = solve_tex()
     restyled = solve_tex("--template-dir", str(folder))
     line = "\\usetikzlibrary{arrows.meta}\n"
     assert restyled == shipped.replace(line, line + "\\usepackage{booktabs}\n")
+
+
+def test_readme_shows_the_overrides_these_tests_run():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"```latex\n{BOXED_GRADIENTS}```" in readme
+    assert f"```latex\n{ADD_A_PACKAGE}```" in readme
 
 
 def test_a_course_document_restyles_solution_and_study_alike(tmp_path: Path):
