@@ -1,8 +1,12 @@
 """Render a Solution through a Jinja2 template. Python writes every piece of mathematics; templates lay out.
 
 `view.view()` turns a Solution into plain data using the Format of the target (formats.py), and
-`render()` passes that data to `solution.<format>.j2`. A course can restyle its solutions by pointing
-`template_dir` at a copy of the templates.
+`render()` passes that data to `solution.<format>.j2`. One Jinja2 environment per template kind: LaTeX
+templates (`*.tex.j2`) take nbconvert's TeX-safe delimiters, since `{{`, `{%` and `{#` occur in TeX;
+Markdown and text templates keep Jinja's. A course restyles its solutions with a `template_dir`
+searched before the shipped templates: a file there replaces the shipped one of its name, or extends
+it (`((* extends "solution.tex.j2" *))` in the course's own solution.tex.j2 extends the shipped one)
+and overrides a block.
 """
 
 from __future__ import annotations
@@ -26,17 +30,35 @@ FORMATS = ("txt", "md", "tex", "json")
 DEFAULT_DIGITS = 6
 
 
+#: The delimiters of each template kind. LaTeX's are nbconvert's: ((* block *)), ((( variable ))),
+#: ((= comment =)); Jinja's defaults would fight TeX braces.
+SYNTAXES: dict[str, dict[str, str]] = {
+    "jinja": {},
+    "tex": {"block_start_string": "((*", "block_end_string": "*))",
+            "variable_start_string": "(((", "variable_end_string": ")))",
+            "comment_start_string": "((=", "comment_end_string": "=))"},
+}
+
+#: The prefix that names a shipped template even where a course's template of the same name exists.
+SHIPPED = "shipped"
+
+
 def template_dirs() -> list[Path]:
     """Where the shipped templates are: printing/templates, inside the package."""
     return [Path(__file__).resolve().parent / "templates"]
+
+
+def syntax_of(name: str) -> str:
+    """The template kind of a template file: 'tex' for *.tex.j2, 'jinja' for every other."""
+    return "tex" if name.endswith(".tex.j2") else "jinja"
 
 
 def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None) -> str:
     """The template `name` filled with `data`: the one place templates are found and their errors
     said (a missing template names the directory; a syntax error, the template's file and line)."""
     try:
-        return environment(None if template_dir is None else str(template_dir)).get_template(
-            name).render(**data)
+        return environment(None if template_dir is None else str(template_dir),
+                           syntax_of(name)).get_template(name).render(**data)
     except jinja2.TemplateNotFound as exc:
         raise ProblemError(f"template {exc.name} not found in {template_dir or 'the shipped templates'}",
                            key="template_dir") from None
@@ -46,17 +68,31 @@ def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None
         raise ProblemError(f"template error: {exc.message}", key="template_dir") from None
 
 
-@functools.lru_cache(maxsize=8)
-def environment(template_dir: str | None = None) -> jinja2.Environment:
-    """One Jinja2 environment per template directory, kept: it caches its compiled templates."""
+class _Environment(jinja2.Environment):
+    """Jinja2's environment, where a template that extends, includes or imports its own name gets
+    the shipped template of that name: a course's solution.tex.j2 may extend "solution.tex.j2" (as
+    Django's recursive template loading allows) instead of extending itself without end."""
+
+    def join_path(self, template: str, parent: str) -> str:
+        return f"{SHIPPED}/{template}" if template == parent else template
+
+
+@functools.lru_cache(maxsize=16)
+def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja2.Environment:
+    """One Jinja2 environment per template directory and kind (SYNTAXES), kept: it caches its
+    compiled templates. `template_dir` is searched before the shipped templates, and
+    "shipped/NAME" is always the shipped template NAME."""
     search = ([Path(template_dir)] if template_dir else []) + template_dirs()
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in search]),
+    shipped = jinja2.FileSystemLoader([str(d) for d in template_dirs()])
+    env = _Environment(
+        loader=jinja2.ChoiceLoader([jinja2.PrefixLoader({SHIPPED: shipped}),
+                                    jinja2.FileSystemLoader([str(d) for d in search])]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        **SYNTAXES[syntax],
     )
     env.filters["align_lines"] = align_lines
     return env
