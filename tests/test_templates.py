@@ -185,3 +185,14 @@ def test_a_missing_template_names_the_directory(tmp_path: Path):
         fill("shipped/nothing.tex.j2", {}, tmp_path)
     with pytest.raises(ProblemError, match=f"template nothing.tex.j2 not found in {tmp_path}"):
         fill("nothing.tex.j2", {}, tmp_path)
+
+
+def test_course_templates_that_extend_each_other_are_one_clear_error(tmp_path: Path):
+    # Its own name is the shipped template; two names in a circle are bad input, not a traceback.
+    folder = course(tmp_path, solution_tex_j2='((* extends "course.tex.j2" *))\n',
+                    course_tex_j2='((* extends "solution.tex.j2" *))\n')
+    result = CliRunner().invoke(main, ["solve", "--format", "tex", "--template-dir", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        "Error: option '--template-dir': template solution.tex.j2 extends or includes itself through "
+        "another template")

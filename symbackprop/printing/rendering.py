@@ -66,6 +66,10 @@ def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None
         raise ProblemError(f"template error: {exc.message}", source=exc.filename, line=exc.lineno) from None
     except jinja2.UndefinedError as exc:
         raise ProblemError(f"template error: {exc.message}", key="template_dir") from None
+    except RecursionError:
+        # Two course templates that extend (or include) each other; its own name is the shipped one.
+        raise ProblemError(f"template {name} extends or includes itself through another template",
+                           key="template_dir") from None
 
 
 class _Environment(jinja2.Environment):
