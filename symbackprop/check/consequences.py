@@ -92,7 +92,8 @@ def recompute(quantity: Quantity, solution, overrides: dict[Quantity, sp.Expr]) 
         gradients = {n: gradients.get(n, sp.S.Zero) for n in solution.gradients}
     else:
         forward = {loss: numeric.carried(data.reduce([x.forward[loss] for x in examples.values()]))}
-        gradients = {n: numeric.carried(data.reduce([x.gradients.get(n, sp.S.Zero) for x in examples.values()]))
+        gradients = {n: numeric.carried(data.reduce([x.gradients.get(n, sp.S.Zero)
+                                                     for x in examples.values()]))
                      for n in solution.gradients}
         _put(forward, overrides, FORWARD)
         _put(gradients, overrides, GRADIENT)
@@ -100,7 +101,8 @@ def recompute(quantity: Quantity, solution, overrides: dict[Quantity, sp.Expr]) 
     after: dict[str, sp.Expr] = {}
     if problem.learning_rate is not None and quantity.kind in (UPDATED, AFTER):
         for w in problem.parameters:
-            updated[w] = numeric.carried(problem.values[w] - problem.learning_rate * gradients.get(w, sp.S.Zero))
+            step = problem.learning_rate * gradients.get(w, sp.S.Zero)
+            updated[w] = numeric.carried(problem.values[w] - step)
         _put(updated, overrides, UPDATED)
         if quantity.kind == AFTER:
             after = _after(solution, updated, overrides)

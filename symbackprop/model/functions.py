@@ -1,10 +1,11 @@
 """The network functions as SymPy functions: each knows its value, its derivative and its LaTeX form.
 
-`relu`, `leaky_relu`, `sigmoid`, `softplus` and `softmax` stay unevaluated on symbols (so a worked solution shows
-`relu(w3*x_n)`, not a `Max`), and evaluate on numbers: exactly on rationals, in floating point at the
-argument's own precision on Floats. Derivatives use `Heaviside(x, 0)` for the kink, PyTorch's
-convention (`torch.relu` has gradient 0 at 0); the engine re-labels the kink of relu, max and min when
-a problem asks for another convention, never leaky_relu's (slope alpha at 0, as PyTorch).
+`relu`, `leaky_relu`, `sigmoid`, `softplus` and `softmax` stay unevaluated on symbols (so a worked
+solution shows `relu(w3*x_n)`, not a `Max`), and evaluate on numbers: exactly on rationals, in
+floating point at the argument's own precision on Floats. Derivatives use `Heaviside(x, 0)` for the
+kink, PyTorch's convention (`torch.relu` has gradient 0 at 0); the engine re-labels the kink of relu,
+max and min when a problem asks for another convention, never leaky_relu's (slope alpha at 0, as
+PyTorch).
 How each is evaluated on balls, and what else the package knows of it, is its row in operations.py.
 """
 

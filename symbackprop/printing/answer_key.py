@@ -79,7 +79,8 @@ def build(solution: Solution) -> dict[str, Any]:
         key["forward"] = _forward_dict(solution.forward)
     else:
         key["reduction"] = problem.data.reduction
-        key["examples"] = [{"index": e.index, "inputs": {n: exact_and_decimal(v) for n, v in e.inputs.items()},
+        key["examples"] = [{"index": e.index,
+                            "inputs": {n: exact_and_decimal(v) for n, v in e.inputs.items()},
                             "forward": _forward_dict(e.forward),
                             "gradients": _gradients_dict(e.gradients)} for e in solution.examples]
         key["batch_loss"] = exact_and_decimal(solution.batch_loss)

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
@@ -52,6 +53,31 @@ class _Box:
     given: bool
     gradient: sp.Expr | None  # None where the loss does not depend on the name
     column: int
+
+
+@dataclass(frozen=True)
+class _Label:
+    """How one drawing writes a box's label: its name, its operation, its value (given or not) and its
+    gradient, each a line; `number` writes a value (None: nothing to show)."""
+
+    number: Callable[[sp.Expr | None, int], str | None]
+    name: Callable[[_Box], str]
+    operation: Callable[[_Box], str]
+    value: Callable[[_Box, str], str]
+    gradient: Callable[[_Box, str], str]
+
+    def lines(self, box: _Box, digits: int) -> list[str]:
+        lines = [self.name(box)]
+        if box.operation:
+            lines.append(self.operation(box))
+        for number, write in ((box.value, self.value), (box.gradient, self.gradient)):
+            shown = self.number(number, digits)
+            if shown is not None:
+                lines.append(write(box, shown))
+        return lines
+
+    def join(self, box: _Box, digits: int, separator: str) -> str:
+        return separator.join(self.lines(box, digits))
 
 
 def draw(solution, format: str, *, digits: int = 4) -> str:
@@ -199,8 +225,9 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
            r"  lossbox/.style={box, double}]"]
     for c in sorted(columns):
         for box in sorted(columns[c], key=lambda b: -y[b.name]):
+            label = _TIKZ_LABEL.join(box, digits, TIKZ_NEWLINE)
             out.append(f"  \\node[{box.kind}box, minimum width={_cm(width[c])}cm] (n_{box.name}) "
-                       f"at ({_cm(x[c])},{_cm(y[box.name])}) {{{_tex_label(box, digits)}}};")
+                       f"at ({_cm(x[c])},{_cm(y[box.name])}) {{{label}}};")
     for used, name in edges:
         out.append(f"  \\draw[->] (n_{used}.east) -- (n_{name}.west);")
     gradient, _, which = gradients.partition(" ")        # "gradients", "of the batch (...)"
@@ -238,18 +265,16 @@ def _cm(length: float) -> str:
     return f"{length:.2f}".replace("-0.00", "0.00")
 
 
-def _tex_label(box: _Box, digits: int) -> str:
-    lines = [f"${latex_name(box.name)}$"]
-    if box.operation:
-        lines.append(f"{{\\scriptsize ${box.operation[1]}$}}")
-    value = _tex_value(box.value, digits)
-    if value is not None:
-        given = " {\\scriptsize (given)}" if box.given else ""
-        lines.append(f"\\textcolor{{{FORWARD_TIKZ}}}{{${value}$}}{given}")
-    gradient = _tex_value(box.gradient, digits)
-    if gradient is not None:
-        lines.append(f"\\textcolor{{{GRADIENT_TIKZ}}}{{${gradient}$}}")
-    return r"\\ ".join(lines)
+#: A line break inside a TikZ node.
+TIKZ_NEWLINE = r"\\ "
+
+_TIKZ_LABEL = _Label(
+    number=_tex_value,
+    name=lambda box: f"${latex_name(box.name)}$",
+    operation=lambda box: f"{{\\scriptsize ${box.operation[1]}$}}",
+    value=lambda box, shown: (f"\\textcolor{{{FORWARD_TIKZ}}}{{${shown}$}}"
+                              + (" {\\scriptsize (given)}" if box.given else "")),
+    gradient=lambda box, shown: f"\\textcolor{{{GRADIENT_TIKZ}}}{{${shown}$}}")
 
 
 def _tex_line_count(box: _Box, digits: int) -> int:
@@ -278,7 +303,7 @@ def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits:
         # The labels say "y = 3" and "∂E/∂y = 2" but not which example or batch: a title does.
         out = ["---", f'title: "{values}; {gradients}"', "---", *out]
     for box in boxes:
-        label = "<br/>".join(_mermaid_escape(line) for line in _mermaid_lines(box, loss, digits))
+        label = "<br/>".join(_mermaid_escape(line) for line in _mermaid_label(loss).lines(box, digits))
         opening, closing = ("(", ")") if box.kind == "symbol" else ("[", "]")
         out.append(f'  n_{box.name}{opening}"{label}"{closing}')
     out.extend(f"  n_{used} --> n_{name}" for used, name in edges)
@@ -291,18 +316,14 @@ def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits:
     return "\n".join(out) + "\n"
 
 
-def _mermaid_lines(box: _Box, loss: str, digits: int) -> list[str]:
+def _mermaid_label(loss: str) -> _Label:
     """The label as plain text lines; each says what its number is, since it has no color."""
-    lines = [box.name]
-    if box.operation:
-        lines.append(box.operation[0])
-    value = format_value(box.value, digits)
-    if value is not None:
-        lines.append(f"{box.name} = {value}" + (" (given)" if box.given else ""))
-    gradient = format_value(box.gradient, digits)
-    if gradient is not None:
-        lines.append(f"∂{loss}/∂{box.name} = {gradient}")
-    return lines
+    return _Label(
+        number=format_value,
+        name=lambda box: box.name,
+        operation=lambda box: box.operation[0],
+        value=lambda box, shown: f"{box.name} = {shown}" + (" (given)" if box.given else ""),
+        gradient=lambda box, shown: f"∂{loss}/∂{box.name} = {shown}")
 
 
 def _mermaid_escape(line: str) -> str:
@@ -323,7 +344,7 @@ def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int
     for box in boxes:
         extra = {"symbol": f', style="rounded,filled", fillcolor="{SYMBOL_FILL_RGB}"',
                  "loss": ", peripheries=2", "node": ""}[box.kind]
-        out.append(f'  "{box.name}" [label=<{_dot_label(box, digits)}>{extra}];')
+        out.append(f'  "{box.name}" [label=<{_DOT_LABEL.join(box, digits, "<br/>")}>{extra}];')
     out.extend(f'  "{used}" -> "{name}";' for used, name in edges)
     out.append("  labelloc=b;")
     gradient, _, which = gradients.partition(" ")
@@ -334,20 +355,15 @@ def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int
     return "\n".join(out) + "\n"
 
 
-def _dot_label(box: _Box, digits: int) -> str:
-    """An HTML-like label: bold name, grey operation, green value, red gradient (bare numbers: the
-    graph's legend says which is which)."""
-    lines = [f"<b>{html.escape(box.name)}</b>"]
-    if box.operation:
-        lines.append(f'<font point-size="9" color="#555555">{html.escape(box.operation[0])}</font>')
-    value = format_value(box.value, digits)
-    if value is not None:
-        given = " (given)" if box.given else ""
-        lines.append(f'<font color="{FORWARD_RGB}">{html.escape(value)}{given}</font>')
-    gradient = format_value(box.gradient, digits)
-    if gradient is not None:
-        lines.append(f'<font color="{GRADIENT_RGB}">{html.escape(gradient)}</font>')
-    return "<br/>".join(lines)
+#: An HTML-like label: bold name, grey operation, green value, red gradient (bare numbers: the
+#: graph's legend says which is which).
+_DOT_LABEL = _Label(
+    number=format_value,
+    name=lambda box: f"<b>{html.escape(box.name)}</b>",
+    operation=lambda box: f'<font point-size="9" color="#555555">{html.escape(box.operation[0])}</font>',
+    value=lambda box, shown: (f'<font color="{FORWARD_RGB}">{html.escape(shown)}'
+                              f'{" (given)" if box.given else ""}</font>'),
+    gradient=lambda box, shown: f'<font color="{GRADIENT_RGB}">{html.escape(shown)}</font>')
 
 
 def _svg(source: str) -> str:

@@ -94,7 +94,8 @@ class _SolutionView:
         sentences = [self.branch_sentence(b) for b in step.branches]
         equations = self.printer.equations(step)
         if step.via == L:
-            sentences.insert(0, f"Differentiate {definition} with respect to {f.math(f.symbol(step.target))}.")
+            target = f.math(f.symbol(step.target))
+            sentences.insert(0, f"Differentiate {definition} with respect to {target}.")
             return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
                     "equations": equations, "sentences": sentences}
         upstream_lhs = f.partial(L, step.via)
