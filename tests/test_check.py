@@ -82,7 +82,7 @@ def relu_net() -> Checker:
 
 def verdicts(checker: Checker, claims: str, rel_tol=None) -> dict:
     parsed = loads_claims(textwrap.dedent(claims), checker.problem, "claims.yaml")
-    return {v.claim.key: v for v in checker.check(parsed, rel_tol).verdicts}
+    return {v.claim.key: v for v in checker.judge_all(parsed, rel_tol).verdicts}
 
 
 def judge(checker: Checker, key: str, value: str):
@@ -395,7 +395,7 @@ def test_the_update_follows_from_its_gradient_and_the_loss_after_from_the_update
 
 def test_the_published_2_2_2_figures_are_right_except_the_loss_after_the_update(sigmoid):
     claims = loads_claims((CHECKS / "sigmoid_2_2_2_claims.yaml").read_text(), sigmoid.problem)
-    report = sigmoid.check(claims)
+    report = sigmoid.judge_all(claims)
     assert [v.claim.key for v in report.verdicts if not v.right] == ["E+"]
     wrong = report.verdicts[-1]
     # The published 0.291027924 is what updating w1..w4 with gradients that used w5+..w8+ gives.

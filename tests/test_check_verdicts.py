@@ -107,7 +107,7 @@ def logistic_sum() -> Checker:
 
 def verdicts(checker: Checker, claims: str) -> dict:
     parsed = loads_claims(textwrap.dedent(claims), checker.problem, "claims.yaml")
-    return {v.claim.key: v for v in checker.check(parsed).verdicts}
+    return {v.claim.key: v for v in checker.judge_all(parsed).verdicts}
 
 
 # --- formulas: equivalent as formulas first, then by value ------------------------------------

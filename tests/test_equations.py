@@ -10,7 +10,7 @@ import sympy as sp
 
 import symbackprop
 from symbackprop.check.claims import loads_claims
-from symbackprop.check.judge import check
+from symbackprop.check.judge import judge_claims
 from symbackprop.check.report import render_report
 from symbackprop.model.steps import ChainStep, ForwardStep, SumStep, UpdateStep
 from symbackprop.parsing.expressions import parse_expression as parse
@@ -118,7 +118,7 @@ given: {y: 0.4}
 def test_the_check_report_writes_a_given_value_as_the_solution_does():
     # It wrote "y = relu(w*x) = 2/5" while the solution wrote "= 2/5 = 0.4".
     problem = symbackprop.loads(GIVEN_Y)
-    report = render_report(check(problem, loads_claims("E: 0.5\n", problem)), "txt")
+    report = render_report(judge_claims(problem, loads_claims("E: 0.5\n", problem)), "txt")
     solution = problem.solve().render("txt")
     assert "    y = relu(w*x) = 2/5 = 0.4\n    E = (y - t)**2 = ((2/5) - 1)**2 = 9/25 = 0.36\n" in report
     assert "  y = relu(w*x) = 2/5 = 0.4   (given)\n" in solution

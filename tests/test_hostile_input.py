@@ -35,7 +35,7 @@ import symbackprop
 from symbackprop import ProblemError, budget
 from symbackprop.parsing import problems as problem_module
 from symbackprop.cli import main
-from symbackprop.printing.rendering import FORMATS, render
+from symbackprop.printing.rendering import SOLUTION_FORMATS, render
 from symbackprop.printing.formats import escape_latex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +160,7 @@ def solve_everything(text: str) -> str:
     try:
         solution = symbackprop.loads(text, source=SOURCE).solve()
         key = solution.to_dict()
-        written = {fmt: render(solution, fmt) for fmt in FORMATS}
+        written = {fmt: render(solution, fmt) for fmt in SOLUTION_FORMATS}
     except ProblemError as exc:
         assert SOURCE in str(exc), f"the error does not name the file: {exc}"
         return "error"

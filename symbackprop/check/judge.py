@@ -135,7 +135,7 @@ class Checker:
         self.mistakes = Mistakes(problem, self.solution)
         self.formulas = Formulas(self.solution)
 
-    def check(self, claims: list[Claim], rel_tol: sp.Expr | None = None,
+    def judge_all(self, claims: list[Claim], rel_tol: sp.Expr | None = None,
               claims_source: str | None = None) -> Report:
         """Every claim judged, each wrong one diagnosed and placed as root cause or consequence."""
         verdicts = [self._judged(claim, rel_tol, claims_source) for claim in claims]
@@ -154,7 +154,7 @@ class Checker:
 
     def judge(self, claim: Claim, rel_tol: sp.Expr | None = None) -> Verdict:
         """One claim: right or wrong, and for a wrong one the steps to the correct value and the
-        mistake that reproduces it (root causes need the other claims: see check)."""
+        mistake that reproduces it (root causes need the other claims: see judge_all)."""
         quantity = claim.quantity
         value = self.correct.value(quantity)
         claimed = _with_known_values(claim, self.problem, self.correct)
@@ -193,10 +193,10 @@ class Checker:
         return None
 
 
-def check(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
+def judge_claims(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
           claims_source: str | None = None) -> Report:
     """Check one set of claims against a problem."""
-    return Checker(problem).check(claims, rel_tol, claims_source)
+    return Checker(problem).judge_all(claims, rel_tol, claims_source)
 
 
 def _with_known_values(claim: Claim, problem: Problem, correct: Answers) -> sp.Expr:

@@ -22,7 +22,7 @@ from ..printing.rendering import fill
 from .answers import FORWARD, GRADIENT
 from .judge import AfterUpdateStep, BatchStep, ExampleStep, Report, Verdict
 
-FORMATS = ("txt", "md", "json")
+CHECK_FORMATS = ("txt", "md", "json")
 #: The exit status when any claim is wrong (0: all right, 2: bad input), said in the JSON report too.
 WRONG_EXIT = 1
 #: Significant digits of the decimals in the steps; the correct value gets more (see _value_digits).
@@ -34,7 +34,7 @@ def render_report(report: Report, fmt: str = "txt") -> str:
     if fmt == "json":
         return json.dumps(report_records(report), indent=2, ensure_ascii=False) + "\n"
     if fmt not in ("txt", "md"):
-        raise ProblemError(f"unknown format '{fmt}'; use one of " + ", ".join(FORMATS), key="format")
+        raise ProblemError(f"unknown format '{fmt}'; use one of " + ", ".join(CHECK_FORMATS), key="format")
     return fill(f"check.{fmt}.j2", report_view(report, MarkdownFormat if fmt == "md" else Format))
 
 

@@ -8,8 +8,8 @@ import click
 import sympy as sp
 
 from ..check.claims import load_claims
-from ..check.judge import check as check_claims
-from ..check.report import FORMATS, WRONG_EXIT, render_report
+from ..check.judge import judge_claims
+from ..check.report import CHECK_FORMATS, WRONG_EXIT, render_report
 from ..errors import ProblemError
 from . import options
 from .common import load_problem, write_output, input_error, limited
@@ -18,7 +18,7 @@ from .common import load_problem, write_output, input_error, limited
 @click.command()
 @options.problem()
 @click.argument("claims", type=options.FILE)
-@options.output_format(FORMATS, "txt", "txt for the terminal, md for GitHub, json: a summary and one "
+@options.output_format(CHECK_FORMATS, "txt", "txt for the terminal, md for GitHub, json: a summary and one "
                        "record per claim.")
 @click.option("--rel-tol", type=options.ExactNumber(0),
               help="Judge decimals by this relative tolerance instead of the digits written (half a "
@@ -42,7 +42,7 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, output
     try:
         with limited(time_limit, problem):
             loaded = load_problem(problem, False)
-            report = check_claims(loaded, load_claims(claims, loaded), rel_tol, str(claims))
+            report = judge_claims(loaded, load_claims(claims, loaded), rel_tol, str(claims))
             written = render_report(report, fmt)
     except ProblemError as exc:
         raise input_error(exc) from None

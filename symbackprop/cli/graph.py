@@ -14,8 +14,8 @@ from .common import load_problem, write_output, input_error, limited
 
 @click.command()
 @options.problem(required=False)
-@options.output_format(diagram.FORMATS, "tikz", "tikz for LaTeX, mermaid for GitHub Markdown, dot or svg "
-                       "(needs Graphviz).")
+@options.output_format(diagram.DIAGRAM_FORMATS, "tikz", "tikz for LaTeX, mermaid for GitHub Markdown, "
+                       "dot or svg (needs Graphviz).")
 @options.output
 @options.digits(4, "Significant digits of the values drawn.")
 @options.gates

@@ -17,8 +17,8 @@ from .common import load_problem, write_output, input_error, limited
 
 @click.command()
 @options.problem(required=False)
-@options.output_format(rendering.FORMATS, "txt", "txt: every step for the terminal; md: Markdown for "
-                       "GitHub; tex: LaTeX; json: the answer key.")
+@options.output_format(rendering.SOLUTION_FORMATS, "txt", "txt: every step for the terminal; md: "
+                       "Markdown for GitHub; tex: LaTeX; json: the answer key.")
 @options.output
 @options.digits(rendering.DEFAULT_DIGITS, "Significant digits of the decimals shown (txt, md, tex).")
 @click.option("--symbolic", is_flag=True,

@@ -24,7 +24,7 @@ DEFAULT_STEPS = 200
 @options.epochs("Passes over the data per learning rate, in the problem's batches.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write loss.png, loss.svg, loss.tex and the report into (created).")
-@options.output_format(report.FORMATS, "md", "The report: report.md (Markdown, shows loss.png) or "
+@options.output_format(report.STUDY_FORMATS, "md", "The report: report.md (Markdown, shows loss.png) or "
                        "report.tex (LaTeX, \\input's loss.tex).")
 @options.time_limit
 def train(problem: Path, rates: tuple[sp.Expr, ...], steps: int | None, epochs: int | None,

@@ -24,7 +24,7 @@ from ..model.operations import BY_FUNCTION
 from .formats import Format, LatexFormat, significant_digits
 from .printers import latex, latex_name, text
 
-FORMATS = ("tikz", "mermaid", "dot", "svg")
+DIAGRAM_FORMATS = ("tikz", "mermaid", "dot", "svg")
 #: What the LaTeX document must load beside `\usepackage{tikz}`: `\usetikzlibrary{arrows.meta}`.
 TIKZ_LIBRARIES = ("arrows.meta",)
 
@@ -81,10 +81,10 @@ class _Label:
 
 
 def draw(solution, format: str, *, digits: int = 4) -> str:
-    """The computational graph of `solution` in `format` (one of FORMATS), numbers shown to
+    """The computational graph of `solution` in `format` (one of DIAGRAM_FORMATS), numbers shown to
     `digits` significant digits."""
-    if format not in FORMATS:
-        raise ProblemError(f"unknown graph format '{format}': use one of {', '.join(FORMATS)}",
+    if format not in DIAGRAM_FORMATS:
+        raise ProblemError(f"unknown graph format '{format}': use one of {', '.join(DIAGRAM_FORMATS)}",
                            key="format")
     if not isinstance(digits, int) or digits < 1:
         raise ProblemError(f"must be a whole number of at least 1, got {digits!r}", key="digits")

@@ -323,7 +323,7 @@ def _latex_character(c: str) -> str:
     return f"[U+{ord(c):04X}]"
 
 
-FORMATS = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
+FORMAT_BY_NAME = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
 
 
 def significant_digits(value: sp.Rational) -> int:

@@ -22,11 +22,11 @@ import jinja2
 from ..engine.solution import Solution
 from ..errors import ProblemError
 from . import diagram
-from .formats import FORMATS as TEXT_FORMATS
+from .formats import FORMAT_BY_NAME
 from .formats import MarkdownFormat
 from .view import view
 
-FORMATS = ("txt", "md", "tex", "json")
+SOLUTION_FORMATS = ("txt", "md", "tex", "json")
 DEFAULT_DIGITS = 6
 
 
@@ -162,9 +162,10 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     alone, to \\input into lecture notes) or the JSON answer key."""
     if format == "json":
         return json.dumps(solution.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    if format not in TEXT_FORMATS:
-        raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(FORMATS), key="format")
-    fmt = TEXT_FORMATS[format](digits)
+    if format not in FORMAT_BY_NAME:
+        raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(SOLUTION_FORMATS),
+                           key="format")
+    fmt = FORMAT_BY_NAME[format](digits)
     data = {**view(solution, fmt, symbolic=symbolic), "fragment": fragment,
             "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}

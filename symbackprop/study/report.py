@@ -30,12 +30,12 @@ from .verdicts import (
 REPORT_DIGITS = 6
 
 
-FORMATS = ("md", "tex")
+STUDY_FORMATS = ("md", "tex")
 
 
 def report_format(fmt: str) -> MarkdownFormat:
     """How the report writes numbers, names and prose: Markdown or LaTeX, to REPORT_DIGITS digits."""
-    if fmt not in FORMATS:
+    if fmt not in STUDY_FORMATS:
         raise ProblemError(f"unknown report format '{fmt}'; use md or tex", key="format")
     return (MarkdownFormat if fmt == "md" else LatexFormat)(REPORT_DIGITS)
 
