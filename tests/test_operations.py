@@ -194,6 +194,18 @@ def test_every_kinked_row_says_what_each_side_of_its_kink_means(operation):
     assert ("{kink}" in operation.sides[0]) == convention
 
 
+@pytest.mark.parametrize("operation", [r for r in sorted(set(BY_FUNCTION.values()), key=lambda r: r.__name__)
+                                       if issubclass(r, Kinked) and r.in_nodes and r.key not in ("max", "min")],
+                         ids=lambda r: r.__name__)
+@pytest.mark.parametrize("z", [sp.Rational(-3, 2), sp.Rational(5, 7)])
+def test_each_side_of_a_kink_is_the_value_there(operation, z):
+    """`side` (used to judge a claimed formula where the kink has settled) agrees with the value."""
+    x = symbol("x")
+    expr = operation.function(x) if operation.arity == 1 else operation.function(x, sp.Rational(1, 10))
+    sign = 1 if z > 0 else -1
+    assert sp.simplify(operation.side(expr, sign).subs(x, z) - expr.subs(x, z)) == 0
+
+
 def test_an_operation_without_a_row_is_an_error_naming_it():
     with pytest.raises(NoRowError, match="cos has no row in the table of operations"):
         row(sp.cos)

@@ -25,13 +25,16 @@ import sympy as sp
 
 from ..arithmetic import certified, numeric
 from ..model import functions as fn
+from ..model import operations
 from ..model.symbols import symbol
 from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
 from .mistakes import replay_backward
 
 #: Points at which a difference SymPy cannot cancel is evaluated.
 POINTS = 3
-_KINKS = (fn.relu, fn.leaky_relu, sp.Abs, sp.Max, sp.Min)
+#: The operations a node may use whose value has two sides (operations.py): relu, max, abs...
+_KINKS = tuple(f for f, row in operations.BY_FUNCTION.items()
+               if issubclass(row, operations.Kinked) and row.in_nodes)
 
 
 class Formulas:
@@ -105,23 +108,18 @@ def _symbols(values: dict[str, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
 
 def _settle_kinks(expr: sp.Expr, values: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     """relu(a) as a or 0, abs(a) as a or -a, max(a, b) as the larger: the side each takes at
-    `values`. A kink at exactly 0 there (or a tie), or whose input is unknown, stays as it is."""
+    `values` (operations.py knows each side). A kink at exactly 0 there (or a tie), or whose input
+    is unknown, stays as it is."""
     def side_taken(kink):
+        row = operations.row(type(kink))
         at = [a.xreplace(values) for a in kink.args]
-        if isinstance(kink, (sp.Max, sp.Min)):
+        if issubclass(row, operations.Max):          # max and min: the chosen input
             if not all(a.is_number for a in at):
                 return kink
-            best = _extreme(at, 1 if isinstance(kink, sp.Max) else -1)
+            best = _extreme(at, row.chooses)
             return kink if best is None else kink.args[best]
         sign = fn.numeric_sign(at[0]) if at[0].is_number else None
-        if not sign:
-            return kink
-        x = kink.args[0]
-        if isinstance(kink, fn.relu):
-            return x if sign > 0 else sp.S.Zero
-        if isinstance(kink, fn.leaky_relu):
-            return x if sign > 0 else kink.args[1] * x
-        return x if sign > 0 else -x
+        return row.side(kink, sign) if sign else kink
     return expr.replace(lambda e: isinstance(e, _KINKS), side_taken)
 
 

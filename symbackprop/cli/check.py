@@ -12,7 +12,7 @@ from ..check.judge import judge_claims
 from ..check.report import CHECK_FORMATS, WRONG_EXIT, render_report
 from ..errors import ProblemError
 from . import options
-from .common import load_problem, write_output, input_error, limited
+from .common import input_error, limited, load_problem, write_output
 
 
 @click.command()

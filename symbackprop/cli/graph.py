@@ -9,7 +9,7 @@ import click
 from ..errors import ProblemError
 from ..printing import diagram
 from . import options
-from .common import load_problem, write_output, input_error, limited
+from .common import input_error, limited, load_problem, write_output
 
 
 @click.command()

@@ -12,7 +12,7 @@ from ..engine.training import steps_for
 from ..errors import ProblemError
 from ..printing import rendering
 from . import options
-from .common import load_problem, write_output, input_error, limited
+from .common import input_error, limited, load_problem, write_output
 
 
 @click.command()

@@ -11,7 +11,7 @@ import sympy as sp
 from ..errors import ProblemError
 from ..study import report, runs
 from . import options
-from .common import load_problem, input_error, limited
+from .common import input_error, limited, load_problem
 
 #: Updates per learning rate when neither --steps nor --epochs is given.
 DEFAULT_STEPS = 200

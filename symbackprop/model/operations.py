@@ -107,6 +107,11 @@ class Kinked(Operation):
         """The arguments of the steps in expr's derivative, as SymPy writes them."""
         yield expr.args[0]
 
+    @classmethod
+    def side(cls, expr: sp.Expr, sign: int) -> sp.Expr:
+        """expr on one side of its kink, where its input has `sign` (1 or -1): relu(a) is a or 0."""
+        raise NotImplementedError(f"{cls.__name__} has no single input whose sign picks a side")
+
 
 # --- operators -----------------------------------------------------------------------------------
 
@@ -165,6 +170,10 @@ class Relu(Kinked):
     def known_input(cls, expr, value):
         return (expr.args[0], value) if value > 0 else None
 
+    @classmethod
+    def side(cls, expr, sign):
+        return expr.args[0] if sign > 0 else sp.S.Zero
+
 
 class LeakyRelu(Kinked):
     """leaky_relu'(z, alpha) = 1 if z > 0 else alpha
@@ -204,6 +213,10 @@ class LeakyRelu(Kinked):
         if value == 0:
             return None
         return expr.args[0], (value if value > 0 else value / expr.args[1])
+
+    @classmethod
+    def side(cls, expr, sign):
+        return expr.args[0] if sign > 0 else expr.args[1] * expr.args[0]
 
 
 class Max(Kinked):
@@ -291,6 +304,10 @@ class Abs(Kinked):
     @staticmethod
     def exact(z: fmpq) -> fmpq:
         return abs(z)
+
+    @classmethod
+    def side(cls, expr, sign):
+        return expr.args[0] if sign > 0 else -expr.args[0]
 
 
 class Step(Kinked):

@@ -22,8 +22,7 @@ import jinja2
 from ..engine.solution import Solution
 from ..errors import ProblemError
 from . import diagram
-from .formats import FORMAT_BY_NAME
-from .formats import MarkdownFormat
+from .formats import FORMAT_BY_NAME, MarkdownFormat
 from .view import view
 
 SOLUTION_FORMATS = ("txt", "md", "tex", "json")
