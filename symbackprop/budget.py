@@ -1,6 +1,6 @@
 """A time budget for one command, so that a derivation that would explode says so instead of hanging.
 
-The limits in problem.py and parse.py bound the input; they cannot bound the work, which grows with
+The limits in parsing/problems.py and parsing/expressions.py bound the input; they cannot bound the work, which grows with
 the network and its expressions in ways no size check predicts. `time_limit(seconds)` arms a one-shot
 SIGALRM timer whose handler raises `TimeLimitExceeded` wherever the computation is. Signals only
 reach the main thread and only exist on POSIX, so elsewhere (Windows, a web server's worker thread)

@@ -1,7 +1,7 @@
 """Every printed digit certain: the cases of issue 10, each against an independent reference.
 
 References are mpmath at a precision far beyond what is printed, and Python's own `decimal` and
-`fractions` for rounding; none of them shares code with certified.py.
+`fractions` for rounding; none of them shares code with arithmetic/certified.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""cli.py: `symbackprop solve`, its formats and output file, and bad input as exit 2 without traceback."""
+"""cli/: `symbackprop solve`, its formats and output file, and bad input as exit 2 without traceback."""
 
 from __future__ import annotations
 

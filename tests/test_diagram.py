@@ -1,4 +1,4 @@
-"""diagram.py: the computational graph as TikZ, Mermaid, DOT and SVG, with values and gradients.
+"""printing/diagram.py: the computational graph as TikZ, Mermaid, DOT and SVG, with values and gradients.
 
 The outputs are parsed back (boxes, arrows, colored labels) rather than compared to golden files, so
 that a layout tweak does not break the tests but a missing box, arrow, value or color does. pdflatex

@@ -1,4 +1,4 @@
-"""parse.py: expression text becomes SymPy through `ast` and a whitelist, never through eval/sympify.
+"""parsing/expressions.py: expression text becomes SymPy through `ast` and a whitelist, never through eval/sympify.
 
 Everything outside the whitelist is an ExpressionError (a ProblemError) whose message names the text.
 """

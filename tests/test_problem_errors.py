@@ -1,4 +1,4 @@
-"""problem.py: bad problems raise ProblemError naming the file, the key and, for files, the line."""
+"""parsing/problems.py: bad problems raise ProblemError naming the file, the key and, for files, the line."""
 
 from __future__ import annotations
 

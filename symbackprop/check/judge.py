@@ -16,7 +16,7 @@ solution's table does).
 A decimal claims the digits written (`0.511301270` claims nine places, so it is right within half a
 unit of the ninth), which is why the YAML is read with `problem.read_yaml`: floats arrive as their
 text. Why a wrong claim is wrong is `mistakes.py`'s business, whether it follows from another wrong
-claim `consequences.py`'s; laying the report out is `check_cli.py`'s.
+claim `consequences.py`'s; laying the report out is `report.py`'s.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ re-solved (the loss doubled, ReLU's slope taken as 1, the weight matrix transpos
 solution's own steps with other numbers put in (updated weights in the backward pass, every value
 rounded), or the update redone (the learning rate's sign). `Mistakes.diagnose` tries them in a fixed
 order and names the first that agrees with the claim to the claim's own precision; the caller says
-what "agrees" means (check.py's digits rule). Each variant is computed at most once per problem.
+what "agrees" means (judge.py's digits rule). Each variant is computed at most once per problem.
 
 A mistake is offered only where its premise holds: "the factor 1/2 left out" only on a loss that has
 one, "summed instead of averaged over the batch" only on a batch of several examples whose loss is
@@ -46,7 +46,7 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 class Diagnosis:
     #: A stable key for programs: "sign", "batch_sum", "batch_mean", "loss_half", "mean_sum",
     #: "relu_inactive", "indices_swapped", "updated_too_early", "rounding", "learning_rate_sign"
-    #: (and check.py's "value_not_formula").
+    #: (and judge.py's "value_not_formula").
     mistake: str
     #: The mistake in a few words.
     title: str

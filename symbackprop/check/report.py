@@ -1,10 +1,9 @@
-"""`symbackprop check PROBLEM CLAIMS`: a student's claims judged, and the report written as text,
-Markdown or JSON.
+"""The check report, as text, Markdown or JSON: what `symbackprop check PROBLEM CLAIMS` writes.
 
-Exit status 0 when every claim is right, 1 when any is wrong, 2 for bad input, so an autograder can
-use it. The judging is check.py's; this module only lays the report out: `report_view` turns it into
-strings written by a Format (formats.py), which `templates/check.{txt,md}.j2` arrange, and
-`report_records` into the JSON records.
+The judging is judge.py's; this module only lays the report out: `report_view` turns it into
+strings written by a Format (printing/formats.py) and the step printer (printing/equations.py),
+which `templates/check.{txt,md}.j2` arrange, and `report_records` into the JSON records, whose
+exit status (0 all right, 1 any wrong, 2 bad input) an autograder can use.
 """
 
 from __future__ import annotations

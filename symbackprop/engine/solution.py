@@ -1,7 +1,7 @@
 """A solved problem: forward values, chain-rule steps, gradients, the update and the loss after it.
 
-`Solution.to_dict()` is the JSON answer key. Rendering to text, Markdown or LaTeX lives in
-`render.py`; this module only derives.
+`Solution.to_dict()` (the JSON answer key, printing/answer_key.py) and `Solution.render()` (text,
+Markdown or LaTeX, printing/rendering.py) are lazy facades; this module only derives.
 """
 
 from __future__ import annotations

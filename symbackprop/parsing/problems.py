@@ -1,7 +1,7 @@
 """Read and check a problem (a YAML file or a mapping built in Python) into a `Problem`.
 
 Every error names the file, the key and, for files, the line. Nothing in a problem is executed:
-expressions go through `parse.py`, numbers through `parse.parse_number`.
+expressions go through `expressions.py`, numbers through `expressions.parse_number`.
 """
 
 from __future__ import annotations

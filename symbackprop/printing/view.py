@@ -1,9 +1,8 @@
 """A Solution as plain data for the templates: strings, lists and dicts, written by a Format.
 
-Every piece of mathematics is decided here, in Python; templates only lay it out. An equation is
-`{"lhs": str, "rhs": [[relation, str], ...]}`: the template writes `lhs = a = b ≈ c` on one line
-(text) or one segment per line (`align*` / `aligned`), so long derivations break instead of running
-off the page.
+Every piece of mathematics is decided here, in Python; templates only lay it out. The steps'
+equations come from the step printer (equations.py); this module adds the sections around them,
+the sentences that justify each step, and the tables of a batch and a run.
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
-"""The learning-rate study: the same problem trained with several learning rates, side by side.
+"""The learning-rate study's runs: the same problem trained with several learning rates, side by side.
 
 Every rate starts from the problem's values and takes the same number of steps; the loss over all
 examples is recorded before each update and after the last (`training.run`). A run whose values
-overflow (or reach the log of 0) is kept as far as it got and judged "diverges". Each run gets a
-verdict from its loss history alone (plus, for a level loss, whether the parameters still move):
-
-- diverges: the values overflowed, or the final loss is DIVERGENCE_FACTOR times the initial or more;
-- oscillates: the loss went up at some step (overshoot; the increases are counted), or it stayed
-  level while the parameters jumped (a cycle such as w = 0, 6, 0, 6 around the minimum w = 3);
-- crawls: the loss decreased at every step but ends far above the best rate's final loss;
-- converges: the loss decreased at every step and its last change is small;
-- still decreasing: the loss decreased at every step and was still falling fast at the end.
-
-`write()` puts the plots (plots.py) and the Markdown or LaTeX report (templates/study.*.j2) in a
-directory. Python decides every number and sentence; the templates only lay them out.
+overflow (or reach the log of 0) is kept as far as it got, for verdicts.py to judge "diverges";
+report.py writes the report and plots.py the loss curves.
 """
 
 from __future__ import annotations

@@ -1,4 +1,12 @@
-"""A run's verdict from its loss history: diverges, oscillates, crawls, converges or still decreasing."""
+"""A run's verdict from its loss history alone (plus, for a level loss, whether the parameters move):
+
+- diverges: the values overflowed, or the final loss is DIVERGENCE_FACTOR times the initial or more;
+- oscillates: the loss went up at some step (overshoot; the increases are counted), or it stayed
+  level while the parameters jumped (a cycle such as w = 0, 6, 0, 6 around the minimum w = 3);
+- crawls: the loss decreased at every step but ends far above the best rate's final loss;
+- converges: the loss decreased at every step and its last change is small;
+- still decreasing: the loss decreased at every step and was still falling fast at the end.
+"""
 
 from __future__ import annotations
 
