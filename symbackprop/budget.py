@@ -1,10 +1,10 @@
-"""A time budget for one command, so that a derivation that would explode says so instead of hanging.
+"""A time budget for one command, so that a derivation that would explode says so, not hangs.
 
-The limits in parsing/problems.py and parsing/expressions.py bound the input; they cannot bound the work, which grows with
-the network and its expressions in ways no size check predicts. `time_limit(seconds)` arms a one-shot
-SIGALRM timer whose handler raises `TimeLimitExceeded` wherever the computation is. Signals only
-reach the main thread and only exist on POSIX, so elsewhere (Windows, a web server's worker thread)
-there is no limit rather than a failure.
+The limits in parsing/problems.py and parsing/expressions.py bound the input; they cannot bound the
+work, which grows with the network and its expressions in ways no size check predicts.
+`time_limit(seconds)` arms a one-shot SIGALRM timer whose handler raises `TimeLimitExceeded`
+wherever the computation is. Signals only reach the main thread and only exist on POSIX, so
+elsewhere (Windows, a web server's worker thread) there is no limit rather than a failure.
 """
 
 from __future__ import annotations

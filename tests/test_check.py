@@ -433,10 +433,12 @@ def test_exit_status_1_when_a_claim_is_wrong(cli):
     assert result.exit_code == 1, result.output
     assert "WRONG  dE/dw3 = 2*w3*x_n" in result.stdout
     assert "no known mistake reproduces this value" in result.stdout
-    # The steps say what the worked solution says (seed003_relu_unit.txt, step 2).
-    assert ("    dE/dw3 = dE/dy * dy/dw3\n"
-            "    dy/dw3 = x_n*Heaviside(w3*x_n, 0) = x_n\n"
+    # The steps say what the worked solution says (seed003_relu_unit.txt, steps 1 and 2), without
+    # step 2's line recalling dE/dy: its own step stands just above.
+    assert ("  steps to the correct value:\n"
             "    dE/dy = 2*(y - ybar) = 2\n"
+            "    dE/dw3 = dE/dy * dy/dw3\n"
+            "    dy/dw3 = x_n*Heaviside(w3*x_n, 0) = x_n\n"
             "    dE/dw3 = 2*x_n*(y - ybar)*Heaviside(w3*x_n, 0) = 2 * x_n = 2*x_n\n") in result.stdout
 
 

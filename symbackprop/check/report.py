@@ -15,6 +15,7 @@ from typing import Any
 import sympy as sp
 
 from ..errors import ProblemError
+from ..model.steps import ChainStep
 from ..printing.equations import Equation, StepPrinter, equation
 from ..printing.formats import Format, MarkdownFormat, decimal_or_formula, exact_and_decimal
 from ..printing.rendering import fill
@@ -160,6 +161,12 @@ class CheckStepPrinter(StepPrinter):
     def __init__(self, fmt: Format, report: Report):
         super().__init__(fmt, report.problem.loss, report.solution.steps)
         self.report = report
+
+    def _print_ChainStep(self, step: ChainStep) -> list[Equation]:
+        """The solution's, without the line that recalls the upstream gradient: the check lists
+        every step from the loss, so that gradient's own step stands just above."""
+        upstream = self.f.partial(self.loss, step.via)
+        return [e for e in super()._print_ChainStep(step) if e["lhs"] != upstream]
 
     def _print_BatchStep(self, step: BatchStep) -> list[Equation]:
         """E = (E[1] + E[2])/2 = ... : the batch's value from the examples' (mean or sum)."""

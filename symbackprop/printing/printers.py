@@ -126,7 +126,8 @@ def latex_name(name: str) -> str:
     """A user's name as a reader writes it: w3 -> w_{3}, x_n -> x_{n}, ybar -> \\bar{y},
     w1_21 -> w_{1,21}, out_h1 -> \\mathrm{out}_{h_{1}}, eta -> \\eta.
 
-    Names are letters, digits and underscores (parsing.expressions.check_name), so nothing here can inject TeX.
+    Names are letters, digits and underscores (parsing.expressions.check_name), so nothing here
+    can inject TeX.
     """
     head, *subscripts = name.split("_")
     letters = head.rstrip("0123456789")

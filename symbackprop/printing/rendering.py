@@ -1,4 +1,5 @@
-"""Render a Solution (and the check and study reports) through a Jinja2 template. Python writes every piece of mathematics; templates lay out.
+"""Render a Solution, and the check and study reports, through Jinja2 templates. Python writes every
+piece of mathematics; templates lay out.
 
 `view.view()` turns a Solution into plain data using the Format of the target (formats.py), and
 `render()` passes that data to `solution.<format>.j2`. One Jinja2 environment per template kind: LaTeX
