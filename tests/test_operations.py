@@ -325,3 +325,14 @@ def test_leaky_relu_two_argument_form_keeps_its_alpha():
     solution = symbackprop.loads(LEAKY_PROBLEM.format(call="leaky_relu(z, 0.2)", b="-5")).solve()
     assert solution.forward["y"].value == sp.Rational(-3, 5)
     assert solution.gradients["b"].value == sp.Rational(1, 5)
+
+
+def test_a_layer_may_take_every_activation_row_of_the_table():
+    """A new activation is one class: `layers:` reads its activations from the table (softplus too)."""
+    problem = symbackprop.load({"layers": {
+        "inputs": [1], "targets": [0], "loss": "half_squared_error",
+        "dense": [{"activation": "softplus", "weights": [[0.5]], "biases": [0]}]}})
+    assert problem.nodes["y1"] == symbackprop.model.functions.softplus(symbol("z1_1"))
+    x = symbol("x")
+    expected = sp.diff((sp.log(1 + sp.exp(x / 2)) - 0) ** 2 / 2, x).subs(x, 1)
+    assert abs(sp.N(problem.solve().gradients["x1"].value - expected, 50)) < sp.Float("1e-45")

@@ -51,6 +51,8 @@ class Operation:
     glyph: ClassVar[tuple[str, str] | None] = None
     #: Whether its LaTeX ends in its own bracket, sigma(...), so a value written so needs no other.
     bracketed: ClassVar[bool] = False
+    #: Whether a `layers:` problem may name it as a layer's elementwise activation.
+    activation: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -153,6 +155,7 @@ class Relu(Kinked):
     names = ("relu",)
     gate = "ReLU passes the upstream gradient where its input is positive and blocks it (0) otherwise"
     glyph = ("ReLU", r"\mathrm{ReLU}")
+    activation = True
     bracketed = True
     sides = {1: "ReLU is active, its slope is 1 and the gradient passes",
              -1: "ReLU is inactive, its slope is 0 and the gradient is blocked",
@@ -189,6 +192,7 @@ class LeakyRelu(Kinked):
     gate = ("leaky ReLU passes the upstream gradient where its input is positive and scales it by "
             "alpha otherwise")
     glyph = ("LeakyReLU", r"\mathrm{LeakyReLU}")
+    activation = True
     bracketed = True
     step_at_zero = sp.S.Zero
     sides = {1: "leaky ReLU is on its slope-1 side",
@@ -371,6 +375,7 @@ class Sigmoid(Operation):
     names = ("sigmoid",)
     gate = "the sigmoid multiplies by its output times one minus its output"
     glyph = ("σ", r"\sigma")
+    activation = True
     bracketed = True
     ball = staticmethod(certified.sigmoid_ball)
 
@@ -386,6 +391,7 @@ class Softplus(Operation):
     names = ("softplus",)
     gate = "softplus multiplies by the sigmoid of its input"
     glyph = ("softplus", r"\mathrm{softplus}")
+    activation = True
     bracketed = True
 
     @staticmethod
@@ -431,6 +437,7 @@ class Tanh(Operation):
     names = ("tanh",)
     gate = "tanh multiplies by one minus its output squared"
     glyph = ("tanh", r"\tanh")
+    activation = True
     bracketed = True
 
     @staticmethod

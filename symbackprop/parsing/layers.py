@@ -23,9 +23,14 @@ from typing import Any, Mapping
 import sympy as sp
 
 from ..errors import ProblemError, reject_unknown_keys
+from ..model.functions import leaky_relu
+from ..model.operations import BY_FUNCTION
 from .expressions import check_name, parse_number
 
-ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "linear", "softmax")
+#: A layer's activation: an elementwise row of the table of operations, softmax over the layer, or
+#: none (linear).
+ACTIVATIONS = tuple(sorted({name for row in BY_FUNCTION.values() if row.activation for name in row.names})
+                    ) + ("linear", "softmax")
 LOSSES = {
     "squared_error": "sum_j (y_j - t_j)**2",
     "half_squared_error": "sum_j (y_j - t_j)**2 / 2",
@@ -122,7 +127,7 @@ def _layer(layer: Any, number: int, is_output: bool, inputs: list[str], key: str
         elif activation == "softmax":
             nodes[out] = f"softmax({j}, {', '.join(pre_activations)})"
         elif activation == "leaky_relu":
-            alpha = layer.get("alpha", "0.01")
+            alpha = layer.get("alpha", leaky_relu.DEFAULT_ALPHA)
             nodes[out] = f"leaky_relu({z}, {_value(alpha, f'{key}.alpha')})"
         else:
             nodes[out] = f"{activation}({z})"
