@@ -211,3 +211,20 @@ def test_shared_options_are_one_definition_in_every_command():
     for name, definitions in shared.items():
         assert len(set(definitions)) == 1, (name, definitions)
     assert shared["kink"][0][0] == shared["rates"][0][0] == "ExactNumber"
+
+
+@pytest.mark.parametrize("option, value", [("--kink", "sigmoid(1)+sigmoid(-1)-2"),
+                                           ("--kink", "sigmoid(1)+sigmoid(-1)+1/2")])
+def test_an_option_whose_sign_sympy_cannot_decide_is_judged_by_its_certified_sign(option, value):
+    # sigmoid(1) + sigmoid(-1) is exactly 1; SymPy's own comparison raised a TypeError here.
+    result = run(option, value)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: option '{option}': must be ")
+
+
+def test_a_problem_kink_sympy_cannot_compare_is_accepted_or_refused_by_its_certified_sign(tmp_path):
+    path = write(tmp_path, "nodes:\n  y: relu(w*x)\nvalues: {w: 1, x: 2}\nkink: sigmoid(1)+sigmoid(-1)+1\n")
+    result = run(str(path))
+    assert result.exit_code == 2 and "key 'kink': kink must be between 0 and 1" in result.stderr
+    path.write_text("nodes:\n  y: relu(w*x)\nvalues: {w: 1, x: 2}\nkink: sigmoid(1)+sigmoid(-1)-1\n")
+    assert run(str(path)).exit_code == 0

@@ -340,6 +340,7 @@ def test_without_lr_the_problems_learning_rate_is_studied(tmp_path: Path):
     (["--lr", "0"], "--lr"),
     (["--lr", "-0.5"], "--lr"),
     (["--lr", "fast"], "--lr"),
+    (["--lr", "sigmoid(1)+sigmoid(-1)-1"], "--lr"),              # exactly 0: SymPy cannot compare it
     (["--lr", "0.1", "--lr", "1/10"], "--lr"),
     (["--lr", "1"] * 11, "--lr"),
     (["--lr", "0.1", "--steps", "2", "--epochs", "2"], "--epochs"),

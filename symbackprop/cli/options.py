@@ -9,6 +9,7 @@ import click
 import sympy as sp
 
 from .. import budget
+from ..arithmetic import numeric
 from ..errors import ProblemError
 from ..parsing.expressions import parse_number
 from .common import input_error
@@ -32,10 +33,16 @@ class ExactNumber(click.ParamType):
             number = parse_number(value)
         except ProblemError as error:
             raise input_error(ProblemError(error.message, key=flag)) from None
-        if self.low is not None and (number <= self.low if self.above else number < self.low):
+        try:
+            # Certified signs: SymPy's own comparison cannot decide sigmoid(1) + sigmoid(-1) - 1 = 0.
+            below = self.low is not None and numeric.sign(number - self.low) <= (0 if self.above else -1)
+            above = self.high is not None and numeric.sign(number - self.high) > 0
+        except numeric.NumericError as exc:
+            raise input_error(ProblemError(f"its sign cannot be established: {exc}", key=flag)) from None
+        if below:
             raise input_error(ProblemError(
                 f"must be {'greater than' if self.above else 'at least'} {self.low}, got {value}", key=flag))
-        if self.high is not None and number > self.high:
+        if above:
             raise input_error(ProblemError(f"must be at most {self.high}, got {value}", key=flag))
         return number
 

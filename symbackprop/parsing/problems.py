@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import sympy as sp
 import yaml
 
+from ..arithmetic import numeric
 from ..errors import ProblemError, reject_unknown_keys
 from ..model.data import Dataset
 from ..model.graph import Graph
@@ -278,7 +279,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     learning_rate = None
     if data.get("learning_rate") is not None:
         learning_rate = _number(data["learning_rate"], "learning_rate")
-        if not learning_rate.is_positive:
+        if _sign(learning_rate, "learning_rate") <= 0:
             # Gradient descent steps against the gradient by eta times it: eta <= 0 is no descent.
             raise ProblemError(f"learning_rate must be greater than 0, got {data['learning_rate']}",
                                key="learning_rate")
@@ -293,7 +294,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
             warnings.append(f"parameters: the loss '{loss}' does not depend on '{name}'; its gradient is 0")
 
     kink = _number(data.get("kink", 0), "kink")
-    if not (0 <= kink <= 1):
+    if _sign(kink, "kink") < 0 or _sign(kink - 1, "kink") > 0:
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
 
     return Problem(
@@ -368,6 +369,15 @@ def _number(value: Any, key: str) -> sp.Expr:
     if not number.is_real:
         raise ProblemError(f"{number} is not a real number", key=key)
     return number
+
+
+def _sign(number: sp.Expr, key: str) -> int:
+    """The certified sign of a number given in the file: SymPy's own comparison cannot decide one
+    such as sigmoid(1) + sigmoid(-1) - 1, which is exactly 0."""
+    try:
+        return numeric.sign(number)
+    except numeric.NumericError as exc:
+        raise ProblemError(f"its sign cannot be established: {exc}", key=key) from None
 
 
 def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: dict[str, sp.Expr]) -> tuple[str, ...]:
