@@ -196,3 +196,25 @@ def test_course_templates_that_extend_each_other_are_one_clear_error(tmp_path: P
     assert result.stderr.splitlines()[-1] == (
         "Error: option '--template-dir': template solution.tex.j2 extends or includes itself through "
         "another template")
+
+
+@pytest.mark.parametrize("body, said", [
+    ("((( align(1, 2, 3, 4) )))", "macro 'align' takes not more than 1 argument(s)"),
+    ("((( 1/0 )))", "division by zero"),
+    ('((( (1|int) + "a" )))', "unsupported operand type(s) for +: 'int' and 'str'"),
+])
+def test_a_course_template_that_fails_while_it_runs_is_one_clear_error(tmp_path: Path, body, said):
+    folder = course(tmp_path, solution_tex_j2=(
+        f'((* extends "solution.tex.j2" *))\n((* block title *)){body}((* endblock title *))\n'))
+    result = CliRunner().invoke(main, ["solve", "--format", "tex", "--template-dir", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: option '--template-dir': template solution.tex.j2 failed: {said}")
+
+
+def test_a_course_template_that_is_not_utf8_is_one_clear_error(tmp_path: Path):
+    folder = course(tmp_path)
+    (folder / "solution.tex.j2").write_bytes(b"\xff\xfe((* block title *))")
+    result = CliRunner().invoke(main, ["solve", "--format", "tex", "--template-dir", str(folder)])
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == (
+        "Error: option '--template-dir': template solution.tex.j2 (or one it extends) is not UTF-8 text")

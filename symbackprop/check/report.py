@@ -15,7 +15,6 @@ from typing import Any
 import sympy as sp
 
 from ..errors import ProblemError
-from ..model.steps import ChainStep
 from ..printing.equations import Equation, StepPrinter, equation
 from ..printing.formats import Format, MarkdownFormat, decimal_or_formula, exact_and_decimal
 from ..printing.rendering import fill
@@ -159,14 +158,9 @@ class CheckStepPrinter(StepPrinter):
     a step of one example's pass, a step of the forward pass after the update."""
 
     def __init__(self, fmt: Format, report: Report):
-        super().__init__(fmt, report.problem.loss, report.solution.steps)
+        # The check lists every step from the loss: a chain step's upstream stands just above it.
+        super().__init__(fmt, report.problem.loss, report.solution.steps, recall_upstream=False)
         self.report = report
-
-    def _print_ChainStep(self, step: ChainStep) -> list[Equation]:
-        """The solution's, without the line that recalls the upstream gradient: the check lists
-        every step from the loss, so that gradient's own step stands just above."""
-        upstream = self.f.partial(self.loss, step.via)
-        return [e for e in super()._print_ChainStep(step) if e["lhs"] != upstream]
 
     def _print_BatchStep(self, step: BatchStep) -> list[Equation]:
         """E = (E[1] + E[2])/2 = ... : the batch's value from the examples' (mean or sum)."""
@@ -182,7 +176,7 @@ class CheckStepPrinter(StepPrinter):
     def _print_ExampleStep(self, step: ExampleStep) -> list[Equation]:
         """A step of one example's pass, its left side marked with the example: h1[3] = ..."""
         example = next(e for e in self.report.solution.examples if e.index + 1 == step.number)
-        printer = StepPrinter(self.f, self.loss, example.steps)
+        printer = StepPrinter(self.f, self.loss, example.steps, recall_upstream=False)
         return [{**e, "lhs": f"{e['lhs']}[{step.number}]"} for e in printer.equations(step.step)]
 
     def _print_AfterUpdateStep(self, step: AfterUpdateStep) -> list[Equation]:

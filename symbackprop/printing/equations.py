@@ -31,13 +31,17 @@ def equation(lhs: str, *segments: tuple[str, str] | Segments) -> Equation:
 
 class StepPrinter:
     """Equations for the steps of one pass. `steps` is the pass's reverse steps, where a SumStep
-    finds the paths it adds up; `symbolic` leaves every number out."""
+    finds the paths it adds up; `symbolic` leaves every number out; `recall_upstream` (the worked
+    solution) repeats in a chain step the upstream gradient derived steps earlier, which a list
+    of consecutive steps (the check report) leaves out: its own step stands just above."""
 
-    def __init__(self, fmt: Format, loss: str, steps: Sequence = (), *, symbolic: bool = False):
+    def __init__(self, fmt: Format, loss: str, steps: Sequence = (), *, symbolic: bool = False,
+                 recall_upstream: bool = True):
         self.f = fmt
         self.loss = loss
         self.steps = steps
         self.symbolic = symbolic
+        self.recall_upstream = recall_upstream
 
     def equations(self, step: object) -> list[Equation]:
         for cls in type(step).__mro__:
@@ -85,11 +89,12 @@ class StepPrinter:
                              self.values(step.value))]
         local = f.partial(step.via, step.target)
         upstream = f.partial(self.loss, step.via)
+        recalled = [equation(upstream, self.general(step.upstream), self.values(step.upstream_value))]
         return [
             equation(lhs, (f.eq, f.product(upstream, local))),
             equation(local, self.general(step.local_general), (f.eq, f.expr(step.local)),
                      self.values(step.local_value)),
-            equation(upstream, self.general(step.upstream), self.values(step.upstream_value)),
+            *(recalled if self.recall_upstream else []),
             equation(lhs, self.general(step.general),
                      self._numbers(f.product(f.factor(step.upstream_value), f.factor(step.local_value))),
                      self.values(step.value)),

@@ -70,6 +70,13 @@ def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None
         # Two course templates that extend (or include) each other; its own name is the shipped one.
         raise ProblemError(f"template {name} extends or includes itself through another template",
                            key="template_dir") from None
+    except UnicodeDecodeError:
+        raise ProblemError(f"template {name} (or one it extends) is not UTF-8 text",
+                           key="template_dir") from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        # What a course's template can get wrong while it runs: a macro called with the wrong
+        # arguments, 1/0, a filter on the wrong kind of value.
+        raise ProblemError(f"template {name} failed: {exc}", key="template_dir") from None
 
 
 class _Environment(jinja2.Environment):
