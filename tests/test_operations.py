@@ -336,3 +336,13 @@ def test_a_layer_may_take_every_activation_row_of_the_table():
     x = symbol("x")
     expected = sp.diff((sp.log(1 + sp.exp(x / 2)) - 0) ** 2 / 2, x).subs(x, 1)
     assert abs(sp.N(problem.solve().gradients["x1"].value - expected, 50)) < sp.Float("1e-45")
+
+
+def test_a_given_leaky_relu_output_is_read_back_by_its_own_row():
+    """The sentence said "and positive, so the ReLU's input equals it" for any row; a negative given
+    leaky ReLU output is its input times alpha."""
+    problem = symbackprop.loads("nodes:\n  h: leaky_relu(w*x, 0.1)\n  E: (h - 1)**2\n"
+                                "values: {w: 1, x: 2}\ngiven: {h: -0.3}\n")
+    text = problem.solve().render("txt")
+    assert ("w*x = -3 (the given h = -3/10 is leaky_relu(w*x, 1/10) and negative, so its input is "
+            "that value divided by alpha): leaky ReLU is on its slope-alpha side.") in text

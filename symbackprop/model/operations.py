@@ -77,6 +77,10 @@ class Operation:
     #: The value on exact rationals where it is always rational, else None.
     exact: ClassVar = None
 
+    #: Why a given output tells its input (known_input), by the output's sign, said after "the given
+    #: y = 3 is relu(z)".
+    read_back: ClassVar[dict[int, str]] = {}
+
     @classmethod
     def known_input(cls, expr: sp.Expr, value: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
         """What a given value of expr says about the input whose sign decides its kink, as
@@ -160,6 +164,7 @@ class Relu(Kinked):
     sides = {1: "ReLU is active, its slope is 1 and the gradient passes",
              -1: "ReLU is inactive, its slope is 0 and the gradient is blocked",
              0: "ReLU sits exactly at its kink; its slope there is taken as {kink} by convention"}
+    read_back = {1: "and positive, so the ReLU's input equals it"}
 
     @staticmethod
     def ball(z: arb) -> arb:
@@ -199,6 +204,8 @@ class LeakyRelu(Kinked):
              -1: "leaky ReLU is on its slope-alpha side",
              0: "leaky ReLU sits exactly at its kink; its slope there is alpha, as in PyTorch "
                 "(the kink convention is for ReLU, max and min)"}
+    read_back = {1: "and positive, so its input equals it",
+                 -1: "and negative, so its input is that value divided by alpha"}
 
     @staticmethod
     def ball(z: arb, alpha: arb) -> arb:
@@ -235,6 +242,7 @@ class Max(Kinked):
     sides = {1: "this input is the larger one, so the max gate routes the gradient to it",
              -1: "this input is not the larger one, so the max gate gives it 0",
              0: "the inputs of the max tie; the slope is taken as {kink} by convention"}
+    read_back = {1: "and positive, so the input other than 0 equals it"}
     #: The sign of the difference that makes an input the chosen one: larger for max.
     chooses = 1
 

@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..arithmetic import certified, numeric
 from ..engine.solution import Solution
-from ..model.operations import BY_KEY
+from ..model.operations import BY_KEY, row
 from ..model.steps import Branch, ChainStep, SumStep
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
@@ -129,7 +129,7 @@ class _SolutionView:
             node = self.graph.nodes[branch.source]
             given = self.s.forward[branch.source].value
             fact += (f" (the given {f.equals_in_text(f.symbol(branch.source), given)} is "
-                     f"{f.math(f.expr(node.expr))} and positive, so the ReLU's input equals it)")
+                     f"{f.math(f.expr(node.expr))} {row(node.expr.func).read_back[numeric.sign(given)]})")
         verdict = BY_KEY[branch.kind].sides[branch.sign].format(kink=f.number(self.s.kink))
         return f"{fact}: {verdict}."
 
