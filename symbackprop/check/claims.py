@@ -19,34 +19,26 @@ from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 
 
-
 _GRADIENT_KEY = re.compile(rf"d({_NAME})/d({_NAME})\Z")
-
 
 
 _PLUS_KEY = re.compile(rf"({_NAME})\+\Z")
 
 
-
 _NAME_KEY = re.compile(rf"{_NAME}\Z")
-
 
 
 #: An example's number after a key: E[3], dE/dw1[3].
 _EXAMPLE = re.compile(r"(?P<key>.*?)\s*\[\s*(?P<number>[^\]]*?)\s*\]\Z")
 
 
-
-#: A claimed number beyond this is a slip of the pen, not a hand calculation: the largest double.
 #: A decimal as written: digits, a point and/or an exponent (YAML allows _ between digits).
 _DECIMAL = re.compile(r"""[+-]? (?P<whole>[0-9_]*) (?:\.(?P<fraction>[0-9_]*))?
                           (?:[eE](?P<exponent>[+-]?[0-9]+))? \Z""", re.VERBOSE)
 
 
-
 KEY_FORMS = ("a node (out_h1), d<loss>/d<name> (dE/dw5), <parameter>+ (w5+) or <node>+ (E+) for the "
              "forward pass after the update, with [3] after it for example 3 of a data problem")
-
 
 
 @dataclass(frozen=True)
@@ -66,11 +58,9 @@ class Claim:
         return not self.value.is_number
 
 
-
 def load_claims(path: str | Path, problem: Problem) -> list[Claim]:
     """The claims of a YAML file, checked against the problem's names."""
     return loads_claims(read_text(path), problem, str(path))
-
 
 
 def loads_claims(text: str, problem: Problem, source: str = "<claims>") -> list[Claim]:
@@ -96,7 +86,6 @@ def loads_claims(text: str, problem: Problem, source: str = "<claims>") -> list[
     return claims
 
 
-
 def _claim(key: str, raw: Any, problem: Problem, line: int | None) -> Claim:
     quantity = parse_key(key, problem)
     text, value, places = _parse_value(raw)
@@ -116,7 +105,6 @@ def _claim(key: str, raw: Any, problem: Problem, line: int | None) -> Claim:
     return Claim(key, quantity, text, value, places, line)
 
 
-
 def parse_key(key: str, problem: Problem) -> Quantity:
     """The quantity a claim's key names, or a ProblemError saying why it names none."""
     example = None
@@ -124,7 +112,6 @@ def parse_key(key: str, problem: Problem) -> Quantity:
         key, example = match["key"], _example_index(match["number"], problem)
     quantity = _parse_base_key(key, problem)
     return _with_example(quantity, example, problem)
-
 
 
 def _example_index(number: str, problem: Problem) -> int:
@@ -141,7 +128,6 @@ def _example_index(number: str, problem: Problem) -> int:
         raise ProblemError(f"example {number} is not in the batch the update uses (examples "
                            f"{', '.join(str(i + 1) for i in batch)}), so the solution does not work it")
     return index
-
 
 
 def _with_example(quantity: Quantity, example: int | None, problem: Problem) -> Quantity:
@@ -168,7 +154,6 @@ def _with_example(quantity: Quantity, example: int | None, problem: Problem) -> 
     raise ProblemError(f"{quantity.key(problem.loss)} has a value per example: write "
                        f"{quantity.key(problem.loss)}[{batch[0] + 1}] for example {batch[0] + 1} "
                        f"(the batch is examples {', '.join(str(i + 1) for i in batch)})")
-
 
 
 def _parse_base_key(key: str, problem: Problem) -> Quantity:
@@ -204,12 +189,10 @@ def _parse_base_key(key: str, problem: Problem) -> Quantity:
     raise ProblemError(f"'{key}' is not a quantity; a claim names {KEY_FORMS}")
 
 
-
 def _known(problem: Problem, limit: int = 12) -> str:
     names = [*problem.graph.nodes, *problem.graph.symbols]
     listed = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
     return f"; names are: {listed}"
-
 
 
 def _parse_value(raw: Any) -> tuple[str, sp.Expr, int | None]:
@@ -231,7 +214,6 @@ def _parse_value(raw: Any) -> tuple[str, sp.Expr, int | None]:
     return text, value, decimal_places(text)
 
 
-
 def decimal_places(text: str) -> int | None:
     """Decimal places a number claims as written: '0.5110' -> 4, '1.5e-3' -> 4, '3' and '2/5' -> None
     (exact). Trailing zeros count: the student wrote them."""
@@ -242,7 +224,6 @@ def decimal_places(text: str) -> int | None:
         return None                                   # an integer: exact
     fraction = (match["fraction"] or "").replace("_", "")
     return len(fraction) - int(match["exponent"] or 0)
-
 
 
 def half_unit(places: int) -> sp.Rational:

@@ -22,6 +22,7 @@ from .mistakes import replay_backward
 
 # --- what a value is computed from --------------------------------------------------------------
 
+
 def dependencies(quantity: Quantity, solution) -> set[Quantity]:
     """The quantities this one is computed from directly."""
     problem, graph = solution.problem, solution.problem.graph

@@ -14,9 +14,9 @@ gradient the update uses), and E[3], y[3], dE/dw5[3] are example 3's (counting f
 solution's table does).
 
 A decimal claims the digits written (`0.511301270` claims nine places, so it is right within half a
-unit of the ninth), which is why the YAML is read with `problem.read_yaml`: floats arrive as their
-text. Why a wrong claim is wrong is `mistakes.py`'s business, whether it follows from another wrong
-claim `consequences.py`'s; laying the report out is `report.py`'s.
+unit of the ninth), which is why claims.py reads the YAML with `parsing.problems.read_yaml`:
+floats arrive as their text. Why a wrong claim is wrong is `mistakes.py`'s business, whether it
+follows from another wrong claim `consequences.py`'s; laying the report out is `report.py`'s.
 """
 
 from __future__ import annotations
@@ -95,9 +95,6 @@ class Report:
                 "wrong": len(wrong), "root_causes": sum(1 for v in wrong if v.root_cause),
                 "follow_from_others": sum(1 for v in wrong if not v.root_cause),
                 "diagnosed": sum(1 for v in wrong if v.diagnosis is not None)}
-
-
-# --- reading claims ----------------------------------------------------------------------------
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -179,7 +176,6 @@ class Checker:
             return Verdict(claim, True, value, claimed, difference)
         diagnosis = self.mistakes.diagnose(quantity, lambda v: agrees(claim, claimed, v, rel_tol))
         return Verdict(claim, False, value, claimed, difference, steps, diagnosis)
-
 
     def general_form(self, quantity: Quantity) -> sp.Expr | None:
         """The formula the solution writes for a forward value or a gradient, over node names."""

@@ -17,12 +17,10 @@ from ..resources import builtin_example
 INPUT_ERROR = 2
 
 
-
 class InputError(click.ClickException):
     """Bad input: printed as 'Error: ...' without a traceback, exit status 2."""
 
     exit_code = INPUT_ERROR
-
 
 
 #: The library names its arguments; the command line, the options that give them.
@@ -30,12 +28,10 @@ OPTIONS = {"format": "--format", "digits": "--digits", "template_dir": "--templa
            "learning_rates": "--lr", "output": "--output", "steps": "--steps", "epochs": "--epochs"}
 
 
-
 def input_error(exc: ProblemError) -> InputError:
     """A library error as the command line says it: the option's flag for the argument's name."""
     exc.key = OPTIONS.get(exc.key, exc.key)
     return InputError(str(exc))
-
 
 
 @contextmanager
@@ -54,7 +50,6 @@ def limited(seconds: float, problem: Path | None):
         raise InputError(str(ProblemError(str(exc), source=source))) from None
 
 
-
 def load_problem(problem: Path | None, gates: bool):
     """Load PROBLEM (or the built-in example), report its warnings on stderr, split it into gates."""
     loaded = load(problem if problem is not None else builtin_example())
@@ -63,7 +58,6 @@ def load_problem(problem: Path | None, gates: bool):
     for warning in loaded.warnings:
         click.echo(f"warning: {loaded.source}: {warning}", err=True)
     return loaded.with_gates() if gates else loaded
-
 
 
 def write_output(text: str, output: Path | None) -> None:

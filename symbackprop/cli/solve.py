@@ -30,7 +30,8 @@ from .common import input_error, limited, load_problem, write_output
 @options.steps("Run this many updates (the first shown in full).")
 @options.epochs("Run this many passes over the data, in batches.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Use templates from this folder (a restyled copy of the shipped ones).")
+              help="Use templates from this folder before the shipped ones (a course's own, which may "
+                   "extend them).")
 @options.time_limit
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, kink: sp.Expr | None, gates: bool, steps: int | None, epochs: int | None,

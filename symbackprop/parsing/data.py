@@ -43,7 +43,6 @@ def read_dataset(data: Any, batch: Any, shuffle: Any, reduction: Any) -> Dataset
     return Dataset(tuple(rows), size, shuffle, reduction)
 
 
-
 def _batch_size(batch: Any, n: int) -> int:
     if batch in (None, "full"):
         return n

@@ -264,8 +264,8 @@ def _check_arity(name: str, count: int, text: str) -> None:
     if isinstance(arity, tuple):
         least, most = arity
         if count < least:
-            raise ExpressionError(f"'{_short(text)}': {name}() needs at least {least} arguments, "
-                                  f"got {count}")
+            raise ExpressionError(f"'{_short(text)}': {name}() needs at least {least} "
+                                  f"argument{'s' if least != 1 else ''}, got {count}")
         if most is not None and count > most:
             raise ExpressionError(f"'{_short(text)}': {name}() takes at most {most} arguments, "
                                   f"got {count}")

@@ -4,20 +4,16 @@ rounded decimal."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy as sp
 
 from ..arithmetic import numeric
+from ..engine.solution import Solution
 from ..engine.training import Run
 from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep
-from .printers import text
-
-if TYPE_CHECKING:
-    from ..model.problem import Problem
-
-from ..engine.solution import Solution
 from .formats import exact_and_decimal
+from .printers import text
 
 
 def _forward_dict(forward: dict[str, ForwardStep]) -> dict[str, Any]:
@@ -30,7 +26,7 @@ def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
             for name, g in gradients.items()}
 
 
-def _add_run(key: dict[str, Any], run: Run, problem: "Problem") -> None:
+def _add_run(key: dict[str, Any], run: Run) -> None:
     """A run of many steps: its history, and the state after its last update. `updated` and
     `after_update` keep describing the first update, the one the steps show."""
     final: dict[str, Any] = {
@@ -90,6 +86,6 @@ def build(solution: Solution) -> dict[str, Any]:
     if solution.batch_loss_after is not None:
         key["after_update"]["batch_loss"] = exact_and_decimal(solution.batch_loss_after)
     if solution.run is not None:
-        _add_run(key, solution.run, problem)
+        _add_run(key, solution.run)
     key["steps"] = [_step_dict(step) for step in solution.steps]
     return key

@@ -44,6 +44,7 @@ MAX_DRAWN_BOXES = 60
 #: out of its box rather than stretching it across the page.
 MAX_EXPR_CHARS = 24
 
+
 @dataclass(frozen=True)
 class _Box:
     name: str

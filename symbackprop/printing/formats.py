@@ -93,8 +93,9 @@ class Format:
                 widest: int | None = None) -> str:
         """A number to `digits` significant digits (the format's by default), correctly rounded,
         every digit certain, trailing zeros dropped; positional from 0.0001 up to below
-        10**widest (10**digits by default) as Python's %g writes it, else in scientific notation:
-        0.25, 123.457, 1.5e-7 (1.5 \\times 10^{-7})."""
+        10**widest (10**digits by default), the range of Python's %g, else in scientific notation
+        with a bare exponent: 0.25, 123.457, 1.5e-7, 5.22147e173 (1.5 \\times 10^{-7} in LaTeX).
+        The answer key keeps SymPy's `e+173` (numeric.decimal_string)."""
         digits = digits or self.digits
         if isinstance(value, Decimal):
             value = fmpq(*Fraction(value).as_integer_ratio())

@@ -153,13 +153,11 @@ def rules(w: MarkdownFormat) -> list[dict[str, str]]:
 def render_report(study: Study, fmt: str = "md", *, template_dir: str | Path | None = None) -> str:
     """The report as Markdown (with `![loss](loss.png)`) or LaTeX (with `\\input{loss.tex}`)."""
 
-
     return fill(f"study.{fmt}.j2", report_data(study, fmt), template_dir)
 
 
 def write(study: Study, directory: str | Path, fmt: str = "md") -> list[Path]:
     """Write loss.png, loss.svg, loss.tex and report.<fmt> into `directory` (created if need be)."""
-
 
     directory = Path(directory)
     report = render_report(study, fmt)

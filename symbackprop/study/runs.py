@@ -40,9 +40,6 @@ class Study:
         return best_index(self.curves, self.verdicts)
 
 
-# --- verdicts ------------------------------------------------------------------------------------
-
-
 # --- runs ----------------------------------------------------------------------------------------
 
 def check_learning_rates(rates) -> tuple[sp.Expr, ...]:
@@ -110,8 +107,4 @@ def _curve(problem, steps: int, kink, rate, epochs, progress) -> Curve:
     history = tuple(training.approximate(h) for h in run.history)
     parameters = tuple({n: training.approximate(v) for n, v in p.items()} for p in run.parameters)
     return Curve(rate, history, parameters, overflow_step=diverged, balls=run.history)
-
-
-# --- the report ----------------------------------------------------------------------------------
-
 

@@ -24,28 +24,20 @@ DIVERGES, OSCILLATES, CRAWLS, CONVERGES, DECREASING = (
     "diverges", "oscillates", "crawls", "converges", "still decreasing")
 
 
-
-
-
-
 #: A final loss at least this many times the initial one has diverged.
 DIVERGENCE_FACTOR = Decimal(10)
-
 
 
 #: Changes smaller than this fraction of the largest loss of a run are rounding, not changes.
 NOISE = Decimal("1e-30")
 
 
-
 #: The parameters "move" at a step where one changes by more than this (relative to max(1, |p|)).
 MOVE = Decimal("1e-9")
 
 
-
 #: A run has converged when its last step lowered the loss by at most this fraction of the initial.
 SETTLED = Decimal("1e-3")
-
 
 
 #: A run crawls when it is still more than this share of the best rate's drop above the best final
@@ -53,15 +45,12 @@ SETTLED = Decimal("1e-3")
 CRAWL_SHARE = Decimal("0.1")
 
 
-
 #: ... when its final loss is more than CRAWL_RATIO times the best one and not yet negligible (more
 #: than NEGLIGIBLE times its initial loss).
 CRAWL_RATIO = Decimal(1000)
 
 
-
 NEGLIGIBLE = Decimal("1e-6")
-
 
 
 @dataclass(frozen=True)
@@ -79,7 +68,6 @@ class RunVerdict:
     #: The first step whose change of the loss is 0 or too small for the run's values to tell its
     #: sign (less than one part in 10^29), the parameters moving less than MOVE: the minimum reached.
     settled_at: int | None = None
-
 
 
 @dataclass(frozen=True)
@@ -121,11 +109,9 @@ class Curve:
         return low, self.history.index(low)
 
 
-
 def best_index(curves, verdicts) -> int | None:
     candidates = [i for i, v in enumerate(verdicts) if v.kind != DIVERGES]
     return min(candidates, key=lambda i: curves[i].final) if candidates else None
-
 
 
 def judge(history, *, overflow_step: int | None = None, parameters=(),
@@ -166,10 +152,8 @@ def judge(history, *, overflow_step: int | None = None, parameters=(),
         return RunVerdict(DECREASING, last_change=shown_change, settled_at=settled_at)
 
 
-
 #: Decimal arithmetic on the 40-digit approximations without rounding them to the default 28.
 _WIDE = decimal.Context(prec=100, Emax=10**9, Emin=-10**9)
-
 
 
 def _changes(history: list[Decimal], balls) -> list[int]:
@@ -184,11 +168,9 @@ def _changes(history: list[Decimal], balls) -> list[int]:
             else -1 for t in range(1, len(history))]
 
 
-
 def _moved(before: dict[str, Decimal], after: dict[str, Decimal]) -> bool:
     return any(abs(after[name] - before[name]) > MOVE * max(Decimal(1), abs(before[name]))
                for name in before)
-
 
 
 def _far_above(final: Decimal, best: Decimal, initial: Decimal) -> bool:
@@ -198,7 +180,6 @@ def _far_above(final: Decimal, best: Decimal, initial: Decimal) -> bool:
     if gap > CRAWL_SHARE * (initial - best):
         return True
     return final > CRAWL_RATIO * best and final > NEGLIGIBLE * initial
-
 
 
 def judge_all(curves) -> tuple[RunVerdict, ...]:
