@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from symbackprop.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path(os.environ.get("SYMBACKPROP_EXAMPLES_DIR") or ROOT / "worked_examples")
@@ -81,6 +84,24 @@ def test_latex_solution_compiles_with_pdflatex(source: Path | None, tmp_path: Pa
     tail = "\n".join(log.splitlines()[-40:])
     assert code == 0, f"{source.name} does not compile; the last 40 lines of its log:\n{tail}"
     assert tex.with_suffix(".pdf").stat().st_size > 0
+
+
+PROBLEMS = sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("problem", [pytest.param(p, id=p.name) for p in PROBLEMS])
+def test_the_symbolic_latex_derivation_compiles(problem: Path, tmp_path: Path):
+    """`--symbolic --format tex` wrote "learning rate \\(\\eta\\) = \\eta", TeX outside math, and never
+    compiled (issue 12); the sentence now names eta alone."""
+    if shutil.which("pdflatex") is None:
+        missing(f"pdflatex is not installed: {SETUP}")
+    tex = tmp_path / "symbolic.tex"
+    result = CliRunner().invoke(main, ["solve", str(problem), "--symbolic", "--format", "tex", "-o", str(tex)])
+    assert result.exit_code == 0, result.output
+    if "learning rate" in tex.read_text():
+        assert "with learning rate \\(\\eta\\)." in tex.read_text()
+    code, log = pdflatex(tex)
+    assert code == 0, "\n".join(log.splitlines()[-40:])
 
 
 # --- Markdown: what GitHub reads as math, code, Mermaid and HTML -----------------------------------

@@ -45,8 +45,9 @@ class _SolutionView:
             "given": given,
             "loss": f.symbol(self.loss),
             "parameters": [f.symbol(n) for n in p.parameters],
-            "learning_rate": None if p.learning_rate is None else
-            (f.symbol("eta") if self.symbolic else f.number(p.learning_rate)),
+            "updates": p.learning_rate is not None,
+            # A symbolic derivation names eta alone: "with learning rate eta", not "eta = eta".
+            "learning_rate": None if p.learning_rate is None or self.symbolic else f.number(p.learning_rate),
             "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values],
             "kink": f.number(self.s.kink),
             "gates": p.gates,
