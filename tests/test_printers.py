@@ -151,3 +151,9 @@ def test_numbers_and_names_print_as_sympy_prints_them(value):
     """text() writes rationals and symbols without SymPy's printer: the same strings."""
     expr = sp.Symbol(value, real=True) if isinstance(value, str) else sp.sympify(value)
     assert text(expr) == sp.StrPrinter().doprint(expr)
+
+
+def test_escaped_prose_keeps_double_hyphens_apart_so_a_command_can_be_copied():
+    # TeX sets -- as an en dash and --- as an em dash: "--format" would become "–format".
+    assert escape_latex("run symbackprop graph --format svg") == "run symbackprop graph -{}-format svg"
+    assert escape_latex("a---b, well-known") == "a-{}-{}-b, well-known"

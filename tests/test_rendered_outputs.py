@@ -353,6 +353,8 @@ def test_a_graph_too_large_for_a_page_is_described_not_drawn(tmp_path: Path):
     assert "The computational graph has 77 nodes and symbols, too many to draw" in md
     tex = solution.render("tex")
     assert r"\begin{tikzpicture}" not in tex and "has 77 nodes and symbols" in tex
+    # Typeset as "--format", not an en dash: the command can be copied (issue 12).
+    assert r"\texttt{symbackprop graph PROBLEM -{}-format svg}" in tex
     if shutil.which("pdflatex") is None:
         missing(f"pdflatex is not installed: {SETUP}")
     (tmp_path / "large.tex").write_text(tex, encoding="utf-8")

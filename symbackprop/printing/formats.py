@@ -294,8 +294,9 @@ def escape_latex(text: str) -> str:
     """Prose for TeX: every special character written literally, so no command can be injected, and
     every character pdflatex can typeset: ASCII and Latin-1 as they are, Greek letters as math, an
     accented letter beyond Latin-1 as its base letter, and anything else (an emoji, CJK) as its
-    code point `[U+1F600]` rather than a pdflatex error."""
-    return "".join(_latex_character(c) for c in text)
+    code point `[U+1F600]` rather than a pdflatex error. A hyphen before a hyphen is kept apart
+    (`-{}-`): TeX would set `--format` as an en dash, and a copied command would fail."""
+    return re.sub(r"-(?=-)", "-{}", "".join(_latex_character(c) for c in text))
 
 
 def _latex_character(c: str) -> str:
