@@ -70,3 +70,13 @@ def test_the_batch_loss_after_the_update_is_written_as_text_in_math():
         text = symbackprop.load(problem).solve().render(fmt)
         assert r"\text{batch loss}^{+} &\approx 0.168347" in text
         assert "\t" not in text
+
+
+def test_markdown_steps_start_their_own_paragraph():
+    """In Markdown, "**Step 1: ...**" ran into the paragraph before it (issue 12): every step heading
+    follows a blank line."""
+    for path in sorted(EXAMPLES.glob("*.md")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if line.startswith("**Step "):
+                assert lines[number - 1] == "", f"{path.name}:{number + 1}: {line}"
