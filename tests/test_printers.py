@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import sympy as sp
 
+from symbackprop.model.functions import sigmoid, softmax
 from symbackprop.printing.formats import Format, LatexFormat, MarkdownFormat, escape_latex
 from symbackprop.parsing.expressions import parse_expression as parse
 from symbackprop.printing.printers import latex, latex_name, sympy_order, text
@@ -157,3 +158,18 @@ def test_escaped_prose_keeps_double_hyphens_apart_so_a_command_can_be_copied():
     # TeX sets -- as an en dash and --- as an em dash: "--format" would become "–format".
     assert escape_latex("run symbackprop graph --format svg") == "run symbackprop graph -{}-format svg"
     assert escape_latex("a---b, well-known") == "a-{}-{}-b, well-known"
+
+
+def test_a_substituted_value_is_bracketed_where_an_operator_needs_it_not_as_a_function_argument():
+    """seed 004 printed each softmax line twice, softmax(1, (111/1000), (-1/8)) and then
+    softmax(1, 111/1000, -1/8) (issue 12): a function's argument needs no brackets of its own."""
+    x, y, z = (sp.Symbol(n, real=True) for n in "xyz")
+    values = {"x": sp.Rational(111, 1000), "y": sp.Rational(-1, 8), "z": sp.Rational(5, 4)}
+    text, tex = Format(6), LatexFormat(6)
+    assert text.substituted(softmax(1, x, y), values) == "softmax(1, 111/1000, -1/8)"
+    assert text.substituted(sp.Max(0, z), values) == "Max(0, 5/4)"
+    assert text.substituted(sigmoid(y * z), values) == "sigmoid((-1/8)*(5/4))"
+    assert text.substituted(y * x, values) == "(111/1000)*(-1/8)"
+    assert tex.substituted(softmax(2, x, y), values) == (
+        r"\operatorname{softmax}_{2}\left(\frac{111}{1000}, - \frac{1}{8}\right)")
+    assert tex.substituted(y * x, values) == r"\frac{111}{1000} \cdot \left(- \frac{1}{8}\right)"

@@ -53,8 +53,9 @@ class Format:
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
-        # A bracketed value as a function's whole argument: sigmoid((-1000)) is sigmoid(-1000).
-        return _DOUBLE_BRACKETS.sub(r"(\1)", printers.SubstitutingStrPrinter(names).doprint(e))
+        bare = {n: (self.exact(v) or self.decimal(v)) if v.is_number else self.expr(v)
+                for n, v in values.items()}
+        return printers.SubstitutingStrPrinter(names, bare).doprint(e)
 
     def symbol(self, name: str) -> str:
         return name
@@ -194,17 +195,22 @@ class MarkdownFormat(Format):
         return printers.latex(e)
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
-        names = {n: self._substitute(v) for n, v in values.items()}
-        return _DOUBLE_LATEX_BRACKETS.sub(r"\\left(\1\\right)",
-                                          printers.SubstitutingLatexPrinter(names).doprint(e))
+        bare = {n: self._substitute(v) for n, v in values.items()}
+        names = {n: self._bracketed(v, bare[n]) for n, v in values.items()}
+        return printers.SubstitutingLatexPrinter(names, bare).doprint(e)
 
     def _substitute(self, value: sp.Expr) -> str:
         if not value.is_number:
-            return self.factor(value)
+            return self.expr(value)
         # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.
         text = self.exact(value) or self.decimal(value)
         if len(text) > MAX_SUBSTITUTED_LENGTH:
             text = self.decimal(value)     # a long closed form inside a formula hides its shape
+        return text
+
+    def _bracketed(self, value: sp.Expr, text: str) -> str:
+        if not value.is_number:
+            return self.bracket(text)
         if numeric.sign(value) < 0 or not (value.is_Rational or value.func in _BRACKETED):
             return rf"\left({text}\right)"
         return text
@@ -274,8 +280,6 @@ class LatexFormat(MarkdownFormat):
 _BRACKETED = tuple(f for f, operation in BY_FUNCTION.items() if operation.bracketed)
 
 #: ((x)) with no bracket inside x, as the substituted printers make it: always the same as (x).
-_DOUBLE_BRACKETS = re.compile(r"\(\(([^()]*)\)\)")
-_DOUBLE_LATEX_BRACKETS = re.compile(r"\\left\(\\left\(((?:(?!\\left|\\right)[^()])*)\\right\)\\right\)")
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -296,7 +300,8 @@ def escape_latex(text: str) -> str:
     accented letter beyond Latin-1 as its base letter, and anything else (an emoji, CJK) as its
     code point `[U+1F600]` rather than a pdflatex error. A hyphen before a hyphen is kept apart
     (`-{}-`): TeX would set `--format` as an en dash, and a copied command would fail."""
-    return re.sub(r"-(?=-)", "-{}", "".join(_latex_character(c) for c in text))
+    return "".join("-{}" if c == "-" and text[i + 1:i + 2] == "-" else _latex_character(c)
+                   for i, c in enumerate(text))
 
 
 def _latex_character(c: str) -> str:

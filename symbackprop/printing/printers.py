@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
+from sympy.core.function import Application
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -84,15 +85,34 @@ class ReadableStrPrinter(_PositiveFirst, StrPrinter):
         return super()._print_Add(expr, order=order)
 
 
-class SubstitutingStrPrinter(ReadableStrPrinter):
+class _Substituting:
+    """Each named symbol written as its value: `names` where an operator needs it bracketed
+    ((-1/8)*x), `bare` as a function's argument, where the function's own brackets and commas
+    already set it apart (softmax(1, 111/1000, -1/8), not softmax(1, (111/1000), (-1/8)))."""
+
+    def __init__(self, names: dict[str, str], bare: dict[str, str], *args):
+        super().__init__(*args)
+        self.names, self.bare = names, bare
+        self._printing: list[sp.Basic] = []
+
+    def _print(self, expr, **kwargs):
+        self._printing.append(expr)
+        try:
+            return super()._print(expr, **kwargs)
+        finally:
+            self._printing.pop()
+
+    def _value(self, name: str, default: str) -> str:
+        parent = self._printing[-2] if len(self._printing) > 1 else None
+        names = self.bare if isinstance(parent, Application) else self.names
+        return names.get(name, default)
+
+
+class SubstitutingStrPrinter(_Substituting, ReadableStrPrinter):
     """The readable printer, writing each named symbol as a given string (its value)."""
 
-    def __init__(self, names: dict[str, str]):
-        super().__init__()
-        self.names = names
-
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return self.names.get(expr.name, expr.name)
+        return self._value(expr.name, expr.name)
 
 
 def text(expr: sp.Basic) -> str:
@@ -186,16 +206,15 @@ class ReadableLatexPrinter(_PositiveFirst, LatexPrinter):
 DISPLAY_FLOAT_DIGITS = 15
 
 
-class SubstitutingLatexPrinter(ReadableLatexPrinter):
+class SubstitutingLatexPrinter(_Substituting, ReadableLatexPrinter):
     """The LaTeX printer, writing each named symbol as a given LaTeX string (its value), with a
     visible multiplication sign so that 2 \\cdot \\frac{1}{5} cannot be misread."""
 
-    def __init__(self, names: dict[str, str]):
-        super().__init__({"mul_symbol": "dot"})
-        self.names = names
+    def __init__(self, names: dict[str, str], bare: dict[str, str]):
+        super().__init__(names, bare, {"mul_symbol": "dot"})
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        return self.names.get(expr.name, latex_name(expr.name))
+        return self._value(expr.name, latex_name(expr.name))
 
 
 @functools.lru_cache(maxsize=65536)
