@@ -17,6 +17,8 @@ class Problem:
     loss: str
     values: dict[str, sp.Expr]
     given: dict[str, sp.Expr] = field(default_factory=dict)
+    #: Numbers shown with the problem that no node uses (the weights of an earlier unit).
+    context: dict[str, sp.Expr] = field(default_factory=dict)
     parameters: tuple[str, ...] = ()
     learning_rate: sp.Expr | None = None
     kink: sp.Expr = sp.S.Zero

@@ -38,6 +38,7 @@ KEYS = {
     "layers": "a multilayer network, expanded into nodes",
     "loss": "the node to differentiate (default: the last node)",
     "values": "numbers for symbols",
+    "context": "numbers shown with the problem that no node uses (an earlier unit's weights)",
     "given": "forward values taken as given instead of computed",
     "parameters": "the symbols gradient descent updates",
     "learning_rate": "the step size eta of gradient descent",
@@ -263,7 +264,16 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
             raise ProblemError(f"'{name}' is a node, not a symbol; to take its forward value as given, "
                                "put it under given:", key=f"values.{name}")
         if name not in used:
-            warnings.append(f"values.{name}: '{name}' is not used by any node; its value is ignored")
+            warnings.append(f"values.{name}: '{name}' is not used by any node; its value is ignored "
+                            "(give it under context: to show it without this warning)")
+    context = _numbers(data.get("context") or {}, "context")
+    for name in context:
+        if name in used or name in nodes:
+            raise ProblemError(f"'{name}' is used by the network; give its value under values:",
+                               key=f"context.{name}")
+        if name in values:
+            raise ProblemError(f"'{name}' is under values: and under context:; keep one",
+                               key=f"context.{name}")
 
     given = _numbers(data.get("given") or {}, "given")
     for name in given:
@@ -298,7 +308,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
 
     return Problem(
-        nodes=nodes, loss=loss, values=values, given=given, parameters=parameters,
+        nodes=nodes, loss=loss, values=values, given=given, context=context, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
         gates=gates, data=data_set,

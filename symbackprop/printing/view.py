@@ -39,9 +39,11 @@ class _SolutionView:
             equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.values.items()]
         given = [] if self.symbolic else [
             equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.given.items()]
+        context = [equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.context.items()]
         return {
             "nodes": nodes,
             "symbols": values,
+            "context": context,
             "given": given,
             "loss": f.symbol(self.loss),
             "parameters": [f.symbol(n) for n in p.parameters],
