@@ -58,6 +58,7 @@ def require_file(path: Path | None, kind: str) -> Path:
 # --- LaTeX ---------------------------------------------------------------------------------------
 
 RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed")
+OVERFULL = re.compile(r"Overfull \\hbox \(([0-9.]+)pt too wide\)")
 
 
 def pdflatex(tex: Path) -> tuple[int, str]:
@@ -84,6 +85,9 @@ def test_latex_solution_compiles_with_pdflatex(source: Path | None, tmp_path: Pa
     tail = "\n".join(log.splitlines()[-40:])
     assert code == 0, f"{source.name} does not compile; the last 40 lines of its log:\n{tail}"
     assert tex.with_suffix(".pdf").stat().st_size > 0
+    # Nothing runs off the page: the batch table of minibatch_relu ran 247 pt over (issue 12).
+    overfull = [float(width) for width in OVERFULL.findall(log)]
+    assert all(width <= 10 for width in overfull), f"{source.name}: Overfull \\hbox of {max(overfull)} pt"
 
 
 PROBLEMS = sorted(EXAMPLES.glob("*.yaml"))
@@ -102,6 +106,19 @@ def test_the_symbolic_latex_derivation_compiles(problem: Path, tmp_path: Path):
         assert "with learning rate \\(\\eta\\)." in tex.read_text()
     code, log = pdflatex(tex)
     assert code == 0, "\n".join(log.splitlines()[-40:])
+
+
+def test_a_training_table_of_many_parameters_fits_the_page(tmp_path: Path):
+    """The training table of a 2-2-2 network (8 weights and its biases) ran off the page (issue 12)."""
+    if shutil.which("pdflatex") is None:
+        missing(f"pdflatex is not installed: {SETUP}")
+    tex = tmp_path / "run.tex"
+    result = CliRunner().invoke(main, ["solve", str(EXAMPLES / "sigmoid_2_2_2.yaml"), "--steps", "3",
+                                       "--format", "tex", "-o", str(tex)])
+    assert result.exit_code == 0, result.output
+    code, log = pdflatex(tex)
+    assert code == 0, "\n".join(log.splitlines()[-40:])
+    assert all(float(width) <= 10 for width in OVERFULL.findall(log)), OVERFULL.findall(log)
 
 
 # --- Markdown: what GitHub reads as math, code, Mermaid and HTML -----------------------------------
