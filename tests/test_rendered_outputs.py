@@ -121,6 +121,31 @@ def test_a_training_table_of_many_parameters_fits_the_page(tmp_path: Path):
     assert all(float(width) <= 10 for width in OVERFULL.findall(log)), OVERFULL.findall(log)
 
 
+@pytest.mark.parametrize("problem", [pytest.param(p, id=p.name) for p in PROBLEMS])
+def test_a_fragment_compiles_in_a_report_that_loads_only_what_its_header_names(problem: Path,
+                                                                                tmp_path: Path):
+    """A --fragment says in its leading comment lines the exact preamble it needs (the TikZ graph's
+    arrows.meta was said nowhere, issue 12); \\input into a report class with only those, it compiles."""
+    if shutil.which("pdflatex") is None:
+        missing(f"pdflatex is not installed: {SETUP}")
+    fragment = tmp_path / "fragment.tex"
+    result = CliRunner().invoke(main, ["solve", str(problem), "--fragment", "--format", "tex",
+                                       "-o", str(fragment)])
+    assert result.exit_code == 0, result.output
+    header = []
+    for line in fragment.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("%"):
+            break
+        header.append(line)
+    preamble = [line[2:] for line in header if line.startswith(("% \\usepackage", "% \\usetikzlibrary"))]
+    assert "\\usetikzlibrary{arrows.meta}" in preamble
+    notes = tmp_path / "notes.tex"
+    notes.write_text("\\documentclass{report}\n" + "\n".join(preamble)
+                     + "\n\\begin{document}\n\\chapter{Backpropagation}\n\\input{fragment}\n\\end{document}\n")
+    code, log = pdflatex(notes)
+    assert code == 0, "\n".join(log.splitlines()[-40:])
+
+
 # --- Markdown: what GitHub reads as math, code, Mermaid and HTML -----------------------------------
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^`\s]*)")
