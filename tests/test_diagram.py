@@ -218,8 +218,14 @@ def test_format_value(value, digits, shown):
 
 def test_long_symbolic_values_and_missing_values_are_left_out():
     x = sp.Symbol("x")
-    assert format_value(sp.sin(x) + sp.cos(x) + sp.exp(x) + x**7, 4) is None
+    assert format_value(sp.sin(x) + sp.cos(x) + sp.exp(x) + x**7 + sp.tan(x), 4) is None
     assert format_value(None, 4) is None
+
+
+def test_a_weighted_sum_of_two_units_keeps_its_expression_in_its_box():
+    """net_o1 = b2 + out_h1*w5 + out_h2*w6 lost its expression in the 2-2-2 graph (issue 12)."""
+    solution = symbackprop.load(EXAMPLES / "sigmoid_2_2_2.yaml").solve()
+    assert "net_o1<br/>b2 + out_h1*w5 + out_h2*w6<br/>" in draw(solution, "mermaid", digits=4)
 
 
 # --- the formats -------------------------------------------------------------------------------

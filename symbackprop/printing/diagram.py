@@ -41,8 +41,8 @@ _TEXT, _LATEX = Format(4), LatexFormat(4)
 MAX_DRAWN_BOXES = 60
 
 #: An expression (a node's operation or a symbolic value) longer than this, as plain text, is left
-#: out of its box rather than stretching it across the page.
-MAX_EXPR_CHARS = 24
+#: out of its box rather than stretching it across the page; a weighted sum of two units fits.
+MAX_EXPR_CHARS = 32
 
 
 @dataclass(frozen=True)
