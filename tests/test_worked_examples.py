@@ -80,3 +80,12 @@ def test_markdown_steps_start_their_own_paragraph():
         for number, line in enumerate(lines):
             if line.startswith("**Step "):
                 assert lines[number - 1] == "", f"{path.name}:{number + 1}: {line}"
+
+
+def test_the_latex_graph_floats_so_no_page_is_left_half_empty():
+    """A graph too tall for what was left of page 1 pushed the whole picture over and left the page
+    half empty (issue 12); as a figure float the forward pass goes on and the picture moves."""
+    tex = (EXAMPLES / "seed004_two_hidden_softmax.tex").read_text(encoding="utf-8")
+    figure = tex.index("\\begin{figure}[htbp]")
+    assert tex.index("\\begin{tikzpicture}", figure) < tex.index("\\end{figure}", figure)
+    assert "\\begin{center}\n% The picture is scaled" not in tex
