@@ -89,3 +89,13 @@ def test_the_latex_graph_floats_so_no_page_is_left_half_empty():
     figure = tex.index("\\begin{figure}[htbp]")
     assert tex.index("\\begin{tikzpicture}", figure) < tex.index("\\end{figure}", figure)
     assert "\\begin{center}\n% The picture is scaled" not in tex
+
+
+def test_a_latex_page_breaks_between_equations_never_inside_one():
+    """A page started with a lone "= 2" (issue 12): the line before a continuation ("&= ...") ends
+    in \\\\* (no break here), and only whole equations end in a breakable \\\\."""
+    for path in sorted(EXAMPLES.glob("*.tex")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines[1:], start=1):
+            if line.startswith("&"):
+                assert not lines[number - 1].endswith(" \\\\"), f"{path.name}:{number + 1}"

@@ -106,6 +106,7 @@ def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja
         **SYNTAXES[syntax],
     )
     env.filters["align_lines"] = align_lines
+    env.filters["align_block"] = align_block
     return env
 
 
@@ -121,6 +122,13 @@ def align_lines(equations: list[dict]) -> list[str]:
         if not e["rhs"]:
             lines.append(e["lhs"])
     return lines
+
+
+def align_block(equations: list[dict]) -> str:
+    """The body of a LaTeX align* block: a page may break between two equations, never inside one
+    (`\\\\*`), so no page starts with a lone "= 2" (the display allows breaks: \\allowdisplaybreaks)."""
+    blocks = [" \\\\*\n".join(align_lines([e])) for e in equations]
+    return " \\\\\n".join(blocks)
 
 
 #: Mathematics wider than this many visible characters (about a line of the page) is broken.
