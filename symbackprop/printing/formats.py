@@ -279,8 +279,6 @@ class LatexFormat(MarkdownFormat):
 #: (exp(2) is e^{2}, which would take a second superscript as the base of a power).
 _BRACKETED = tuple(f for f, operation in BY_FUNCTION.items() if operation.bracketed)
 
-#: ((x)) with no bracket inside x, as the substituted printers make it: always the same as (x).
-
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
