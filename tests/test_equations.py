@@ -4,6 +4,7 @@ number, in plain text and in Markdown/LaTeX, with the exact text expected."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -15,9 +16,12 @@ from symbackprop.check.report import render_report
 from symbackprop.model.steps import ChainStep, ForwardStep, SumStep, UpdateStep
 from symbackprop.parsing.expressions import parse_expression as parse
 from symbackprop.printing.equations import StepPrinter
+from symbackprop.model.functions import sigmoid
 from symbackprop.printing.formats import Format, LatexFormat, MarkdownFormat
 
 R = sp.Rational
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "worked_examples"
 
 
 def lines(printer: StepPrinter, step) -> list[str]:
@@ -186,3 +190,17 @@ def test_names_after_the_update_and_words_in_mathematics():
     assert [f.updated("w3"), m.updated("w3")] == ["w3+", "w_{3}^{+}"]
     assert [f.code("dE/dw3"), m.code("dE/dw3"), LatexFormat(6).code("dE/dw_3")] == \
         ["dE/dw3", "`dE/dw3`", r"\texttt{dE/dw\_3}"]
+
+
+def test_an_approximation_shows_every_digit_it_certifies_and_an_exact_decimal_is_short():
+    """`0.1004` for 0.100400 claimed four digits where six are certain (issue 12): trailing zeros of
+    an approximation stay; an exact decimal (2/5 = 0.4) is written as short as it is."""
+    f = Format(6)
+    assert f.value_chain(sp.Rational(1004001, 10**7)) == [("=", "1004001/10000000"), ("≈", "0.100400")]
+    assert f.value_chain(sp.Rational(2, 5)) == [("=", "2/5"), ("=", "0.4")]
+    assert MarkdownFormat(6).value_chain(sigmoid(sp.Rational(151, 400)))[-1] == (r"\approx", "0.593270")
+    text = (EXAMPLES / "sigmoid_2_2_2.txt").read_text(encoding="utf-8")
+    assert "= 0.138499 + (-0.0380982) ≈ 0.100400\n" in text
+    # A value substituted into a formula, too: out_h1 inside net_o1's sum.
+    assert ("&= \\frac{3}{5} + 0.593270 \\cdot \\frac{2}{5} + 0.596884 \\cdot \\frac{9}{20} \\\\"
+            in (EXAMPLES / "sigmoid_2_2_2.md").read_text(encoding="utf-8"))

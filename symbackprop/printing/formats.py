@@ -53,7 +53,7 @@ class Format:
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
-        bare = {n: (self.exact(v) or self.decimal(v)) if v.is_number else self.expr(v)
+        bare = {n: (self.exact(v) or self.shown_decimal(v)) if v.is_number else self.expr(v)
                 for n, v in values.items()}
         return printers.SubstitutingStrPrinter(names, bare).doprint(e)
 
@@ -91,12 +91,13 @@ class Format:
         return f"{mantissa}e{exponent}"
 
     def decimal(self, value: sp.Expr | arb | fmpq | Decimal, digits: int | None = None, *,
-                widest: int | None = None) -> str:
+                widest: int | None = None, keep_zeros: bool = False) -> str:
         """A number to `digits` significant digits (the format's by default), correctly rounded,
         every digit certain, trailing zeros dropped; positional from 0.0001 up to below
         10**widest (10**digits by default), the range of Python's %g, else in scientific notation
         with a bare exponent: 0.25, 123.457, 1.5e-7, 5.22147e173 (1.5 \\times 10^{-7} in LaTeX).
-        The answer key keeps SymPy's `e+173` (numeric.decimal_string)."""
+        The answer key keeps SymPy's `e+173` (numeric.decimal_string). With keep_zeros, an
+        approximation shows all its digits: ≈ 0.100400, not ≈ 0.1004, which would claim less."""
         digits = digits or self.digits
         if isinstance(value, Decimal):
             value = fmpq(*Fraction(value).as_integer_ratio())
@@ -104,9 +105,10 @@ class Format:
         if not rounded:
             return "0"
         exponent = rounded.adjusted()
+        strip = (lambda text: text) if keep_zeros else _strip
         if -4 <= exponent < (widest or digits):
-            return _strip(format(rounded, "f"))
-        return self.times_ten_to(_strip(format(rounded.scaleb(-exponent), "f")), exponent)
+            return strip(format(rounded, "f"))
+        return self.times_ten_to(strip(format(rounded.scaleb(-exponent), "f")), exponent)
 
     def signed(self, value: sp.Expr, digits: int) -> str:
         """A difference with its sign: +1.5e-7, -0.0804."""
@@ -135,7 +137,7 @@ class Format:
         With bracket_fractions, 1/5 is written (1/5) so that (1/5)*x_n cannot be misread."""
         if not value.is_number:
             return self.bracket(self.expr(value))
-        text = self.exact(value) or self.decimal(value)
+        text = self.exact(value) or self.shown_decimal(value)
         if bracket_fractions and value.is_Rational and not value.is_Integer and value.p > 0:
             return f"({text})"
         return self.bracket(text)
@@ -150,11 +152,19 @@ class Format:
         if not value.is_number or value.is_Integer:
             return [(self.eq, self.expr(value))]
         exact = self.exact(value)
-        decimal = self.decimal(value)
+        decimal = self.shown_decimal(value)
         if exact is None:
             return [(self.approx, decimal)]
-        exactly = value.is_Rational and significant_digits(value) <= self.digits
-        return [(self.eq, exact), (self.eq if exactly else self.approx, decimal)]
+        return [(self.eq, exact), (self.eq if self.terminates(value) else self.approx, decimal)]
+
+    def terminates(self, value: sp.Expr) -> bool:
+        """Whether the value's decimal at the format's digits is exact: 2/5 is 0.4, 1/3 is not."""
+        return bool(value.is_Rational) and significant_digits(value) <= self.digits
+
+    def shown_decimal(self, value: sp.Expr) -> str:
+        """The decimal a solution shows: an exact one as short as it is (0.4), an approximation
+        with every digit it certifies (≈ 0.100400, not 0.1004, which would claim less)."""
+        return self.decimal(value, keep_zeros=not self.terminates(value))
 
     def number(self, value: sp.Expr) -> str:
         """A value in running text: 3, 2/5 (= 0.4), ≈ 0.3384."""
@@ -203,9 +213,9 @@ class MarkdownFormat(Format):
         if not value.is_number:
             return self.expr(value)
         # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.
-        text = self.exact(value) or self.decimal(value)
+        text = self.exact(value) or self.shown_decimal(value)
         if len(text) > MAX_SUBSTITUTED_LENGTH:
-            text = self.decimal(value)     # a long closed form inside a formula hides its shape
+            text = self.shown_decimal(value)     # a long closed form inside a formula hides its shape
         return text
 
     def _bracketed(self, value: sp.Expr, text: str) -> str:
