@@ -204,3 +204,15 @@ def test_an_approximation_shows_every_digit_it_certifies_and_an_exact_decimal_is
     # A value substituted into a formula, too: out_h1 inside net_o1's sum.
     assert ("&= \\frac{3}{5} + 0.593270 \\cdot \\frac{2}{5} + 0.596884 \\cdot \\frac{9}{20} \\\\"
             in (EXAMPLES / "sigmoid_2_2_2.md").read_text(encoding="utf-8"))
+
+
+def test_a_difference_is_written_as_a_solution_writes_decimals():
+    """The check report's difference follows the same rule as the solution: exact and short, or
+    approximate with every digit of the three it shows (+0.100 was written +0.1)."""
+    f = Format(6)
+    assert f.signed(sp.Rational(7, 50), 3) == "+0.14"
+    assert f.signed(sp.Rational(-3, 2 * 10**7), 3) == "-1.5e-7"
+    assert f.signed(sp.Rational(1, 12), 3) == "+0.0833"
+    assert f.signed(sp.Rational(8, 99), 3) == "+0.0808"
+    assert f.signed(sp.Rational(1, 9) - sp.Rational(1, 10**7), 3) == "+0.111"
+    assert f.signed(sp.Rational(1, 10) + sp.Rational(1, 3 * 10**5), 3) == "+0.100"   # not +0.1

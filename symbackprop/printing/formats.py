@@ -111,8 +111,9 @@ class Format:
         return self.times_ten_to(strip(format(rounded.scaleb(-exponent), "f")), exponent)
 
     def signed(self, value: sp.Expr, digits: int) -> str:
-        """A difference with its sign: +1.5e-7, -0.0804."""
-        text = self.decimal(value, digits)
+        """A difference with its sign to `digits` digits, as a solution writes decimals: an exact
+        one as short as it is (+0.14, -1.5e-7), an approximation with every digit (+0.0800)."""
+        text = self.decimal(value, digits, keep_zeros=not self.terminates(value, digits))
         return text if text.startswith("-") else "+" + text
 
     def percent(self, fraction: Decimal) -> str:
@@ -157,9 +158,9 @@ class Format:
             return [(self.approx, decimal)]
         return [(self.eq, exact), (self.eq if self.terminates(value) else self.approx, decimal)]
 
-    def terminates(self, value: sp.Expr) -> bool:
-        """Whether the value's decimal at the format's digits is exact: 2/5 is 0.4, 1/3 is not."""
-        return bool(value.is_Rational) and significant_digits(value) <= self.digits
+    def terminates(self, value: sp.Expr, digits: int | None = None) -> bool:
+        """Whether the value's decimal at `digits` (the format's) is exact: 2/5 is 0.4, 1/3 is not."""
+        return bool(value.is_Rational) and significant_digits(value) <= (digits or self.digits)
 
     def shown_decimal(self, value: sp.Expr) -> str:
         """The decimal a solution shows: an exact one as short as it is (0.4), an approximation
