@@ -20,6 +20,7 @@ to `register`, so that this floor imports nothing of the project.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterator
@@ -235,7 +236,9 @@ def sigmoid_ball(x: arb) -> arb:
 
 
 def _is_sigmoid(expr: sp.Expr) -> bool:
-    return getattr(expr.func, "__name__", "") == "sigmoid"
+    """Whether expr is the function the table of operations evaluates by sigmoid_ball: this floor
+    may not import the functions themselves, and a name could be any function's."""
+    return _EVALUATIONS.get(expr.func, (None,))[0] is sigmoid_ball
 
 
 def _unwrapped(expr: sp.Expr) -> sp.Expr:
@@ -279,17 +282,11 @@ def register(function: type, on_balls: Callable[..., arb],
 
 
 def _add(args: list[arb]) -> arb:
-    total = arb(0)
-    for a in args:
-        total += a
-    return total
+    return sum(args, arb(0))
 
 
 def _multiply(args: list[arb]) -> arb:
-    total = arb(1)
-    for a in args:
-        total *= a
-    return total
+    return math.prod(args, start=arb(1))
 
 
 def _reciprocal(x: arb) -> arb:
@@ -322,7 +319,7 @@ def exact_operation(expr: sp.Expr) -> Callable[[list[fmpq]], fmpq] | None:
     if expr.is_Add:
         return lambda args: sum(args[1:], args[0])
     if expr.is_Mul:
-        return _exact_product
+        return math.prod
     if expr.is_Pow:
         if not expr.exp.is_Integer:
             return None
@@ -376,13 +373,6 @@ def _precision(x: arb) -> int:
     if not x.is_exact():
         bits = max(bits, x.rel_accuracy_bits())
     return max(bits, 64)
-
-
-def _exact_product(args: list[fmpq]) -> fmpq:
-    total = args[0]
-    for a in args[1:]:
-        total *= a
-    return total
 
 
 def require_nonzero(x: arb) -> None:

@@ -14,6 +14,7 @@ file may call), BY_KEY (by the gate rule's key, which the answer key writes).
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar, Iterator
 
 import sympy as sp
@@ -257,7 +258,7 @@ class Max(Kinked):
 
     @staticmethod
     def ball(*xs: arb) -> arb:
-        return _fold(arb.max, xs)    # continuous: the whole ball, with no side to decide
+        return functools.reduce(arb.max, xs)    # continuous: the whole ball, with no side to decide
 
     @staticmethod
     def exact(*xs: fmpq) -> fmpq:
@@ -286,7 +287,7 @@ class Min(Max):
 
     @staticmethod
     def ball(*xs: arb) -> arb:
-        return _fold(arb.min, xs)
+        return functools.reduce(arb.min, xs)
 
     @staticmethod
     def exact(*xs: fmpq) -> fmpq:
@@ -431,10 +432,7 @@ class Softmax(Operation):
         # Shifted by the largest input, so that no exp is of a large positive number.
         top = max(zs, key=lambda z: z.mid())
         exps = [(z - top).exp() for z in zs]
-        total = arb(0)
-        for e in exps:
-            total += e
-        return exps[int(k.unique_fmpz()) - 1] / total
+        return exps[int(k.unique_fmpz()) - 1] / sum(exps, arb(0))
 
 
 class Tanh(Operation):
@@ -494,10 +492,3 @@ class Chain(Operation):
 
     key = "chain"
     gate = "the node's expression is differentiated by the chain rule"
-
-
-def _fold(operation, xs: tuple[arb, ...]) -> arb:
-    result = xs[0]
-    for x in xs[1:]:
-        result = operation(result, x)
-    return result
