@@ -38,7 +38,7 @@ def input_error(exc: ProblemError) -> InputError:
 def limited(seconds: float, problem: Path | None):
     """Run the block within the time budget; running out is bad input (exit 2) naming the file, and
     so is a value the numeric core cannot establish (it says so rather than print a guess)."""
-    source = str(problem) if problem is not None else f"built-in example {builtin_example().name}"
+    source = source_name(problem)
     try:
         with budget.time_limit(seconds):
             yield
@@ -50,11 +50,15 @@ def limited(seconds: float, problem: Path | None):
         raise InputError(str(ProblemError(str(exc), source=source))) from None
 
 
+def source_name(problem: Path | None) -> str:
+    """How messages name the problem: its path, or the built-in example when none is given."""
+    return str(problem) if problem is not None else f"built-in example {builtin_example().name}"
+
+
 def load_problem(problem: Path | None, gates: bool):
     """Load PROBLEM (or the built-in example), report its warnings on stderr, split it into gates."""
     loaded = load(problem if problem is not None else builtin_example())
-    if problem is None:
-        loaded.source = f"built-in example {builtin_example().name}"
+    loaded.source = source_name(problem)
     for warning in loaded.warnings:
         click.echo(f"warning: {loaded.source}: {warning}", err=True)
     return loaded.with_gates() if gates else loaded

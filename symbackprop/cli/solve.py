@@ -54,21 +54,19 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
         if symbolic:
             loaded = loaded.without_values()
         solution = _solve_with_progress(loaded, kink, steps, epochs)
-        return rendering.render(solution, fmt, digits=digits, symbolic=symbolic,
-                                    fragment=fragment, template_dir=template_dir)
+        return rendering.render(solution, fmt, digits=digits, symbolic=symbolic, fragment=fragment,
+                                template_dir=template_dir)
     except ProblemError as exc:
         raise input_error(exc) from None
 
 
 def _solve_with_progress(problem, kink, steps: int | None, epochs: int | None):
     """Solve; a long run shows a progress bar on a terminal (click hides it elsewhere)."""
-    if steps is None and epochs is None:
-        return problem.solve(kink=kink)
+    if (steps is None and epochs is None) or not sys.stderr.isatty():
+        return problem.solve(kink=kink, steps=steps, epochs=epochs)
     try:
-        count, _ = steps_for(problem, steps, epochs)
+        count, _ = steps_for(problem, steps, epochs)     # the bar's length; solve checks them too
     except ProblemError as exc:
         raise exc.located(source=problem.source, line=problem.lines.get(exc.key or "")) from None
-    if not sys.stderr.isatty():
-        return problem.solve(kink=kink, steps=steps, epochs=epochs)
     with click.progressbar(length=count, label="training", file=sys.stderr) as bar:
         return problem.solve(kink=kink, steps=steps, epochs=epochs, progress=bar.update)
