@@ -99,3 +99,11 @@ def test_a_latex_page_breaks_between_equations_never_inside_one():
         for number, line in enumerate(lines[1:], start=1):
             if line.startswith("&"):
                 assert not lines[number - 1].endswith(" \\\\"), f"{path.name}:{number + 1}"
+
+
+def test_a_data_problem_says_which_upstream_gradient_a_step_reuses():
+    """The view counted a node's paths among the batch's gradients, which hold no nodes, so a data
+    problem never said that dE/dy was derived in step 1 and reused."""
+    text = (EXAMPLES / "minibatch_relu.txt").read_text(encoding="utf-8")
+    step_3 = text[text.index("  Step 3: dE/dv"):text.index("  Step 4:")]
+    assert "    - The upstream gradient dE/dy was derived in step 1 and is reused, not derived again.\n" in step_3

@@ -30,6 +30,8 @@ class _SolutionView:
         self.graph = solution.problem.graph
         self.loss = solution.problem.loss
         self.printer = StepPrinter(fmt, self.loss, solution.steps, symbolic=symbolic)
+        #: The names whose gradient adds up several paths: the reverse pass ends each with a SumStep.
+        self.summed = {step.target for step in solution.steps if isinstance(step, SumStep)}
 
     # --- sections ------------------------------------------------------------------------------
     def problem_view(self) -> dict[str, Any]:
@@ -79,19 +81,14 @@ class _SolutionView:
                 completed[step.target] = number
             else:
                 entries.append(self.chain_entry(number, step, completed))
-                if len(self._paths(step.target)) == 1:
+                if step.target not in self.summed:
                     completed[step.target] = number
         return entries
-
-    def _paths(self, name: str) -> list[str]:
-        relevant = set(self.s.gradients)
-        return [c for c in self.graph.consumers[name] if c in relevant]
 
     def chain_entry(self, number: int, step: ChainStep, completed: dict[str, int]) -> dict[str, Any]:
         f, L = self.f, self.loss
         lhs = f.partial(L, step.target)
-        several = len(self._paths(step.target)) > 1
-        via_text = f" (path through {f.math(f.symbol(step.via))})" if several else ""
+        via_text = f" (path through {f.math(f.symbol(step.via))})" if step.target in self.summed else ""
         definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
         sentences = [self.branch_sentence(b) for b in step.branches]
         equations = self.printer.equations(step)
