@@ -21,7 +21,7 @@ import sympy as sp
 
 from ..errors import ProblemError
 from ..model.operations import BY_FUNCTION
-from .formats import Format, LatexFormat, significant_digits
+from .formats import Format, LatexFormat
 from .printers import latex, latex_name, text
 
 DIAGRAM_FORMATS = ("tikz", "mermaid", "dot", "svg")
@@ -134,8 +134,7 @@ def format_value(value: sp.Expr | None, digits: int, fmt: Format = _TEXT) -> str
         return shown if len(shown) <= MAX_EXPR_CHARS else None
     # Positional only while every digit shown is significant, or the value is exact: 12345 is
     # 1.235e4, not 12350, but 12000 is 12000.
-    exact = value.is_Rational and significant_digits(value) <= digits
-    return fmt.decimal(value, digits, widest=digits + 4 if exact else digits)
+    return fmt.decimal(value, digits, widest=digits + 4 if fmt.terminates(value, digits) else digits)
 
 
 # --- layout --------------------------------------------------------------------------------------
