@@ -272,8 +272,8 @@ def test_symbackprop_solve_prints_softplus_and_its_gate_rule(tmp_path):
     problem.write_text(SOFTPLUS_PROBLEM.format(w="0.5"), encoding="utf-8")
     result = CliRunner().invoke(main, ["solve", str(problem)])
     assert result.exit_code == 0, result.output
-    assert "h = softplus(z) = softplus(3/4) ≈ 1.13687" in result.stdout
-    assert "dh/dz = sigmoid(z) = sigmoid(3/4) ≈ 0.679179" in result.stdout
+    assert "h = softplus(z) = softplus(0.75) ≈ 1.13687" in result.stdout
+    assert "dh/dz = sigmoid(z) ≈ 0.679179" in result.stdout
     assert f"Local derivative of h = softplus(z): {Softplus.gate}." in result.stdout
     tex = CliRunner().invoke(main, ["solve", str(problem), "--format", "tex"])
     assert r"\operatorname{softplus}\left(z\right)" in tex.stdout
@@ -344,5 +344,5 @@ def test_a_given_leaky_relu_output_is_read_back_by_its_own_row():
     problem = symbackprop.loads("nodes:\n  h: leaky_relu(w*x, 0.1)\n  E: (h - 1)**2\n"
                                 "values: {w: 1, x: 2}\ngiven: {h: -0.3}\n")
     text = problem.solve().render("txt")
-    assert ("w*x = -3 (the given h = -3/10 is leaky_relu(w*x, 1/10) and negative, so its input is "
+    assert ("w*x = -3 (the given h = -0.3 is leaky_relu(w*x, 0.1) and negative, so its input is "
             "that value divided by alpha): leaky ReLU is on its slope-alpha side.") in text

@@ -40,7 +40,7 @@ def render_report(report: Report, fmt: str = "txt") -> str:
 # --- the report as strings, for the templates ----------------------------------------------------
 
 def report_view(report: Report, format_class: type[Format]) -> dict[str, Any]:
-    steps_format = format_class(STEP_DIGITS)
+    steps_format = format_class.of(report.problem, STEP_DIGITS)
     wrong = [v for v in report.verdicts if not v.right]
     total = len(report.verdicts)
     if not wrong:
@@ -193,7 +193,7 @@ def _steps(steps: tuple, report: Report, f: Format) -> list[Equation]:
 def report_records(report: Report) -> dict[str, Any]:
     """A summary record (the counts and the overall verdict) and one record per claim, in the order
     of the claims file."""
-    f = Format(STEP_DIGITS)
+    f = Format.of(report.problem, STEP_DIGITS)
     records = []
     for v in report.verdicts:
         d = v.diagnosis

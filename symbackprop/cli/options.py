@@ -11,6 +11,7 @@ import sympy as sp
 from .. import budget
 from ..arithmetic import numeric
 from ..errors import ProblemError
+from ..model.problem import NUMBER_POLICIES
 from ..parsing.expressions import parse_number
 from .common import input_error
 
@@ -63,6 +64,19 @@ def output_format(choices, default: str, help: str):
 def digits(default: int, help: str):
     return click.option("--digits", type=click.IntRange(1, 100), default=default, show_default=True,
                         help=help)
+
+
+def numbers(function):
+    return click.option("--numbers", type=click.Choice(NUMBER_POLICIES),
+                        help="as-written: decimals stay decimals, rounded values after ≈ (the "
+                             "default, or the problem's numbers:); exact: fractions beside "
+                             "decimals.")(function)
+
+
+def decimals(function):
+    return click.option("--decimals", type=click.IntRange(0, 100),
+                        help="Fixed decimal places for rounded values, instead of --digits "
+                             "significant digits.")(function)
 
 
 def steps(help: str):

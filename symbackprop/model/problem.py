@@ -10,6 +10,10 @@ import sympy as sp
 from .data import Dataset
 from .graph import Graph
 
+#: How a solution writes numbers: as the problem writes them (decimals stay decimals, fractions stay
+#: fractions), or exact (every rational as p/q beside its decimal).
+NUMBER_POLICIES = ("as-written", "exact")
+
 
 @dataclass
 class Problem:
@@ -32,6 +36,13 @@ class Problem:
     gates: bool = False
     #: The examples and their batching, or None for a single example given by values alone.
     data: Dataset | None = None
+    #: How the solution writes numbers: "as-written" or "exact" (printing/formats.NumberStyle).
+    numbers: str = "as-written"
+    #: Whether the problem writes some number as a fraction (1/3).
+    fractions: bool = False
+    #: Each node written as text, unevaluated in the text's term order (w1*i1 + w2*i2 + b1), for
+    #: printing; the derivation uses `nodes`.
+    written: dict[str, sp.Expr] = field(default_factory=dict)
 
     def without_values(self) -> "Problem":
         """The same network with every symbol left symbolic: the general derivation alone, with the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import re
 import warnings
 
@@ -88,6 +89,30 @@ def parse_expression(text: str) -> sp.Expr:
     builder = _Builder(text.strip())
     result = builder.build(tree.body, depth=0)
     return _checked_result(result, text)
+
+
+def in_written_order(expr: sp.Expr, text: str) -> sp.Expr:
+    """The expression with its sums' terms and products' factors in the order the text writes them
+    (w1*i1 + w2*i2 + b1, where SymPy would write b1 + i1*w1 + i2*w2), unevaluated, for printing
+    only: each term goes where its first name first appears. Numbers lead a product and close a sum."""
+    first: dict[str, int] = {}
+    for match in re.finditer(r"[A-Za-z][A-Za-z0-9_]*", text):
+        first.setdefault(match.group(), match.start())
+
+    def position(e: sp.Expr, default: float) -> float:
+        return min((first.get(s.name, len(text)) for s in e.free_symbols), default=default)
+
+    def reorder(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom:
+            return e
+        args = [reorder(a) for a in e.args]
+        if e.is_Add:
+            return sp.Add(*sorted(args, key=lambda a: position(a, math.inf)), evaluate=False)
+        if e.is_Mul:
+            return sp.Mul(*sorted(args, key=lambda a: position(a, -1)), evaluate=False)
+        return e.func(*args, evaluate=False) if e.is_Pow else e.func(*args)
+
+    return reorder(expr)
 
 
 def parse_number(value: object) -> sp.Expr:

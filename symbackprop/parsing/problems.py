@@ -6,6 +6,7 @@ expressions go through `expressions.py`, numbers through `expressions.parse_numb
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,11 +18,18 @@ from ..arithmetic import numeric
 from ..errors import ProblemError, reject_unknown_keys
 from ..model.data import Dataset
 from ..model.graph import Graph
-from ..model.problem import Problem
+from ..model.problem import NUMBER_POLICIES, Problem
 from ..model.rules import check_supported
 from . import layers as layers_module
 from .data import read_dataset
-from .expressions import MAX_NUMBER_LENGTH, check_name, from_sympy, parse_expression, parse_number
+from .expressions import (
+    MAX_NUMBER_LENGTH,
+    check_name,
+    from_sympy,
+    in_written_order,
+    parse_expression,
+    parse_number,
+)
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 20_000
@@ -48,7 +56,12 @@ KEYS = {
     "batch": "full (default), sgd, or the number of examples per mini-batch",
     "shuffle": "a seed: shuffle the examples every epoch (default: keep their order)",
     "reduction": "mean (default) or sum: how a batch's losses and gradients combine",
+    "numbers": "as-written (default: decimals stay decimals) or exact (fractions beside decimals)",
 }
+#: The keys whose numbers tell how the problem writes them (decimals or fractions).
+NUMBER_KEYS = ("values", "context", "given", "data", "layers", "learning_rate")
+#: A fraction as a problem writes it: 1/3, -2/5.
+FRACTION_TEXT = re.compile(r"\s*-?\s*[0-9]+\s*/\s*[0-9]+\s*\Z")
 
 
 def load(problem: str | Path | Mapping[str, Any]) -> Problem:
@@ -247,7 +260,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         node_texts = data.get("nodes")
         default_parameters = ()
         default_loss = None
-    nodes = _nodes(node_texts)
+    nodes, written = _nodes(node_texts)
 
     gates = data.get("gates", False)
     if not isinstance(gates, bool):
@@ -303,6 +316,11 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         if name not in ancestors:
             warnings.append(f"parameters: the loss '{loss}' does not depend on '{name}'; its gradient is 0")
 
+    numbers = data.get("numbers", "as-written")
+    if numbers not in NUMBER_POLICIES:
+        raise ProblemError(f"numbers: must be one of {', '.join(NUMBER_POLICIES)}, got {numbers!r}",
+                           key="numbers")
+
     kink = _number(data.get("kink", 0), "kink")
     if _sign(kink, "kink") < 0 or _sign(kink - 1, "kink") > 0:
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
@@ -311,8 +329,19 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         nodes=nodes, loss=loss, values=values, given=given, context=context, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
-        gates=gates, data=data_set,
+        gates=gates, data=data_set, numbers=numbers, written=written,
+        fractions=any(_writes_fractions(data.get(key)) for key in NUMBER_KEYS),
     )
+
+
+def _writes_fractions(raw: Any) -> bool:
+    """Whether any number under this key is written as a fraction (1/3), so the solution keeps
+    fractions where a value does not terminate."""
+    if isinstance(raw, Mapping):
+        return any(_writes_fractions(v) for v in raw.values())
+    if isinstance(raw, (list, tuple)):
+        return any(_writes_fractions(v) for v in raw)
+    return isinstance(raw, str) and not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
 
 
 def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[str, sp.Expr],
@@ -335,13 +364,15 @@ def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[st
     return dataset
 
 
-def _nodes(node_texts: Any) -> dict[str, sp.Expr]:
+def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], dict[str, sp.Expr]]:
+    """The nodes, and each written one in its text's term order for printing (in_written_order)."""
     if not isinstance(node_texts, Mapping) or not node_texts:
         raise ProblemError("nodes: must map node names to expressions, for example  y: relu(w3*x_n)",
                            key="nodes")
     if len(node_texts) > MAX_NODES:
         raise ProblemError(f"{len(node_texts)} nodes is more than the {MAX_NODES} allowed", key="nodes")
     nodes: dict[str, sp.Expr] = {}
+    written: dict[str, sp.Expr] = {}
     for name, text in node_texts.items():
         key = f"nodes.{name}"
         check_name_at(name, "node name", key)
@@ -352,12 +383,13 @@ def _nodes(node_texts: Any) -> dict[str, sp.Expr]:
                 expr = parse_number(text)
             else:
                 expr = parse_expression(text)
+                written[name] = in_written_order(expr, text)
             check_supported(expr, key)
         except ProblemError as exc:
             exc.key = key
             raise
         nodes[name] = expr
-    return nodes
+    return nodes, written
 
 
 def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:

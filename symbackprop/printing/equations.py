@@ -63,21 +63,29 @@ class StepPrinter:
         limit = self.f.max_shown_length
         return [] if limit is not None and len(text) > limit else [(self.f.eq, text)]
 
-    def values(self, value: sp.Expr) -> Segments:
-        """'= 2/5 = 0.4', or nothing in a symbolic derivation."""
-        return [] if self.symbolic else self.f.value_chain(value)
+    def values(self, value: sp.Expr, closed: bool = False) -> Segments:
+        """'= 2/5 = 0.4', or nothing in a symbolic derivation; with closed, a sigmoid's value
+        evaluated as 1/(1 + e^{-z}) before its number (Format.closed_form)."""
+        return [] if self.symbolic else self.f.value_chain(value, closed)
 
-    def _numbers(self, text: str) -> Segments:
-        return [] if self.symbolic else [(self.f.eq, text)]
+    def _numbers(self, text: str, *values: sp.Expr) -> Segments:
+        """'= the formula with numbers in', or '≈' where a number in it is rounded (as written, a
+        sigmoid's value is its decimal)."""
+        if self.symbolic:
+            return []
+        exact = all(self.f.shown_exactly(v) for v in values)
+        return [(self.f.eq if exact else self.f.approx, text)]
 
     # --- steps -----------------------------------------------------------------------------------
     def _print_ForwardStep(self, step: ForwardStep) -> list[Equation]:
         """y = definition = definition with numbers in = value; a given value as given: y = 2/5 = 0.4."""
         f = self.f
-        substituted = [] if step.given or not step.inputs or step.definition.is_Atom else \
-            self._numbers(f.substituted(step.definition, dict(step.inputs)))
+        evaluated = not step.given and not self.symbolic and f.closed_form(step.value) is not None
+        # A sigmoid evaluated as 1/(1 + e^{-0.3775}) needs no line sigma(0.3775) before it.
+        substituted = [] if step.given or not step.inputs or step.definition.is_Atom or evaluated else \
+            self._numbers(f.substituted(step.definition, dict(step.inputs)), *(v for _, v in step.inputs))
         return [equation(f.symbol(step.node), (f.eq, f.expr(step.definition)), substituted,
-                         self.values(step.value))]
+                         self.values(step.value, closed=True))]
 
     def _print_ChainStep(self, step: ChainStep) -> list[Equation]:
         """Straight from the loss: one equation. Through a consumer: the chain rule, the local
@@ -96,7 +104,8 @@ class StepPrinter:
                      self.values(step.local_value)),
             *(recalled if self.recall_upstream else []),
             equation(lhs, self.general(step.general),
-                     self._numbers(f.product(f.factor(step.upstream_value), f.factor(step.local_value))),
+                     self._numbers(f.product(f.factor(step.upstream_value), f.factor(step.local_value)),
+                                   step.upstream_value, step.local_value),
                      self.values(step.value)),
         ]
 
@@ -105,7 +114,7 @@ class StepPrinter:
         f = self.f
         paths = [s.value for s in self.steps if isinstance(s, ChainStep) and s.target == step.target]
         return [equation(f.partial(self.loss, step.target), self.general(step.general),
-                         self._numbers(" + ".join(f.bracket(f.factor(p)) for p in paths)),
+                         self._numbers(" + ".join(f.bracket(f.factor(p)) for p in paths), *paths),
                          self.values(step.value))]
 
     def _print_UpdateStep(self, step: UpdateStep) -> list[Equation]:
@@ -113,5 +122,7 @@ class StepPrinter:
         f, w = self.f, step.parameter
         rule = f"{f.symbol(w)} - {f.product(f.symbol('eta'), f.partial(self.loss, w))}"
         change = f.product(f.factor(step.learning_rate), f.factor(step.gradient))
-        return [equation(f.updated(w), (f.eq, rule), self._numbers(f"{f.factor(step.old)} - {change}"),
+        return [equation(f.updated(w), (f.eq, rule),
+                         self._numbers(f"{f.factor(step.old)} - {change}", step.old, step.learning_rate,
+                                       step.gradient),
                          self.values(step.new))]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -20,7 +22,9 @@ from ..arithmetic import certified, numeric
 from ..arithmetic.certified import Real
 from ..arithmetic.numeric import decimal_string
 from ..model.operations import BY_FUNCTION
+from ..model.problem import Problem
 from . import printers
+from .printers import terminating_decimal
 
 #: An exact value is shown as such while its string is at most this long; beyond, only its decimal.
 MAX_EXACT_LENGTH = 40
@@ -29,6 +33,36 @@ MAX_SUBSTITUTED_LENGTH = 24
 #: A general form whose LaTeX is longer than this is left out of Markdown and LaTeX (the chain of
 #: numbers still shows every step; the answer key keeps the full form).
 MAX_SHOWN_LENGTH = 160
+#: A terminating result is written out exactly while it has at most this many significant digits
+#: (or the format's digits, where more): 0.15 * 0.05 = 0.0075 is exact; beyond, it is rounded.
+MAX_EXACT_DECIMAL_DIGITS = 12
+
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a solution writes its numbers, one policy for every format and for the check report.
+
+    "as-written" (the default of a problem): a value prints as the problem writes its numbers. In a
+    problem of decimals, a terminating value is its decimal (0.3775, exact), anything else its
+    correctly rounded decimal after "≈" (a sigmoid's value also as 1/(1 + e^{-0.3775})); in a
+    problem that writes fractions, a value that does not terminate stays a fraction (1/3 ≈ 0.333).
+    "exact": every rational as p/q beside its decimal, closed forms such as σ(151/400) kept.
+    `places` fixes the decimal places of approximations instead of their significant digits."""
+
+    numbers: str = "exact"
+    #: Whether the problem writes fractions (a value given as p/q).
+    fractions: bool = False
+    places: int | None = None
+
+    @property
+    def as_written(self) -> bool:
+        return self.numbers == "as-written"
+
+    @classmethod
+    def of(cls, problem: Problem, numbers: str | None = None, places: int | None = None) -> "NumberStyle":
+        """The problem's own policy (numbers:), or the command line's."""
+        return cls(numbers or problem.numbers, problem.fractions, places)
 
 
 class Format:
@@ -43,19 +77,46 @@ class Format:
     #: A general form longer than this is not shown (None: always shown).
     max_shown_length: int | None = None
 
-    def __init__(self, digits: int):
+    def __init__(self, digits: int, style: NumberStyle = NumberStyle(),
+                 written: Mapping[sp.Expr, sp.Expr] | None = None):
         self.digits = digits
+        self.style = style
+        #: A node's expression -> the same in the order its text writes it (Problem.written).
+        self.written = written or {}
+
+    @classmethod
+    def of(cls, problem: Problem, digits: int, numbers: str | None = None,
+           places: int | None = None) -> "Format":
+        """The format for one problem: its number policy and its nodes in their written order."""
+        return cls(digits, NumberStyle.of(problem, numbers, places),
+                   {problem.nodes[n]: e for n, e in problem.written.items() if n in problem.nodes})
+
+    @property
+    def decimals(self) -> bool:
+        """Whether numbers inside expressions are written as decimals (a problem of decimals)."""
+        return self.style.as_written and not self.style.fractions
+
+    def _settings(self, e: sp.Basic) -> tuple[sp.Basic, dict | None]:
+        """What to print: a node's definition in its written order (printed in the order held),
+        anything else as it is (None: the printer's cached defaults)."""
+        written = self.written.get(e)
+        return (e, None) if written is None else (written, {"order": "none", "decimals": self.decimals})
 
     # --- expressions ---------------------------------------------------------------------------
     def expr(self, e: sp.Basic) -> str:
-        return printers.text(e)
+        shown, settings = self._settings(e)
+        if settings is None:
+            return printers.text(e, self.decimals)
+        return printers.ReadableStrPrinter(settings).doprint(shown)
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
         bare = {n: (self.exact(v) or self.shown_decimal(v)) if v.is_number else self.expr(v)
                 for n, v in values.items()}
-        return printers.SubstitutingStrPrinter(names, bare).doprint(e)
+        shown, settings = self._settings(e)
+        return printers.SubstitutingStrPrinter(
+            names, bare, settings or {"decimals": self.decimals}).doprint(shown)
 
     def symbol(self, name: str) -> str:
         return name
@@ -98,15 +159,23 @@ class Format:
         with a bare exponent: 0.25, 123.457, 1.5e-7, 5.22147e173 (1.5 \\times 10^{-7} in LaTeX).
         The answer key keeps SymPy's `e+173` (numeric.decimal_string). With keep_zeros, an
         approximation shows all its digits: ≈ 0.100400, not ≈ 0.1004, which would claim less."""
-        digits = digits or self.digits
         if isinstance(value, Decimal):
             value = fmpq(*Fraction(value).as_integer_ratio())
+        places = self.style.places if digits is None else None
+        if places is not None:
+            digits, widest = _digits_for_places(value, places), 10 ** 6
+            if digits < 1:
+                # Below half a unit of the last place (or just above): rounded at 40 digits first,
+                # which could round twice only within 10^-40 of a tie.
+                tiny = Decimal(numeric.decimal_string(value, 40)).quantize(Decimal(1).scaleb(-places))
+                return format(tiny, "f") if keep_zeros else _strip(format(tiny, "f")) or "0"
+        digits = digits or self.digits
         rounded = Decimal(numeric.decimal_string(value, digits))
         if not rounded:
-            return "0"
+            return format(Decimal(0).scaleb(-places), "f") if places and keep_zeros else "0"
         exponent = rounded.adjusted()
         strip = (lambda text: text) if keep_zeros else _strip
-        if -4 <= exponent < (widest or digits):
+        if (-4 <= exponent or places is not None) and exponent < (widest or digits):
             return strip(format(rounded, "f"))
         return self.times_ten_to(strip(format(rounded.scaleb(-exponent), "f")), exponent)
 
@@ -123,15 +192,48 @@ class Format:
         """A learning rate as written by a person: 0.05, 20, 1/3."""
         rate = sp.nsimplify(rate) if rate.is_Float else rate
         if rate.is_Rational:
-            exact = _terminating_decimal(int(rate.p), int(rate.q))
+            exact = terminating_decimal(int(rate.p), int(rate.q))
             if exact is not None:
                 return exact
         return printers.text(rate)
 
     def exact(self, value: sp.Expr) -> str | None:
-        """The exact form where there is a short one, else None."""
+        """The exact form where there is a short one, else None. As written, only a rational has
+        one: its decimal where that terminates, else its fraction in a problem of fractions."""
+        if self.style.as_written and value.is_number:
+            if value.is_Integer:
+                return self.expr(value)
+            if not value.is_Rational:
+                return None
+            if self.exact_decimal(value):
+                return terminating_decimal(int(value.p), int(value.q))
+            if not self.style.fractions:
+                return None
         exact = exact_string(value)
         return self.expr(value) if exact is not None and len(exact) <= MAX_EXACT_LENGTH else None
+
+    def exact_decimal(self, value: sp.Expr) -> bool:
+        """Whether a rational is written out as its exact decimal (0.3775) under the as-written
+        policy: it terminates within MAX_EXACT_DECIMAL_DIGITS digits (or the format's, if more)."""
+        return bool(value.is_Rational) and \
+            significant_digits(value) <= max(self.digits, MAX_EXACT_DECIMAL_DIGITS)
+
+    def shown_exactly(self, value: sp.Expr) -> bool:
+        """Whether a value inside a formula is written exactly (so "=" follows it, not "≈")."""
+        return not value.is_number or self.exact(value) is not None
+
+    def closed_form(self, value: sp.Expr) -> tuple[str, str] | None:
+        """As written, the one closed form a value line shows before its number, with its relation:
+        a sigmoid, as lectures evaluate it, = 1/(1 + e^{-0.3775}) (≈ where its argument is rounded)."""
+        if not (self.style.as_written and value.func in _SIGMOIDS and value.args[0].is_number):
+            return None
+        negated = -value.args[0]
+        relation = self.eq if self.shown_exactly(negated) else self.approx
+        return relation, self.sigmoid_form(self.exact(negated) or self.shown_decimal(negated))
+
+    def sigmoid_form(self, negated: str) -> str:
+        """1/(1 + e^(-z)), given the text of -z."""
+        return f"1/(1 + e^({negated}))"
 
     def factor(self, value: sp.Expr, bracket_fractions: bool = False) -> str:
         """A value inside a product: its exact form where short, else its decimal; bracketed if needed.
@@ -139,11 +241,11 @@ class Format:
         if not value.is_number:
             return self.bracket(self.expr(value))
         text = self.exact(value) or self.shown_decimal(value)
-        if bracket_fractions and value.is_Rational and not value.is_Integer and value.p > 0:
+        if bracket_fractions and "/" in text and not text.startswith("-"):
             return f"({text})"
         return self.bracket(text)
 
-    def value_chain(self, value: sp.Expr) -> list[tuple[str, str]]:
+    def value_chain(self, value: sp.Expr, closed: bool = False) -> list[tuple[str, str]]:
         """How a value is written after '=': [(relation, text), ...].
 
         3 -> [= 3]; 2/5 -> [= 2/5, = 0.4]; 1/3 -> [= 1/3, ≈ 0.333333];
@@ -155,12 +257,20 @@ class Format:
         exact = self.exact(value)
         decimal = self.shown_decimal(value)
         if exact is None:
-            return [(self.approx, decimal)]
+            form = self.closed_form(value) if closed else None
+            return ([form] if form else []) + [(self.approx, decimal)]
+        if self.style.as_written and self.exact_decimal(value):
+            return [(self.eq, exact)]
         return [(self.eq, exact), (self.eq if self.terminates(value) else self.approx, decimal)]
 
     def terminates(self, value: sp.Expr, digits: int | None = None) -> bool:
-        """Whether the value's decimal at `digits` (the format's) is exact: 2/5 is 0.4, 1/3 is not."""
-        return bool(value.is_Rational) and significant_digits(value) <= (digits or self.digits)
+        """Whether the value's decimal at `digits` (the format's digits or places) is exact: 2/5 is
+        0.4, 1/3 is not."""
+        if not value.is_Rational:
+            return False
+        if digits is None and self.style.places is not None:
+            return (value * 10 ** self.style.places).is_Integer
+        return significant_digits(value) <= (digits or self.digits)
 
     def shown_decimal(self, value: sp.Expr) -> str:
         """The decimal a solution shows: an exact one as short as it is (0.4), an approximation
@@ -187,8 +297,7 @@ class Format:
 
     def equals_in_text(self, lhs: str, value: sp.Expr) -> str:
         """'lhs = value' for a sentence: y = 3, s ≈ 0.5 (as inline math where the format has it)."""
-        chain = self.value_chain(value)
-        relation, text = chain[0]
+        relation, text = self.value_chain(value)[0]
         return self.math(f"{lhs} {relation} {text}")
 
 
@@ -203,12 +312,17 @@ class MarkdownFormat(Format):
     max_shown_length = MAX_SHOWN_LENGTH
 
     def expr(self, e: sp.Basic) -> str:
-        return printers.latex(e)
+        shown, settings = self._settings(e)
+        if settings is None:
+            return printers.latex(e, self.decimals)
+        return printers.ReadableLatexPrinter(settings).doprint(shown)
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         bare = {n: self._substitute(v) for n, v in values.items()}
         names = {n: self._bracketed(v, bare[n]) for n, v in values.items()}
-        return printers.SubstitutingLatexPrinter(names, bare).doprint(e)
+        shown, settings = self._settings(e)
+        return printers.SubstitutingLatexPrinter(
+            names, bare, settings or {"decimals": self.decimals}).doprint(shown)
 
     def _substitute(self, value: sp.Expr) -> str:
         if not value.is_number:
@@ -222,7 +336,8 @@ class MarkdownFormat(Format):
     def _bracketed(self, value: sp.Expr, text: str) -> str:
         if not value.is_number:
             return self.bracket(text)
-        if numeric.sign(value) < 0 or not (value.is_Rational or value.func in _BRACKETED):
+        plain = _PLAIN_NUMBER.match(text) is not None
+        if numeric.sign(value) < 0 or not (plain or value.is_Rational or value.func in _BRACKETED):
             return rf"\left({text}\right)"
         return text
 
@@ -247,6 +362,9 @@ class MarkdownFormat(Format):
 
     def times_ten_to(self, mantissa: str, exponent: int) -> str:
         return rf"{mantissa} \times 10^{{{exponent}}}"
+
+    def sigmoid_form(self, negated: str) -> str:
+        return rf"\frac{{1}}{{1 + e^{{{negated}}}}}"
 
     def rate(self, rate: sp.Expr) -> str:
         text = super().rate(rate)
@@ -285,6 +403,11 @@ class LatexFormat(MarkdownFormat):
     def prose(self, text: str) -> str:
         return escape_latex(text)
 
+
+#: A number written out plainly (needs no bracket in a product unless negative): 0.3775, 12, 1.5e-7.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?(e-?[0-9]+| \\times 10\^\{-?[0-9]+\})?\Z")
+#: The sigmoid as the table of operations knows it (its closed form 1/(1 + e^{-z}) is shown).
+_SIGMOIDS = tuple(f for f, operation in BY_FUNCTION.items() if "sigmoid" in operation.names)
 
 #: Functions whose LaTeX ends in its own bracket, sigma(...): a value written so needs no other
 #: (exp(2) is e^{2}, which would take a second superscript as the base of a power).
@@ -347,33 +470,10 @@ def significant_digits(value: sp.Rational) -> int:
     return len(certified.rounded(value, 60).digits.rstrip("0"))
 
 
-def _terminating_decimal(p: int, q: int) -> str | None:
-    """p/q written out exactly with integer arithmetic where q = 2^a 5^b, else None: a Decimal
-    division rounds to its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
-    twos = (q & -q).bit_length() - 1
-    if q >> twos != 5 ** _multiplicity(q >> twos, 5):
-        return None
-    places = max(twos, _multiplicity(q >> twos, 5))        # p/q = p * (10^places / q) / 10^places
-    digits = _digit_string(abs(p) * (10 ** places // q)).rjust(places + 1, "0")
-    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:].rstrip("0")
-    return ("-" if p < 0 else "") + whole + ("." + fraction if fraction else "")
-
-
-def _multiplicity(n: int, factor: int) -> int:
-    count = 0
-    while n % factor == 0:
-        n //= factor
-        count += 1
-    return count
-
-
-def _digit_string(n: int) -> str:
-    """str(n) for n >= 0 of any length (Python refuses str() of an int of more than 4,300 digits)."""
-    if n < 10 ** 4000:
-        return str(n)
-    half = n.bit_length() * 3 // 20            # about half its digits (log10(2) = 0.301)
-    high, low = divmod(n, 10 ** half)
-    return _digit_string(high) + _digit_string(low).rjust(half, "0")
+def _digits_for_places(value, places: int) -> int:
+    """The significant digits that give `places` decimal places for this value's magnitude."""
+    rough = Decimal(numeric.decimal_string(value, 3))
+    return rough.adjusted() + 1 + places if rough else 1
 
 
 def _strip(text: str) -> str:

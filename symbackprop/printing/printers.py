@@ -62,6 +62,35 @@ def _is_plain_product(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and all(f.is_Symbol for f in term.args))
 
 
+def terminating_decimal(p: int, q: int) -> str | None:
+    """p/q written out exactly with integer arithmetic where q = 2^a 5^b, else None: a Decimal
+    division rounds to its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
+    twos = (q & -q).bit_length() - 1
+    if q >> twos != 5 ** _multiplicity(q >> twos, 5):
+        return None
+    places = max(twos, _multiplicity(q >> twos, 5))        # p/q = p * (10^places / q) / 10^places
+    digits = _digit_string(abs(p) * (10 ** places // q)).rjust(places + 1, "0")
+    whole, fraction = digits[:len(digits) - places], digits[len(digits) - places:].rstrip("0")
+    return ("-" if p < 0 else "") + whole + ("." + fraction if fraction else "")
+
+
+def _multiplicity(n: int, factor: int) -> int:
+    count = 0
+    while n % factor == 0:
+        n //= factor
+        count += 1
+    return count
+
+
+def _digit_string(n: int) -> str:
+    """str(n) for n >= 0 of any length (Python refuses str() of an int of more than 4,300 digits)."""
+    if n < 10 ** 4000:
+        return str(n)
+    half = n.bit_length() * 3 // 20            # about half its digits (log10(2) = 0.301)
+    high, low = divmod(n, 10 ** half)
+    return _digit_string(high) + _digit_string(low).rjust(half, "0")
+
+
 class _PositiveFirst:
     """Sums in SymPy's order (found in linear time), then positive terms first: for both printers."""
 
@@ -71,8 +100,26 @@ class _PositiveFirst:
         return positive_first(super()._as_ordered_terms(expr, order=order))
 
 
-class ReadableStrPrinter(_PositiveFirst, StrPrinter):
+class _Decimals:
+    """With the setting decimals=True, a number that terminates is written as its decimal (0.1, not
+    1/10), as a problem of decimals writes it; a product keeps SymPy's x/2."""
+
+    def _print_Rational(self, expr, **kwargs):
+        if self._settings.get("decimals") and expr.q != 1:
+            written = terminating_decimal(int(expr.p), int(expr.q))
+            if written is not None and len(written) <= MAX_DECIMAL_LENGTH:
+                return written
+        return super()._print_Rational(expr, **kwargs)
+
+
+#: A terminating number longer than this stays a fraction inside an expression.
+MAX_DECIMAL_LENGTH = 14
+
+
+class ReadableStrPrinter(_Decimals, _PositiveFirst, StrPrinter):
     """SymPy's str printer with sums written positive terms first."""
+
+    _default_settings = {**StrPrinter._default_settings, "decimals": False}
 
     def _print_Add(self, expr, order=None):
         # A weighted sum, w1*x1 + w2*x2 + b, printed as SymPy prints it: terms in SymPy's order, each
@@ -115,20 +162,20 @@ class SubstitutingStrPrinter(_Substituting, ReadableStrPrinter):
         return self._value(expr.name, expr.name)
 
 
-def text(expr: sp.Basic) -> str:
+def text(expr: sp.Basic, decimals: bool = False) -> str:
     """The readable SymPy string of an expression. Numbers and names are written directly (an answer
     key holds tens of thousands); the rest is printed once and kept, as steps repeat their upstream
     gradients."""
-    if expr.is_Rational:
+    if expr.is_Rational and not decimals:
         return str(expr.p) if expr.q == 1 else f"{expr.p}/{expr.q}"
     if expr.is_Symbol:
         return expr.name
-    return _printed(expr)
+    return _printed(expr, decimals)
 
 
 @functools.lru_cache(maxsize=65536)
-def _printed(expr: sp.Basic) -> str:
-    return ReadableStrPrinter().doprint(expr)
+def _printed(expr: sp.Basic, decimals: bool) -> str:
+    return ReadableStrPrinter({"decimals": decimals}).doprint(expr)
 
 
 # --- LaTeX -------------------------------------------------------------------------------------
@@ -175,8 +222,10 @@ def _latex_base(letters: str) -> str:
     return r"\mathrm{%s}" % letters
 
 
-class ReadableLatexPrinter(_PositiveFirst, LatexPrinter):
+class ReadableLatexPrinter(_Decimals, _PositiveFirst, LatexPrinter):
     """SymPy's LaTeX printer: positive terms first, the users' names typeset, max/min/step readable."""
+
+    _default_settings = {**LatexPrinter._default_settings, "decimals": False}
 
     def __init__(self, settings: dict | None = None):
         super().__init__({"mul_symbol": None, **(settings or {})})
@@ -210,14 +259,15 @@ class SubstitutingLatexPrinter(_Substituting, ReadableLatexPrinter):
     """The LaTeX printer, writing each named symbol as a given LaTeX string (its value), with a
     visible multiplication sign so that 2 \\cdot \\frac{1}{5} cannot be misread."""
 
-    def __init__(self, names: dict[str, str], bare: dict[str, str]):
-        super().__init__(names, bare, {"mul_symbol": "dot"})
+    def __init__(self, names: dict[str, str], bare: dict[str, str], settings: dict | None = None):
+        super().__init__(names, bare, {"mul_symbol": "dot", **(settings or {})})
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         return self._value(expr.name, latex_name(expr.name))
 
 
 @functools.lru_cache(maxsize=65536)
-def latex(expr: sp.Basic) -> str:
-    """The LaTeX of an expression, with the users' names typeset."""
-    return ReadableLatexPrinter().doprint(expr)
+def latex(expr: sp.Basic, decimals: bool = False) -> str:
+    """The LaTeX of an expression, with the users' names typeset (and with decimals, numbers that
+    terminate as decimals)."""
+    return ReadableLatexPrinter({"decimals": decimals}).doprint(expr)

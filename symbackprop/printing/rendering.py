@@ -172,15 +172,17 @@ def break_sum(latex: str) -> list[str]:
 
 def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIGITS,
            symbolic: bool = False, fragment: bool = False,
-           template_dir: str | Path | None = None) -> str:
+           template_dir: str | Path | None = None, numbers: str | None = None,
+           decimals: int | None = None) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
-    alone, to \\input into lecture notes) or the JSON answer key."""
+    alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
+    policy (as-written or exact); `decimals` fixes the decimal places of approximations."""
     if format == "json":
         return json.dumps(solution.to_dict(), indent=2, ensure_ascii=False) + "\n"
     if format not in FORMAT_BY_NAME:
         raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(SOLUTION_FORMATS),
                            key="format")
-    fmt = FORMAT_BY_NAME[format](digits)
+    fmt = FORMAT_BY_NAME[format].of(solution.problem, digits, numbers, decimals)
     data = {**view(solution, fmt, symbolic=symbolic), "fragment": fragment,
             "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
