@@ -200,7 +200,7 @@ def test_an_approximation_shows_every_digit_it_certifies_and_an_exact_decimal_is
     assert f.value_chain(sp.Rational(2, 5)) == [("=", "2/5"), ("=", "0.4")]
     assert MarkdownFormat(6).value_chain(sigmoid(sp.Rational(151, 400)))[-1] == (r"\approx", "0.593270")
     text = (EXAMPLES / "sigmoid_2_2_2.txt").read_text(encoding="utf-8")
-    assert "≈ 0.138499 + (-0.0380982) ≈ 0.100400\n" in text
+    assert "out_h1 = sigmoid(net_h1) = 1/(1 + e^(-0.3775)) ≈ 0.593270\n" in text
     # A value substituted into a formula, too: out_h1 inside net_o1's sum.
     assert ("&\\approx 0.4 \\cdot 0.593270 + 0.45 \\cdot 0.596884 + 0.6 \\\\"
             in (EXAMPLES / "sigmoid_2_2_2.md").read_text(encoding="utf-8"))

@@ -273,8 +273,9 @@ def test_symbackprop_solve_prints_softplus_and_its_gate_rule(tmp_path):
     result = CliRunner().invoke(main, ["solve", str(problem)])
     assert result.exit_code == 0, result.output
     assert "h = softplus(z) = softplus(0.75) ≈ 1.13687" in result.stdout
-    assert "dh/dz = sigmoid(z) ≈ 0.679179" in result.stdout
-    assert f"Local derivative of h = softplus(z): {Softplus.gate}." in result.stdout
+    assert "dh/dz = sigmoid(z) = sigmoid(0.75) ≈ 0.679179" in result.stdout
+    # The rule is said once, in the legend before the steps.
+    assert f"  - {Softplus.gate[0].upper()}{Softplus.gate[1:]}.\n" in result.stdout
     tex = CliRunner().invoke(main, ["solve", str(problem), "--format", "tex"])
     assert r"\operatorname{softplus}\left(z\right)" in tex.stdout
 

@@ -103,9 +103,12 @@ def test_substituted_fractions_are_bracketed_in_text():
     assert Format(6).substituted(parse("w3*x_n"), {"w3": sp.Rational(1, 5)}) == "(1/5)*x_n"
 
 
-def test_align_lines_put_one_segment_per_line():
+def test_align_lines_share_a_line_while_it_fits_the_page():
     equations = [{"lhs": "E", "rhs": [["=", "(3 - 2)^{2}"], ["=", "1"]]}]
-    assert align_lines(equations) == ["E &= (3 - 2)^{2}", "&= 1"]
+    assert align_lines(equations) == ["E &= (3 - 2)^{2} = 1"]
+    long = "x" * 50
+    assert align_lines([{"lhs": "E", "rhs": [["=", long], ["=", long], ["=", "1"]]}]) == \
+        [f"E &= {long}", f"&= {long} = 1"]
 
 
 def test_long_sums_break_before_top_level_signs_only():

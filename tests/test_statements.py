@@ -182,7 +182,7 @@ def closed_form_gradient(name: str, kink) -> sp.Expr:
 @pytest.mark.parametrize("kink", ["0", "1/2"])
 def test_an_inactive_relu_units_symbolic_gradient_is_the_general_form_not_0(tmp_path, kink):
     path = write(tmp_path, INACTIVE + f"kink: {kink}\n")
-    key = json.loads(cli("solve", str(path), "--format", "json").stdout)
+    key = json.loads(cli("solve", str(path), "--format", "json", "--all-gradients").stdout)
     names = {n: sp.Symbol(n) for n in ("w1", "x", "w2", "t", "h", "y")}
     y_of_h = {names["y"]: names["w2"] * names["h"]}
     h_of_inputs = {names["h"]: sp.Max(0, names["w1"] * names["x"])}
@@ -206,7 +206,7 @@ def test_the_worked_solution_writes_the_general_form_then_the_branch(tmp_path):
     path = write(tmp_path, INACTIVE)
     text = cli("solve", str(path)).stdout
     assert "dh/dw1 = x*Heaviside(w1*x, 0) = 0" in text
-    assert "dE/dw1 = 2*w2*x*(y - t)*Heaviside(w1*x, 0) = (-6) * 0 = 0" in text
+    assert "dE/dw1 = dE/dh * dh/dw1 = 2*w2*x*(y - t)*Heaviside(w1*x, 0) = (-6) * 0 = 0" in text
     assert "dE/dw1 = 0 =" not in text
     markdown = cli("solve", str(path), "--format", "md").stdout
     assert r"\mathbf{1}\left[w_{1} x > 0\right]" in markdown

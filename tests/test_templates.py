@@ -75,7 +75,7 @@ def test_a_course_override_of_a_few_lines_changes_exactly_the_block_it_overrides
     # The shipped block: its heading and the align* display (the macro's output and a blank line).
     old = between(shipped, r"\subsubsection*{Gradients of \(E\)}", "\\end{align*}\n\n")
     gradients = old.removeprefix("\\subsubsection*{Gradients of \\(E\\)}\n")
-    assert gradients.startswith("\\begin{align*}\n\\frac{\\partial E}{\\partial y} &= 2 \\left(y - \\bar{y}\\right)")
+    assert gradients.startswith("\\begin{align*}\n\\frac{\\partial E}{\\partial w_{1}} &= 2 x_{1} \\left(y - \\bar{y}\\right)")
     new = ("\\subsubsection*{Answers: the gradients}\n\\fbox{\\begin{minipage}{0.9\\linewidth}\n"
            + gradients + "\\end{minipage}}\n")
     assert shipped.count(old) == 1

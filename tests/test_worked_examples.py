@@ -101,9 +101,11 @@ def test_a_latex_page_breaks_between_equations_never_inside_one():
                 assert not lines[number - 1].endswith(" \\\\"), f"{path.name}:{number + 1}"
 
 
-def test_a_data_problem_says_which_upstream_gradient_a_step_reuses():
+def test_a_data_problem_reuses_its_upstream_gradient_by_name():
     """The view counted a node's paths among the batch's gradients, which hold no nodes, so a data
-    problem never said that dE/dy was derived in step 1 and reused."""
+    problem never said that dE/dy was derived in step 1 and reused; now the output unit's delta is
+    defined in step 1 and every later step names it."""
     text = (EXAMPLES / "minibatch_relu.txt").read_text(encoding="utf-8")
-    step_3 = text[text.index("  Step 3: dE/dv"):text.index("  Step 4:")]
-    assert "    - The upstream gradient dE/dy was derived in step 1 and is reused, not derived again.\n" in step_3
+    assert "    delta_y = dE/dy = y - t = 0.215 - 1 = -0.785\n" in text
+    step_2 = text[text.index("  Step 2: dE/dv"):text.index("  Step 3:")]
+    assert "    dE/dv = delta_y * h = h*(y - t) = (-0.785) * 0.45 = -0.35325\n" in step_2

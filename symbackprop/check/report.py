@@ -16,7 +16,12 @@ import sympy as sp
 
 from ..errors import ProblemError
 from ..printing.equations import Equation, StepPrinter, equation
-from ..printing.formats import Format, MarkdownFormat, decimal_or_formula, exact_and_decimal
+from ..printing.formats import (
+    Format,
+    MarkdownFormat,
+    decimal_or_formula,
+    exact_and_decimal,
+)
 from ..printing.rendering import fill
 from .answers import FORWARD, GRADIENT
 from .judge import AfterUpdateStep, BatchStep, ExampleStep, Report, Verdict

@@ -79,6 +79,20 @@ def decimals(function):
                              "significant digits.")(function)
 
 
+def derivation(function):
+    """--gradients, --all-gradients, --detail and --no-delta: what the backward pass derives."""
+    function = click.option("--no-delta", "delta", flag_value=False, default=True,
+                            help="The pure chain rule: no delta named for a unit's net input.")(function)
+    function = click.option("--detail", metavar="NAMES|all",
+                            help="Derive these gradients in full (w5,w1); the others are rows of "
+                                 "their layer's table. Default: the problem's detail:, else the "
+                                 "first of each layer beyond six parameters.")(function)
+    function = click.option("--all-gradients", is_flag=True,
+                            help="Derive every gradient (inputs, targets, biases), not only the "
+                                 "parameters'.")(function)
+    return function
+
+
 def steps(help: str):
     return click.option("--steps", type=click.IntRange(1), help=help)
 

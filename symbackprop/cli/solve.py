@@ -10,6 +10,7 @@ import sympy as sp
 
 from ..engine.training import steps_for
 from ..errors import ProblemError
+from ..parsing.problems import names_or_all
 from ..printing import rendering
 from . import options
 from .common import input_error, limited, load_problem, write_output
@@ -27,6 +28,7 @@ from .common import input_error, limited, load_problem, write_output
               help="LaTeX: the body alone, to \\input into lecture notes, not a whole document.")
 @options.numbers
 @options.decimals
+@options.derivation
 @options.kink
 @options.gates
 @options.steps("Run this many updates (the first shown in full).")
@@ -36,13 +38,16 @@ from .common import input_error, limited, load_problem, write_output
                    "extend them).")
 @options.time_limit
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
-          fragment: bool, numbers: str | None, decimals: int | None, kink: sp.Expr | None,
+          fragment: bool, numbers: str | None, decimals: int | None, delta: bool,
+          detail: str | None, all_gradients: bool, kink: sp.Expr | None,
           gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
           time_limit: float) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     with limited(time_limit, problem):
         text = _solve_text(problem, fmt, digits, symbolic, fragment, kink, gates, steps, epochs,
-                           template_dir, {"numbers": numbers, "decimals": decimals})
+                           template_dir, {"numbers": numbers, "decimals": decimals, "delta": delta,
+                                          "gradients": "all" if all_gradients else None,
+                                          "detail": detail})
     write_output(text, output)
 
 
@@ -50,6 +55,7 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
                 kink: sp.Expr | None, gates: bool, steps: int | None, epochs: int | None,
                 template_dir: Path | None, style: dict) -> str:
     try:
+        style = {**style, "detail": names_or_all(style["detail"], "--detail")}
         loaded = load_problem(problem, gates)
         if symbolic and (steps or epochs):
             raise ProblemError("shows no numbers, so it cannot be combined with --steps or --epochs",

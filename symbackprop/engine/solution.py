@@ -67,9 +67,10 @@ class Solution:
         """The reverse pass of the (first) example."""
         return self.examples[0].steps
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON answer key: every value as an exact SymPy string and a decimal string."""
-        return _printing().answer_key.build(self)
+    def to_dict(self, gradients: str | list[str] | None = None) -> dict[str, Any]:
+        """The JSON answer key: every value as an exact SymPy string and a decimal string; the
+        gradients asked (`gradients`: names or "all"; by default the problem's) and those they need."""
+        return _printing().answer_key.build(self, gradients)
 
     def render(self, format: str = "txt", **options) -> str:
         """The worked solution as txt, md, tex or json (see printing.rendering for the options)."""

@@ -23,7 +23,12 @@ import sympy as sp
 from flint import arb, fmpq
 
 from ..arithmetic import certified
-from ..arithmetic.certified import MAX_EXP_ARGUMENT, NeedMorePrecision, TooLarge, working_precision
+from ..arithmetic.certified import (
+    MAX_EXP_ARGUMENT,
+    NeedMorePrecision,
+    TooLarge,
+    working_precision,
+)
 from ..errors import ProblemError
 from .compiled import CompiledGraph, Env, NumericRunError, Value, capped, to_ball
 

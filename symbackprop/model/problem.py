@@ -40,6 +40,11 @@ class Problem:
     numbers: str = "as-written"
     #: Whether the problem writes some number as a fraction (1/3).
     fractions: bool = False
+    #: The gradients asked for: "all", a list of names, or None for the parameters'.
+    gradients: str | tuple[str, ...] | None = None
+    #: The gradients derived in full: "all", a list of names, or None (the first of each layer
+    #: beyond six parameters, else all); the others are rows of their layer's table.
+    detail: str | tuple[str, ...] | None = None
     #: Each node written as text, unevaluated in the text's term order (w1*i1 + w2*i2 + b1), for
     #: printing; the derivation uses `nodes`.
     written: dict[str, sp.Expr] = field(default_factory=dict)

@@ -56,6 +56,8 @@ KEYS = {
     "batch": "full (default), sgd, or the number of examples per mini-batch",
     "shuffle": "a seed: shuffle the examples every epoch (default: keep their order)",
     "reduction": "mean (default) or sum: how a batch's losses and gradients combine",
+    "gradients": "the gradients asked for: a list of names, or all (default: the parameters')",
+    "detail": "the gradients derived in full: a list of names, or all (the others in tables)",
     "numbers": "as-written (default: decimals stay decimals) or exact (fractions beside decimals)",
 }
 #: The keys whose numbers tell how the problem writes them (decimals or fractions).
@@ -330,8 +332,23 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
         gates=gates, data=data_set, numbers=numbers, written=written,
+        gradients=names_or_all(data.get("gradients"), "gradients"),
+        detail=names_or_all(data.get("detail"), "detail"),
         fractions=any(_writes_fractions(data.get(key)) for key in NUMBER_KEYS),
     )
+
+
+def names_or_all(raw: Any, key: str) -> str | tuple[str, ...] | None:
+    """A list of names (or one name, or "w5, w1" as the command line writes it), or "all"."""
+    if raw is None or raw == "all":
+        return raw
+    names = [n.strip() for n in raw.split(",")] if isinstance(raw, str) else raw
+    if not isinstance(names, (list, tuple)) or not names:
+        raise ProblemError(f"{key}: must be a list of names or all, for example [w5, w1]", key=key)
+    for index, name in enumerate(names):
+        # A command line option is named as a whole: option '--detail', not '--detail.0'.
+        check_name_at(name, "name", key if key.startswith("--") else f"{key}.{index}")
+    return tuple(names)
 
 
 def _writes_fractions(raw: Any) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import sympy as sp
 
 from ..arithmetic import numeric
+from ..engine import teaching
 from ..engine.solution import Solution
 from ..engine.training import Run
 from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep
@@ -21,9 +22,9 @@ def _forward_dict(forward: dict[str, ForwardStep]) -> dict[str, Any]:
             for name, step in forward.items()}
 
 
-def _gradients_dict(gradients: dict[str, Gradient]) -> dict[str, Any]:
+def _gradients_dict(gradients: dict[str, Gradient], names: list[str]) -> dict[str, Any]:
     return {name: {"symbolic": None if g.general is None else text(g.general), **exact_and_decimal(g.value)}
-            for name, g in gradients.items()}
+            for name, g in ((n, gradients[n]) for n in names if n in gradients)}
 
 
 def _add_run(key: dict[str, Any], run: Run) -> None:
@@ -62,9 +63,15 @@ def _maybe_str(value: sp.Basic | None) -> str | None:
     return None if value is None else text(value)
 
 
-def build(solution: Solution) -> dict[str, Any]:
-    """The JSON answer key: every value as an exact SymPy string and a decimal string."""
+def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[str, Any]:
+    """The JSON answer key: every value as an exact SymPy string and a decimal string. Its
+    gradients are those the worked solution derives (engine/teaching.py), in the same order: the
+    asked ones (`gradients`, else the problem's, else the parameters') and the nodes' they need;
+    "all" gives every one."""
     problem = solution.problem
+    plan = teaching.plan(problem.graph, problem.loss, solution.steps, problem.parameters, problem.values,
+                         gradients=gradients if gradients is not None else problem.gradients)
+    names = list(plan.order)
     key: dict[str, Any] = {
         "title": problem.title,
         "loss": problem.loss,
@@ -78,9 +85,10 @@ def build(solution: Solution) -> dict[str, Any]:
         key["examples"] = [{"index": e.index,
                             "inputs": {n: exact_and_decimal(v) for n, v in e.inputs.items()},
                             "forward": _forward_dict(e.forward),
-                            "gradients": _gradients_dict(e.gradients)} for e in solution.examples]
+                            "gradients": _gradients_dict(e.gradients, names)} for e in solution.examples]
         key["batch_loss"] = exact_and_decimal(solution.batch_loss)
-    key["gradients"] = _gradients_dict(solution.gradients)
+    key["gradients"] = _gradients_dict(solution.gradients, names)
+    key["deltas"] = {node: subscript for node, subscript in plan.deltas.items()}
     key["updated"] = {u.parameter: exact_and_decimal(u.new) for u in solution.updates}
     key["after_update"] = {name: exact_and_decimal(value) for name, value in solution.after_update.items()}
     if solution.batch_loss_after is not None:

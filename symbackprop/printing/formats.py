@@ -124,6 +124,10 @@ class Format:
     def partial(self, top: str, bottom: str) -> str:
         return f"d{top}/d{bottom}"
 
+    def delta(self, subscript: str) -> str:
+        """A unit's delta, dE/d(its net input): delta_o1."""
+        return f"delta_{subscript.replace(',', '_')}"
+
     def product(self, *factors: str) -> str:
         return self.times_sign.join(self.bracket(f) for f in factors)
 
@@ -349,6 +353,11 @@ class MarkdownFormat(Format):
 
     def words(self, text: str) -> str:
         return rf"\text{{{text}}}"
+
+    def delta(self, subscript: str) -> str:
+        # A subscript is a name's letters and digits with commas (teaching.delta_subscript), which
+        # TeX sets as they are: delta_{o1}, delta_{2,1}.
+        return r"\delta_{%s}" % subscript.replace("_", ",")
 
     def after_update(self, lhs: str) -> str:
         return f"{lhs}^{{+}}"

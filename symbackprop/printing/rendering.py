@@ -107,21 +107,42 @@ def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja
     )
     env.filters["align_lines"] = align_lines
     env.filters["align_block"] = align_block
+    env.globals["text_table"] = text_table
     return env
 
 
 def align_lines(equations: list[dict]) -> list[str]:
-    """Equations as the lines of an align*/aligned block, one '= segment' per line: 'y &= a', '&= b'.
-    A segment too long for the page is broken before its top-level + and - signs."""
+    """Equations as the lines of an align*/aligned block: 'y &= a = b', '&= c'. Segments share a line
+    while it stays within MAX_LINE_LENGTH; a segment too long for the page is broken before its
+    top-level + and - signs."""
     lines = []
     for e in equations:
+        line = None
         for index, (relation, text) in enumerate(e["rhs"]):
             pieces = break_sum(text)
-            lines.append(f"{e['lhs'] if index == 0 else ''} &{relation} {pieces[0]}".lstrip())
-            lines.extend(rf"&\quad {piece}" for piece in pieces[1:])
+            if line is not None and len(pieces) == 1 and \
+                    visible_length(f"{line} {relation} {text}") <= MAX_LINE_LENGTH:
+                line = f"{line} {relation} {text}"
+                continue
+            if line is not None:
+                lines.append(line)
+            line = f"{e['lhs'] if index == 0 else ''} &{relation} {pieces[0]}".lstrip()
+            if len(pieces) > 1:
+                lines.append(line)
+                lines.extend(rf"&\quad {piece}" for piece in pieces[1:])
+                line = None
+        if line is not None:
+            lines.append(line)
         if not e["rhs"]:
             lines.append(e["lhs"])
     return lines
+
+
+def text_table(columns: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """A table as aligned plain-text lines, each column as wide as its widest cell."""
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows)]
+    return [indent + "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+            for line in [columns, *rows]]
 
 
 def align_block(equations: list[dict]) -> str:
@@ -136,15 +157,20 @@ MAX_LINE_LENGTH = 70
 
 
 def visible_length(latex: str) -> int:
-    """Roughly how many characters wide LaTeX is typeset: commands, braces and scripts dropped, and
-    a fraction counted by its wider part."""
+    """Roughly how many characters wide LaTeX is typeset: braces, \\left and \\right dropped, a
+    function's name counted as its letters and any other command as one character, and a fraction
+    counted by its wider part."""
     while True:
         fraction = re.search(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", latex)
         if fraction is None:
             break
         wider = max(fraction.group(1), fraction.group(2), key=len)
         latex = latex[:fraction.start()] + wider + latex[fraction.end():]
-    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
+    latex = re.sub(r"\\(?:operatorname|mathrm|text)\{([^{}]*)\}", r"\1", latex)
+    latex = re.sub(r"\\(left|right)\b", "", latex)
+    # A function name is as wide as its letters; any other command (a Greek letter, \cdot) one.
+    latex = re.sub(r"\\(log|exp|max|min|sin|cos|tanh)\b", r"\1", latex)
+    return len(re.sub(r"\\[a-zA-Z]+", "x", re.sub(r"[{}_^ ]", "", latex)))
 
 
 def break_sum(latex: str) -> list[str]:
@@ -173,17 +199,23 @@ def break_sum(latex: str) -> list[str]:
 def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIGITS,
            symbolic: bool = False, fragment: bool = False,
            template_dir: str | Path | None = None, numbers: str | None = None,
-           decimals: int | None = None) -> str:
+           decimals: int | None = None, gradients: str | list[str] | None = None,
+           detail: str | list[str] | None = None, delta: bool = True) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
     alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
-    policy (as-written or exact); `decimals` fixes the decimal places of approximations."""
+    policy (as-written or exact); `decimals` fixes the decimal places of approximations; `gradients`
+    ("all" or names), `detail` ("all" or names) and `delta` choose what the backward pass derives,
+    in full or in tables (engine/teaching.py), each defaulting to the problem's own."""
     if format == "json":
-        return json.dumps(solution.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(solution.to_dict(gradients), indent=2, ensure_ascii=False) + "\n"
     if format not in FORMAT_BY_NAME:
         raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(SOLUTION_FORMATS),
                            key="format")
     fmt = FORMAT_BY_NAME[format].of(solution.problem, digits, numbers, decimals)
-    data = {**view(solution, fmt, symbolic=symbolic), "fragment": fragment,
+    problem = solution.problem
+    plan = {"gradients": gradients if gradients is not None else problem.gradients,
+            "detail": detail if detail is not None else problem.detail, "delta": delta}
+    data = {**view(solution, fmt, symbolic=symbolic, plan=plan), "fragment": fragment,
             "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
     return fill(f"solution.{format}.j2", data, template_dir)

@@ -12,9 +12,11 @@ from typing import Any
 import sympy as sp
 
 from ..arithmetic import certified, numeric
+from ..engine import teaching
 from ..engine.solution import Solution
 from ..model.operations import BY_KEY, row
 from ..model.steps import Branch, ChainStep, SumStep
+from .derivation import DerivationPrinter
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
 
@@ -22,7 +24,7 @@ from .formats import Format
 class _SolutionView:
     """The sections of one worked solution, each a dict of strings; equations come from a StepPrinter."""
 
-    def __init__(self, solution: Solution, fmt: Format, symbolic: bool):
+    def __init__(self, solution: Solution, fmt: Format, symbolic: bool, plan: dict | None = None):
         self.s = solution
         self.f = fmt
         self.symbolic = symbolic
@@ -30,8 +32,19 @@ class _SolutionView:
         self.graph = solution.problem.graph
         self.loss = solution.problem.loss
         self.printer = StepPrinter(fmt, self.loss, solution.steps, symbolic=symbolic)
-        #: The names whose gradient adds up several paths: the reverse pass ends each with a SumStep.
-        self.summed = {step.target for step in solution.steps if isinstance(step, SumStep)}
+        # Without numbers a table would hold formulas: a symbolic derivation is derived in full.
+        options = {**(plan or {}), **({"detail": "all"} if symbolic else {})}
+        self.plan = teaching.plan(self.graph, self.loss, solution.steps, self.problem.parameters,
+                                  self.problem.values, **options)
+        #: Each gradient's chain steps (one per path) and, where it adds several, its SumStep.
+        self.paths: dict[str, list[ChainStep]] = {}
+        for step in solution.steps:
+            if isinstance(step, ChainStep):
+                self.paths.setdefault(step.target, []).append(step)
+        self.sums = {step.target: step for step in solution.steps if isinstance(step, SumStep)}
+        known = {**self.problem.values, **solution.examples[0].inputs,
+                 **{name: step.value for name, step in solution.forward.items()}}
+        self.derivation = DerivationPrinter(fmt, self.loss, self.plan, known, symbolic=symbolic)
 
     # --- sections ------------------------------------------------------------------------------
     def problem_view(self) -> dict[str, Any]:
@@ -73,48 +86,74 @@ class _SolutionView:
         return rows
 
     def backward_view(self) -> list[dict[str, Any]]:
-        completed: dict[str, int] = {}       # name -> number of the step that finished its gradient
-        entries = []
-        for number, step in enumerate(self.s.steps, start=1):
-            if isinstance(step, SumStep):
-                entries.append(self.sum_entry(number, step))
-                completed[step.target] = number
-            else:
-                entries.append(self.chain_entry(number, step, completed))
-                if step.target not in self.summed:
-                    completed[step.target] = number
+        """One block per gradient in teaching order; the parameters of a layer that are not derived
+        in full are one table, where that layer's first one would stand."""
+        entries: list[dict[str, Any]] = []
+        tables = {self.plan.depth[t[0].parameter]: t for t in self.plan.tables}
+        in_tables = self.plan.in_tables
+        for name in self.plan.order:
+            if name in in_tables:
+                table = tables.pop(self.plan.depth[name], None)
+                if table is not None:
+                    entries.append(self.table_entry(table))
+                continue
+            entries.append(self.block_entry(len([e for e in entries if e["kind"] == "block"]) + 1, name))
         return entries
 
-    def chain_entry(self, number: int, step: ChainStep, completed: dict[str, int]) -> dict[str, Any]:
-        f, L = self.f, self.loss
-        lhs = f.partial(L, step.target)
-        via_text = f" (path through {f.math(f.symbol(step.via))})" if step.target in self.summed else ""
-        definition = f.math(f"{f.symbol(step.via)} = {f.expr(self.graph.nodes[step.via].expr)}")
-        sentences = [self.branch_sentence(b) for b in step.branches]
-        equations = self.printer.equations(step)
-        if step.via == L:
-            target = f.math(f.symbol(step.target))
-            sentences.insert(0, f"Differentiate {definition} with respect to {target}.")
-            return {"number": number, "kind": "direct", "lhs": lhs, "via": via_text,
-                    "equations": equations, "sentences": sentences}
-        upstream_lhs = f.partial(L, step.via)
-        source = completed.get(step.via)
-        reused = (f"The upstream gradient {f.math(upstream_lhs)} was derived in step {source} and is "
-                  "reused, not derived again." if source else "")
-        sentences = ([reused] if reused else []) + \
-            [f"Local derivative of {definition}: " + "; then ".join(
-                f.prose(BY_KEY[key].gate) for key in step.rules) + "."] + sentences
-        return {"number": number, "kind": "chain", "lhs": lhs, "via": via_text,
-                "equations": equations, "sentences": sentences}
+    def block_entry(self, number: int, name: str) -> dict[str, Any]:
+        f = self.f
+        paths = self.paths[name]
+        sentences = [self.branch_sentence(b) for step in paths for b in step.branches]
+        if len(paths) > 1:
+            vias = [f.math(f.symbol(p.via)) for p in paths]
+            sentences.insert(0, f"{f.math(f.symbol(name))} feeds {_listed(vias)}, so the gradients "
+                                "along the paths through them add up.")
+        return {"number": number, "kind": "block", "lhs": self.derivation.name(name), "via": "",
+                "equations": self.derivation.block(name, paths, self.sums.get(name)),
+                "sentences": sentences}
 
-    def sum_entry(self, number: int, step: SumStep) -> dict[str, Any]:
-        f, L = self.f, self.loss
-        lhs = f.partial(L, step.target)
-        paths = ", ".join(f.math(f.symbol(v)) for v in step.vias)
-        return {"number": number, "kind": "sum", "lhs": lhs, "via": "",
-                "equations": self.printer.equations(step),
-                "sentences": [f"{f.math(f.symbol(step.target))} feeds {len(step.vias)} nodes ({paths}), "
-                              "so the gradients along the paths through them add up."]}
+    def table_entry(self, rows) -> dict[str, Any]:
+        """A layer's other parameters: each one's input, its unit's delta, their product and the
+        parameter after the update."""
+        f = self.f
+        updated = {u.parameter: u.new for u in self.s.updates}
+        return {
+            "kind": "table",
+            "columns": ["parameter", "its input", "its unit's gradient", f.math(f.partial(self.loss, "w")),
+                        *([f.math(f.after_update("w"))] if updated else [])],
+            "rows": [[f.math(f.symbol(r.parameter)), self.plain(r.step.local_value),
+                      f.math(f"{self.derivation.name(r.unit)} {self.approx_or_eq(r.step.upstream_value)} "
+                             f"{self.cell(r.step.upstream_value)}"),
+                      self.plain(r.step.value),
+                      *([self.plain(updated[r.parameter])] if r.parameter in updated else [])]
+                     for r in rows],
+        }
+
+    def plain(self, value: sp.Expr) -> str:
+        """A value in a table cell: its exact form where short, else its rounded decimal (as
+        mathematics, so that -0.02 has a minus sign, not a hyphen)."""
+        return self.f.math(self.cell(value))
+
+    def cell(self, value: sp.Expr) -> str:
+        return self.f.exact(value) or self.f.shown_decimal(value) if value.is_number else self.f.expr(value)
+
+    def approx_or_eq(self, value: sp.Expr) -> str:
+        return self.f.eq if self.f.shown_exactly(value) else self.f.approx
+
+    def legend(self) -> list[str]:
+        """Each rule the blocks use, said once."""
+        f = self.f
+        keys: dict[str, None] = {}
+        for name in self.plan.order:
+            for step in self.paths[name]:
+                if step.via != self.loss:
+                    keys.update(dict.fromkeys(step.rules))
+        said = [f.prose(BY_KEY[key].gate[0].upper() + BY_KEY[key].gate[1:]) + "." for key in keys]
+        if self.plan.deltas:
+            units = _listed([f.math(f"{self.derivation.name(n)} = {f.partial(self.loss, n)}")
+                             for n in self.plan.deltas])
+            said.insert(0, f"Each unit's gradient at its net input is its delta: {units}.")
+        return said
 
     def branch_sentence(self, branch: Branch) -> str:
         f = self.f
@@ -136,12 +175,31 @@ class _SolutionView:
     def gradients_view(self) -> list[Equation]:
         f = self.f
         p = self.printer
-        return [equation(f.partial(self.loss, name), p.general(g.general), p.values(g.value))
-                for name, g in self.s.gradients.items() if name != self.loss]
+        return [equation(f.partial(self.loss, name), p.general(self.s.gradients[name].general),
+                         p.values(self.s.gradients[name].value))
+                for name in self.plan.asked if name in self.s.gradients]
 
-    def updates_view(self) -> list[dict[str, Any]]:
-        return [{"equation": self.printer.equations(u)[0],
-                 "direction": "" if self.symbolic else direction(u.gradient)} for u in self.s.updates]
+    def updates_view(self) -> dict[str, Any] | None:
+        """The rule once, worked in full for the parameters derived in full, and every parameter in
+        one table: old value, gradient, new value."""
+        f = self.f
+        if not self.s.updates:
+            return None
+        shown = {n for n in self.plan.asked if n not in self.plan.in_tables}
+        order = {name: i for i, name in enumerate(self.plan.order)}
+        worked = [self.printer.equations(u)[0] for u in
+                  sorted(self.s.updates, key=lambda u: order.get(u.parameter, len(order)))
+                  if u.parameter in shown]
+        if self.symbolic:
+            worked = [self.printer.equations(u)[0] for u in self.s.updates]
+        return {
+            "worked": worked,
+            "columns": ["parameter", "before", f.math(f.partial(self.loss, "w")),
+                        f.math(f.after_update("w"))],
+            "rows": [] if self.symbolic else [
+                [f.math(f.symbol(u.parameter)), self.plain(u.old), self.plain(u.gradient),
+                 self.plain(u.new)] for u in self.s.updates],
+        }
 
     def after_view(self) -> dict[str, Any] | None:
         f = self.f
@@ -167,8 +225,7 @@ class _SolutionView:
         if data is None or self.symbolic:
             return None
         f = self.f
-        names = [n for n in self.problem.parameters if n in self.s.gradients] + \
-            [n for n in self.s.gradients if n not in self.problem.parameters]
+        names = [n for n in self.plan.asked if n in self.s.gradients]
         rows = [{"example": str(e.index + 1),
                  "inputs": ", ".join(f.equals_in_text(f.symbol(n), v) for n, v in e.inputs.items()),
                  "loss": f.number(e.forward[self.loss].value),
@@ -245,9 +302,11 @@ def evenly_spread(count: int, limit: int) -> list[int]:
     return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
 
 
-def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str, Any]:
-    """Everything a template needs, as strings and lists: no SymPy object reaches a template."""
-    w = _SolutionView(solution, fmt, symbolic)
+def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
+         plan: dict | None = None) -> dict[str, Any]:
+    """Everything a template needs, as strings and lists: no SymPy object reaches a template.
+    `plan` holds teaching.plan's options: gradients, detail and delta."""
+    w = _SolutionView(solution, fmt, symbolic, plan)
     problem = solution.problem
     return {
         "title": fmt.prose(problem.title or "Backpropagation"),
@@ -262,12 +321,18 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False) -> dict[str
                                   w.printer.values(solution.forward[problem.loss].value) or
                                   [(fmt.eq, fmt.expr(problem.nodes[problem.loss]))]),
         "backward": w.backward_view(),
+        "legend": w.legend(),
         "gradients": w.gradients_view(),
         "updates": w.updates_view(),
         "after_update": w.after_view(),
         "batch": w.batch_view(),
         "run": w.run_view(),
     }
+
+
+def _listed(items: list[str]) -> str:
+    """a, b and c."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def direction(gradient: sp.Expr) -> str:

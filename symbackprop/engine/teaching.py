@@ -1,0 +1,152 @@
+"""What a worked solution derives, and in which order: the plan a lecturer follows (issue 12).
+
+The reverse pass derives every gradient once; a solution shows those that are asked (the
+parameters', by default) and the ones they are built from, in teaching order: the layer nearest the
+loss first, and within a layer the units in the file's order (dE/dw5 before dE/dw7, dE/dw5 before
+dE/dw1). A node that is a weighted sum (net_o1 = w5*out_h1 + w6*out_h2 + b2) gets a delta,
+delta_o1 = dE/dnet_o1, the name its gradient goes by. The parameters asked in detail are derived in
+full; every other one, where it is a weight or bias of a unit (one path, through that unit's delta),
+is a row of its layer's table: its input's value times the unit's delta.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import sympy as sp
+
+from ..errors import ProblemError
+from ..model.graph import Graph
+from ..model.steps import ChainStep, SumStep
+
+#: With more parameters than this, only the first of each layer is derived in full by default.
+MAX_DETAILED = 6
+
+#: A name read as a unit's net input followed by the unit: net_o1 -> o1, z2_1 -> 2,1, z1 -> 1.
+_NET_NAME = re.compile(r"(?:net|z|s|in|a)(?:_(?P<named>[A-Za-z0-9_]+)|(?P<numbered>[0-9][0-9_]*))\Z")
+
+
+@dataclass(frozen=True)
+class Row:
+    """A parameter in its layer's table: dE/dw = (dE/d unit) * (d unit/dw)."""
+
+    parameter: str
+    unit: str
+    step: ChainStep
+
+
+@dataclass(frozen=True)
+class Plan:
+    #: The names whose gradient is derived, in teaching order (the loss itself left out).
+    order: tuple[str, ...]
+    #: The names asked for (the answer key's gradients).
+    asked: tuple[str, ...]
+    #: Weighted-sum nodes mapped to the subscript of their delta: net_o1 -> "o1".
+    deltas: dict[str, str]
+    #: Tables of parameters not derived in full, one per layer, nearest the loss first.
+    tables: tuple[tuple[Row, ...], ...]
+    #: The depth (longest path to the loss) of each name in `order`: equal depths form a layer.
+    depth: dict[str, int]
+
+    @property
+    def in_tables(self) -> set[str]:
+        return {row.parameter for table in self.tables for row in table}
+
+
+def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], parameters: Sequence[str],
+         values: Iterable[str], *, gradients: str | Sequence[str] | None = None,
+         detail: str | Sequence[str] | None = None, delta: bool = True) -> Plan:
+    """The plan for one reverse pass. `gradients`: "all", a list of names, or None for the
+    parameters (every symbol where there are none); `detail`: "all", a list, or None for the default
+    (all, or the first parameter of each layer beyond MAX_DETAILED)."""
+    paths: dict[str, list[ChainStep]] = {}
+    for step in steps:
+        if isinstance(step, ChainStep):
+            paths.setdefault(step.target, []).append(step)
+    derived = list(paths)
+    asked = _asked(gradients, parameters, graph, derived)
+    needed: dict[str, None] = {}
+    pending = list(asked)
+    while pending:
+        name = pending.pop()
+        if name in needed or name not in paths:
+            continue
+        needed[name] = None
+        pending.extend(p.via for p in paths[name] if p.via != loss)
+    depth = _depths(graph, loss, derived)
+    position: dict[str, int] = {}
+    for name in [*parameters, *values, *graph.symbols, *graph.nodes]:     # the first mention counts
+        position.setdefault(name, len(position))
+    order = sorted(needed, key=lambda n: (depth[n], n in graph.nodes, position.get(n, len(position))))
+    deltas = {n: delta_subscript(n) for n in order if delta and n in graph.nodes
+              and is_weighted_sum(graph.nodes[n].expr)}
+    detailed = _detailed(detail, asked, depth)
+    layers: dict[int, list[Row]] = {}
+    for name in order:
+        own = paths[name]
+        if name in asked and name not in detailed and len(own) == 1 and own[0].via in deltas:
+            layers.setdefault(depth[name], []).append(Row(name, own[0].via, own[0]))
+    return Plan(tuple(order), tuple(n for n in order if n in asked), deltas,
+                tuple(tuple(rows) for _, rows in sorted(layers.items())), depth)
+
+
+def _asked(gradients, parameters: Sequence[str], graph: Graph, derived: list[str]) -> list[str]:
+    if gradients == "all" or (gradients is None and not parameters):
+        return derived
+    names = list(parameters) if gradients is None else list(gradients)
+    for name in names:
+        if name not in graph.nodes and name not in graph.symbols:
+            raise ProblemError(f"'{name}' is not a symbol or node of the network", key="gradients")
+    return [n for n in names if n in derived]
+
+
+def _detailed(detail, asked: list[str], depth: dict[str, int]) -> set[str]:
+    if detail == "all" or (detail is None and len(asked) <= MAX_DETAILED):
+        return set(asked)
+    if detail is None:
+        first: dict[int, str] = {}
+        for name in asked:
+            first.setdefault(depth[name], name)
+        return set(first.values())
+    for name in detail:
+        if name not in asked:
+            raise ProblemError(f"'{name}' is not among the gradients derived: " + ", ".join(asked),
+                               key="detail")
+    return set(detail)
+
+
+def _depths(graph: Graph, loss: str, names: list[str]) -> dict[str, int]:
+    """The longest path from each name to the loss, which puts a unit's weights beside each other
+    and every gradient after the ones it is built from."""
+    depth = {loss: 0}
+    relevant = set(names) | {loss}
+    for name in graph.ancestors(loss)[1:]:          # reverse topological: consumers come first
+        depth[name] = 1 + max(depth[c] for c in graph.consumers[name] if c in relevant)
+    return depth
+
+
+def is_weighted_sum(expr: sp.Expr) -> bool:
+    """A unit's net input: a sum whose terms are names or products of names (and at least one
+    product), w5*out_h1 + w6*out_h2 + b2."""
+    if not expr.is_Add:
+        return False
+    products = 0
+    for term in expr.args:
+        factors = sp.Mul.make_args(term)
+        if not all(f.is_Symbol or f.is_number for f in factors):
+            return False
+        products += sum(1 for f in factors if f.is_Symbol) >= 2
+    return products > 0
+
+
+def delta_subscript(name: str) -> str:
+    """The unit a net input's delta is named after: net_o1 -> o1, z2_1 -> 2,1, z1 -> 1; any other
+    name is its own subscript."""
+    match = _NET_NAME.match(name)
+    if match is None:
+        return name
+    unit = (match.group("named") or match.group("numbered")).strip("_")
+    head, _, rest = unit.partition("_")
+    return f"{head},{rest}" if head.isdigit() and rest.isdigit() else unit

@@ -1,0 +1,88 @@
+"""The backward pass as a lecturer writes it: one short block per gradient, in teaching order.
+
+Where the step printer (equations.py) writes each chain-rule step on its own, with the upstream
+gradient recalled and the whole general form grown, a block here names what it builds on
+(delta_o1, dE/dout_o1) and multiplies numbers that stand a few lines above:
+
+    dout_o1/dnet_o1 = out_o1*(1 - out_o1) ≈ 0.751365*(1 - 0.751365) ≈ 0.186816
+    delta_o1 = dE/dout_o1 * dout_o1/dnet_o1 ≈ 0.741365 * 0.186816 ≈ 0.138499
+    dE/dw5 = delta_o1 * out_h1 ≈ 0.138499 * 0.593270 ≈ 0.0821670
+
+A local derivative that is a single name or number (out_h1, w5, 1) is written inside the product;
+any other gets its own line first. A gradient that adds several paths is one line, the sum of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import sympy as sp
+
+from ..engine.teaching import Plan
+from ..model.steps import ChainStep, SumStep
+from . import printers
+from .equations import Equation, StepPrinter, equation
+from .formats import Format
+
+#: A general form is kept in a block's last line while its plain text is at most this long.
+MAX_GENERAL_TEXT = 40
+
+
+class DerivationPrinter(StepPrinter):
+    """Blocks of equations for the gradients of one pass, named as the plan names them."""
+
+    def __init__(self, fmt: Format, loss: str, plan: Plan, known: Mapping[str, sp.Expr], *,
+                 symbolic: bool = False):
+        super().__init__(fmt, loss, symbolic=symbolic)
+        self.plan = plan
+        #: Every symbol's and node's value, to write a local derivative with its numbers in.
+        self.known = known
+
+    def name(self, target: str) -> str:
+        """dE/dout_o1, or a unit's delta: delta_o1."""
+        subscript = self.plan.deltas.get(target)
+        return self.f.partial(self.loss, target) if subscript is None else self.f.delta(subscript)
+
+    def block(self, target: str, paths: Sequence[ChainStep], total: SumStep | None) -> list[Equation]:
+        f = self.f
+        lhs = self.name(target)
+        definition = [(f.eq, f.partial(self.loss, target))] if target in self.plan.deltas else []
+        if len(paths) == 1 and paths[0].via == self.loss:
+            step = paths[0]
+            return [equation(lhs, definition, self.general(step.local_general), (f.eq, f.expr(step.local)),
+                             self._with_numbers(step.local), self.values(step.value))]
+        equations, symbols, numbers, values = [], [], [], []
+        for step in paths:
+            inline = step.local_general is None and (step.local.is_Symbol or step.local.is_number)
+            if not inline:
+                equations.append(self.local(step))
+            local = f.expr(step.local) if inline else f.partial(step.via, target)
+            symbols.append(f.product(self.name(step.via), local))
+            numbers.append(f.product(f.factor(step.upstream_value), f.factor(step.local_value)))
+            values.extend((step.upstream_value, step.local_value))
+        general = total.general if total is not None else paths[0].general
+        value = total.value if total is not None else paths[0].value
+        shown_general = self.general(general) if self.symbolic or self._short(general) else []
+        equations.append(equation(lhs, definition, (f.eq, " + ".join(symbols)), shown_general,
+                                  self._numbers(" + ".join(numbers), *values), self.values(value)))
+        return equations
+
+    def local(self, step: ChainStep) -> Equation:
+        """d via/d target = its general form = on this side of a kink = with numbers = its value."""
+        f = self.f
+        return equation(f.partial(step.via, step.target), self.general(step.local_general),
+                        (f.eq, f.expr(step.local)), self._with_numbers(step.local),
+                        self.values(step.local_value))
+
+    def _with_numbers(self, expr: sp.Expr) -> list[tuple[str, str]]:
+        """The expression with the known values of its names written in, where it has names."""
+        if self.symbolic or expr.is_Atom:
+            return []
+        names = {s.name: self.known[s.name] for s in expr.free_symbols if s.name in self.known}
+        if not names:
+            return []
+        return self._numbers(self.f.substituted(expr, names), *names.values())
+
+    @staticmethod
+    def _short(general: sp.Expr | None) -> bool:
+        return general is not None and len(printers.text(general)) <= MAX_GENERAL_TEXT
