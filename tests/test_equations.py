@@ -202,7 +202,7 @@ def test_an_approximation_shows_every_digit_it_certifies_and_an_exact_decimal_is
     text = (EXAMPLES / "sigmoid_2_2_2.txt").read_text(encoding="utf-8")
     assert "out_h1 = sigmoid(net_h1) = 1/(1 + e^(-0.3775)) ≈ 0.593270\n" in text
     # A value substituted into a formula, too: out_h1 inside net_o1's sum.
-    assert ("&\\approx 0.4 \\cdot 0.593270 + 0.45 \\cdot 0.596884 + 0.6 \\\\"
+    assert ("\\approx 0.4 \\cdot 0.593270 + 0.45 \\cdot 0.596884 + 0.6 \\approx 1.10591 \\\\"
             in (EXAMPLES / "sigmoid_2_2_2.md").read_text(encoding="utf-8"))
 
 
