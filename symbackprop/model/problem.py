@@ -32,6 +32,9 @@ class Problem:
     gates: bool = False
     #: The examples and their batching, or None for a single example given by values alone.
     data: Dataset | None = None
+    #: The lecturer's LaTeX for a name (a node, a symbol, or a key of notation.EXTRA_KEYS such as
+    #: eta), checked by notation.refusal: net_h1 -> z^{(1)}_1. LaTeX and Markdown use it; text does not.
+    notation: dict[str, str] = field(default_factory=dict)
 
     def without_values(self) -> "Problem":
         """The same network with every symbol left symbolic: the general derivation alone, with the

@@ -15,6 +15,7 @@ import yaml
 
 from ..arithmetic import numeric
 from ..errors import ProblemError, reject_unknown_keys
+from ..model import notation as notation_module
 from ..model.data import Dataset
 from ..model.graph import Graph
 from ..model.problem import Problem
@@ -48,6 +49,7 @@ KEYS = {
     "batch": "full (default), sgd, or the number of examples per mini-batch",
     "shuffle": "a seed: shuffle the examples every epoch (default: keep their order)",
     "reduction": "mean (default) or sum: how a batch's losses and gradients combine",
+    "notation": "LaTeX for names in the LaTeX and Markdown solutions: net_h1: \"z^{(1)}_1\"",
 }
 
 
@@ -307,12 +309,37 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     if _sign(kink, "kink") < 0 or _sign(kink - 1, "kink") > 0:
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
 
+    names = [*graph.nodes, *graph.symbols, *context, *notation_module.EXTRA_KEYS]
     return Problem(
         nodes=nodes, loss=loss, values=values, given=given, context=context, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
-        gates=gates, data=data_set,
+        gates=gates, data=data_set, notation=_notation(data.get("notation"), names),
     )
+
+
+def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
+    """The lecturer's LaTeX for names of the problem, each snippet on the whitelist."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise ProblemError('notation: must map names to LaTeX, for example  net_h1: "z^{(1)}_1"',
+                           key="notation")
+    known = set(names)
+    result = {}
+    for name, tex in mapping.items():
+        key = f"notation.{name}"
+        if name not in known:
+            raise ProblemError(f"'{name}' is not a node or symbol of the problem (nor "
+                               + ", ".join(f"{k}, {what}" for k, what in notation_module.EXTRA_KEYS.items())
+                               + ")", key=key)
+        if not isinstance(tex, str):
+            raise ProblemError(f'must be LaTeX text in quotes, for example  {name}: "z_1"', key=key)
+        problem = notation_module.refusal(tex)
+        if problem:
+            raise ProblemError(problem, key=key)
+        result[name] = tex.strip()
+    return result
 
 
 def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[str, sp.Expr],
@@ -441,4 +468,10 @@ def _paragraph(text: str, key: str) -> str:
     control = next((c for c in text if unicodedata.category(c) == "Cc" and not c.isspace()), None)
     if control is not None:
         raise ProblemError(f"contains the control character U+{ord(control):04X}", key=key)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    # $...$ is written into LaTeX and Markdown as mathematics: refused here, with its key, rather
+    # than shown as escaped text, so that a lecturer's typo (or \input) is said, not printed.
+    problem = notation_module.math_refusal(text)
+    if problem:
+        raise ProblemError(f"{problem} (write \\$ for a dollar sign)", key=key)
+    return text
