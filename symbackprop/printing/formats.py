@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 
@@ -19,6 +20,7 @@ from flint import arb, fmpq
 from ..arithmetic import certified, numeric
 from ..arithmetic.certified import Real
 from ..arithmetic.numeric import decimal_string
+from ..model.notation import math_spans, refusal
 from ..model.operations import BY_FUNCTION
 from . import printers
 
@@ -43,8 +45,10 @@ class Format:
     #: A general form longer than this is not shown (None: always shown).
     max_shown_length: int | None = None
 
-    def __init__(self, digits: int):
+    def __init__(self, digits: int, *, notation: Mapping[str, str] | None = None):
         self.digits = digits
+        #: The lecturer's LaTeX for names (Problem.notation, already on the whitelist); text ignores it.
+        self.notation = dict(notation or {})
 
     # --- expressions ---------------------------------------------------------------------------
     def expr(self, e: sp.Basic) -> str:
@@ -185,6 +189,10 @@ class Format:
         """User-written text (titles, notes), made safe for the format."""
         return text
 
+    def text_with_math(self, text: str) -> str:
+        """A title or note, whose `$...$` is mathematics: as written in text."""
+        return text
+
     def equals_in_text(self, lhs: str, value: sp.Expr) -> str:
         """'lhs = value' for a sentence: y = 3, s ≈ 0.5 (as inline math where the format has it)."""
         chain = self.value_chain(value)
@@ -203,12 +211,21 @@ class MarkdownFormat(Format):
     max_shown_length = MAX_SHOWN_LENGTH
 
     def expr(self, e: sp.Basic) -> str:
-        return printers.latex(e)
+        return printers.latex(e, self._written)
+
+    @property
+    def _written(self) -> tuple[tuple[str, str], ...]:
+        """The notation as the printers take it, each name's LaTeX as this format writes it."""
+        return tuple((name, self.written(tex)) for name, tex in self.notation.items())
+
+    def written(self, tex: str) -> str:
+        # A | would end a cell of a Markdown table, even inside $...$ (GitHub splits cells first).
+        return tex.replace("|", r"\vert ")
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         bare = {n: self._substitute(v) for n, v in values.items()}
         names = {n: self._bracketed(v, bare[n]) for n, v in values.items()}
-        return printers.SubstitutingLatexPrinter(names, bare).doprint(e)
+        return printers.SubstitutingLatexPrinter(names, bare, dict(self._written)).doprint(e)
 
     def _substitute(self, value: sp.Expr) -> str:
         if not value.is_number:
@@ -227,16 +244,23 @@ class MarkdownFormat(Format):
         return text
 
     def symbol(self, name: str) -> str:
-        return printers.latex_name(name)
+        tex = self.notation.get(name)
+        return printers.latex_name(name) if tex is None else self.written(tex)
 
     def partial(self, top: str, bottom: str) -> str:
-        return r"\frac{\partial %s}{\partial %s}" % (printers.latex_name(top), printers.latex_name(bottom))
+        return r"\frac{\partial %s}{\partial %s}" % (self.symbol(top), self.symbol(bottom))
 
     def words(self, text: str) -> str:
         return rf"\text{{{text}}}"
 
     def after_update(self, lhs: str) -> str:
         return f"{lhs}^{{+}}"
+
+    def updated(self, name: str) -> str:
+        # A name in the lecturer's notation may carry its own scripts (z^{(1)}_1): braced, so that
+        # the + is not a second superscript, which stops LaTeX.
+        symbol = self.symbol(name)
+        return self.after_update(f"{{{symbol}}}" if name in self.notation else symbol)
 
     def bracket(self, text: str) -> str:
         compound = " + " in text or " - " in text or text.startswith("-")
@@ -263,6 +287,14 @@ class MarkdownFormat(Format):
     def math(self, text: str) -> str:
         return f"${text}$"
 
+    def text_with_math(self, text: str) -> str:
+        """A title or note: its `$...$` as mathematics, the rest as escaped prose. The parser has
+        refused any `$...$` off the whitelist; one that reaches here unchecked (a Problem built in
+        Python) is escaped as prose like the rest."""
+        return "".join(self.math(piece.strip()) if is_math and refusal(piece) is None
+                       else self.prose(f"${piece}$" if is_math else piece)
+                       for is_math, piece in math_spans(text))
+
     def prose(self, text: str) -> str:
         # Backslash-escape Markdown's punctuation and write HTML's specials as entities, so that
         # a title can neither start a list nor open a tag.
@@ -278,6 +310,9 @@ class LatexFormat(MarkdownFormat):
 
     def code(self, text: str) -> str:
         return rf"\texttt{{{escape_latex(text)}}}"
+
+    def written(self, tex: str) -> str:
+        return tex
 
     def math(self, text: str) -> str:
         return rf"\({text}\)"

@@ -180,7 +180,7 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     if format not in FORMAT_BY_NAME:
         raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(SOLUTION_FORMATS),
                            key="format")
-    fmt = FORMAT_BY_NAME[format](digits)
+    fmt = FORMAT_BY_NAME[format](digits, notation=solution.problem.notation)
     data = {**view(solution, fmt, symbolic=symbolic), "fragment": fragment,
             "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
@@ -199,5 +199,5 @@ def _graph(solution: Solution, format: str) -> str | None:
 def gradients_latex(solution: Solution) -> str:
     """The gradients alone as one aligned display: Jupyter's LaTeX display is MathJax, which takes
     mathematics only."""
-    lines = align_lines(view(solution, MarkdownFormat(6))["gradients"])
+    lines = align_lines(view(solution, MarkdownFormat(6, notation=solution.problem.notation))["gradients"])
     return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
