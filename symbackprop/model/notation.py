@@ -4,19 +4,21 @@ A problem's `notation:` maps a name to a LaTeX math snippet (`net_h1: "z^{(1)}_1
 and notes may hold `$...$` mathematics. Both reach pdflatex (and KaTeX or MathJax in Markdown), so
 both pass one check first, `refusal()`, and the printers write only what passed it.
 
-The check is a whitelist, not a blacklist. KaTeX's safety options (`trust` for \\href and
-\\includegraphics, `maxExpand` against macro loops) and MathJax's Safe extension (filtering URLs,
-classes and styles) block the dangerous features of a TeX *interpreter written for the web*, which
-never reads files; their own advisories (KaTeX's \\def/\\newcommand loops despite maxExpand, its
-\\includegraphics and \\htmlData escapes) show how a list of forbidden things falls behind. Here the
-output goes to real TeX, where \\input, \\openout, \\write18, \\csname, \\catcode and `^^5c` (a
-backslash written by its code) reach files and the shell, so we follow the other approach those
-projects recommend for untrusted input, and which Wikipedia's texvc takes: tokenize the snippet and
-accept only known tokens. That is, ASCII letters and digits, spaces, `_ ^ { } ( ) [ ] , . ' + - | /`,
-and the control words below, all defined by LaTeX's kernel or amsmath and all known to KaTeX and
-MathJax; no macro can be defined and no file named. The check also refuses what would stop pdflatex
-(unbalanced braces, a double subscript, a command without its argument, `_` inside \\text), so that
-a snippet that passes compiles.
+The check is a whitelist, as MediaWiki's texvc (and its port texvcjs, github.com/wikimedia/texvcjs)
+validates the mathematics of Wikipedia before TeX sees it: every command must be one it knows
+("F: a TeX function was not recognized"), and arguments must be braced where they need it. KaTeX's
+safety options (`trust` for \\href and \\includegraphics, `maxExpand` against macro loops) and
+MathJax's Safe extension (filtering URLs, classes and styles) instead block the dangerous features
+of an interpreter written for the web, which never reads a file; KaTeX's own advisories
+(\\def/\\newcommand loops despite maxExpand, \\includegraphics and \\htmlData escapes) show how such
+a list falls behind. Here the output goes to real TeX, where \\input, \\openout, \\write18,
+\\csname, \\catcode and `^^5c` (a backslash written by its code) reach files and the shell, so only
+known tokens pass: ASCII letters and digits, spaces, `_ ^ { } ( ) [ ] , . ' + - | /` and `= : ;` (a
+title's `$\\eta = 0.5$`; not `<` or `>`, which Markdown may take for HTML), and the control words
+below, all defined by LaTeX's kernel or amsmath and all known to KaTeX and MathJax; no macro can be
+defined and no file named. The check also refuses what would stop pdflatex (unbalanced braces, a
+double subscript, a command without its argument, `_` inside \\text), so a snippet that passes
+compiles.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ GREEK = frozenset((
 #: Symbols that take no argument.
 SYMBOLS = GREEK | frozenset((
     "prime ell partial nabla infty cdot cdots ldots times ast star circ dagger top hbar imath "
-    "jmath").split())
+    "jmath leq geq neq approx in to sum").split())
 #: Commands whose one argument is mathematics: fonts and accents.
 MATH_ARGUMENT = frozenset((
     "mathrm mathbf mathit mathsf mathtt mathcal boldsymbol operatorname hat bar tilde vec dot ddot "
@@ -41,7 +43,7 @@ TEXT_ARGUMENT = frozenset({"text"})
 COMMANDS = SYMBOLS | MATH_ARGUMENT | TEXT_ARGUMENT
 
 #: Characters that stand for themselves in mathematics (and, but for _ and ^, in text).
-PUNCTUATION = "()[],.'+-|/"
+PUNCTUATION = "()[],.'+-|/=:;"
 #: Names notation: may take beyond the problem's nodes and symbols, and what each stands for
 #: (a delta or a loss's average may join them).
 EXTRA_KEYS = {"eta": "the learning rate"}
@@ -169,7 +171,7 @@ class _Checker:
 
 def allowed() -> str:
     """The whitelist in one line, for error messages (the README lists every command)."""
-    return ("letters, digits, spaces, _ ^ { } ( ) [ ] , . ' + - | / and the Greek letters, "
+    return ("letters, digits, spaces, _ ^ { } ( ) [ ] , . ' + - | / = : ; and the Greek letters, "
             "\\text, \\mathrm, \\mathbf, \\mathcal, \\operatorname, \\hat, \\bar, \\tilde, \\vec, "
             "\\prime, \\ell, \\partial, \\cdot and the few more the README lists")
 
