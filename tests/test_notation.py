@@ -208,6 +208,21 @@ def test_markdown_with_every_whitelisted_command_parses_with_katex(tmp_path):
     assert json.loads(done.stdout) == []
 
 
+def test_latex_in_yamls_double_quotes_is_refused_with_the_reason(tmp_path):
+    """In YAML's double quotes "\\alpha" is a bell and "lpha", "\\text" a tab and "ext": said, not
+    typeset as "ext"."""
+    path = tmp_path / "q.yaml"
+    path.write_text('title: "Net $\\text{x}$"\nnodes: {y: w*x}\nvalues: {w: 1, x: 2}\n'
+                    'notation: {w: "\\alpha"}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(path)])
+    assert result.exit_code == 2 and "key 'title'" in result.output and "single quotes" in result.output
+    path.write_text(path.read_text().replace('"Net $\\text{x}$"', "'Net $\\text{x}$'"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(path)])
+    assert result.exit_code == 2 and "key 'notation.w'" in result.output and "U+0007" in result.output
+    path.write_text(path.read_text().replace('"\\alpha"', "'\\alpha'"), encoding="utf-8")
+    assert r"y &= \alpha x" in solve(path, "tex")
+
+
 # --- $...$ in the title and notes -------------------------------------------------------------------
 
 def test_a_titles_mathematics_passes_through_and_the_rest_stays_prose(tmp_path):

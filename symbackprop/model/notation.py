@@ -94,8 +94,14 @@ class _Checker:
     def token(self, token: str) -> str | None:
         group = self.groups[-1]
         text = group["mode"] == "text"
-        if token.isspace():
+        if token == " ":
             return None
+        if token.isspace() or not token.isprintable():
+            # YAML's double quotes read \t, \a, \b, \f, \v, \n and \r as control characters, so
+            # "\text" or "\alpha" arrive as a tab or a bell followed by the rest of the word.
+            return (f"holds the control character U+{ord(token):04X}: in YAML's double quotes \\a, "
+                    "\\b, \\f, \\n, \\r, \\t and \\v are escapes, so write LaTeX in single quotes, "
+                    "'\\alpha', or double its backslashes, \"\\\\alpha\"")
         if token.startswith("\\"):
             name = token[1:]
             if not name.isalpha():

@@ -468,10 +468,10 @@ def _paragraph(text: str, key: str) -> str:
     control = next((c for c in text if unicodedata.category(c) == "Cc" and not c.isspace()), None)
     if control is not None:
         raise ProblemError(f"contains the control character U+{ord(control):04X}", key=key)
-    text = " ".join(text.split())
     # $...$ is written into LaTeX and Markdown as mathematics: refused here, with its key, rather
     # than shown as escaped text, so that a lecturer's typo (or \input) is said, not printed.
-    problem = notation_module.math_refusal(text)
+    # Checked before the spaces are joined: a tab there is YAML's "\t" of a "\text" in double quotes.
+    problem = notation_module.math_refusal(text.replace("\n", " ").replace("\r", " "))
     if problem:
         raise ProblemError(f"{problem} (write \\$ for a dollar sign)", key=key)
-    return text
+    return " ".join(text.split())
