@@ -312,7 +312,9 @@ class LatexFormat(MarkdownFormat):
         return rf"\texttt{{{escape_latex(text)}}}"
 
     def written(self, tex: str) -> str:
-        return tex
+        # \text takes the surrounding font, so E_{\text{total}} turned bold in a step's bold heading
+        # (the E beside it stays upright math); \textnormal is the same text in the normal font.
+        return re.sub(r"\\text(?![A-Za-z])", r"\\textnormal", tex)
 
     def math(self, text: str) -> str:
         return rf"\({text}\)"
