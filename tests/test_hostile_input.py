@@ -424,10 +424,12 @@ def test_a_file_that_never_ends_is_read_only_up_to_the_limit():
 
 # --- user text cannot inject TeX or HTML -----------------------------------------------------------
 
+# $...$ is mathematics on a whitelist (issue 12 item 6): the title's $x$ passes as such, and a lone
+# $$ is a literal dollar sign; $\input{x}$ and the like are refused (test_notation.py).
 INJECTION = {
     "title": r"Injected \input{/etc/passwd} \write18{touch pwned} $x$ } <script>alert(1)</script>",
     "notes": [r"\immediate\write18{touch pwned}\input{/etc/passwd}", "<img src=x onerror=alert(1)>",
-              r"}\end{document}", "$$ \\def\\x{1} $$ ` | # * _ ~ % & ^^5cinput"],
+              r"}\end{document}", "\\def\\x{1} $$ ` | # * _ ~ % & ^^5cinput"],
     "nodes": {"y": "relu(w3*x_n)", "E": "(y - ybar)**2"},
     "values": {"w3": "0.2", "x_n": 15, "ybar": 2},
     "parameters": ["w3"],
@@ -446,7 +448,7 @@ def test_latex_output_escapes_every_command_of_user_text():
         assert command not in tex, command
     assert r"\textbackslash{}input\{/etc/passwd\}" in tex
     assert r"\textbackslash{}write18\{touch pwned\}" in tex
-    assert r"\$x\$ \}" in tex
+    assert r"\(x\) \}" in tex and r"\textbackslash{}def\textbackslash{}x\{1\} \$\$ `" in tex
     assert tex.count(r"\end{document}") == 1
 
 
@@ -492,6 +494,8 @@ def test_markdown_output_has_no_raw_html_and_no_math_from_user_text():
     assert "<script" not in md.lower() and "<img" not in md.lower()
     assert "&lt;script&gt;" in md and "&lt;img src=x onerror=alert(1)&gt;" in md
     title = next(line for line in md.splitlines() if line.startswith("# "))
+    assert "$x$ \\}" in title        # the whitelisted mathematics; nothing else unescaped
+    title = title.replace("$x$", "")
     unescaped = [i for i, c in enumerate(title) if c in "$`{}" and title[i - 1] != "\\"]
     assert not unescaped, title
 

@@ -53,13 +53,13 @@ def report_view(report: Report, format_class: type[Format]) -> dict[str, Any]:
     else:
         summary = f"{total - len(wrong)} of {total} claims are right; {len(wrong)} " \
                   f"{'is' if len(wrong) == 1 else 'are'} wrong."
-    rows = [_row(v, report, format_class(_value_digits(v))) for v in report.verdicts]
+    rows = [_row(v, report, format_class.of(report.problem, _value_digits(v))) for v in report.verdicts]
     width = max(len(f"{r['label']} = {r['text']}") for r in rows)
     return {
         # File names go into code spans in Markdown, where escaping would show; only ` must go.
         "problem": (report.problem.source or "the problem").replace("`", "'"),
         "claims": (report.claims_source or "the claims").replace("`", "'"),
-        "title": steps_format.prose(report.problem.title) if report.problem.title else None,
+        "title": steps_format.text_with_math(report.problem.title) if report.problem.title else None,
         "summary": summary,
         "rows": rows,
         "width": width,

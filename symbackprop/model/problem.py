@@ -48,6 +48,9 @@ class Problem:
     #: Each node written as text, unevaluated in the text's term order (w1*i1 + w2*i2 + b1), for
     #: printing; the derivation uses `nodes`.
     written: dict[str, sp.Expr] = field(default_factory=dict)
+    #: The lecturer's LaTeX for a name (a node, a symbol, or a key of notation.EXTRA_KEYS such as
+    #: eta), checked by notation.refusal: net_h1 -> z^{(1)}_1. LaTeX and Markdown use it; text does not.
+    notation: dict[str, str] = field(default_factory=dict)
 
     def without_values(self) -> "Problem":
         """The same network with every symbol left symbolic: the general derivation alone, with the

@@ -16,6 +16,7 @@ import yaml
 
 from ..arithmetic import numeric
 from ..errors import ProblemError, reject_unknown_keys
+from ..model import notation as notation_module
 from ..model.data import Dataset
 from ..model.graph import Graph
 from ..model.problem import NUMBER_POLICIES, Problem
@@ -59,6 +60,7 @@ KEYS = {
     "gradients": "the gradients asked for: a list of names, or all (default: the parameters')",
     "detail": "the gradients derived in full: a list of names, or all (the others in tables)",
     "numbers": "as-written (default: decimals stay decimals) or exact (fractions beside decimals)",
+    "notation": "LaTeX for names in the LaTeX and Markdown solutions: net_h1: \"z^{(1)}_1\"",
 }
 #: The keys whose numbers tell how the problem writes them (decimals or fractions).
 NUMBER_KEYS = ("values", "context", "given", "data", "layers", "learning_rate")
@@ -327,11 +329,13 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     if _sign(kink, "kink") < 0 or _sign(kink - 1, "kink") > 0:
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
 
+    names = [*graph.nodes, *graph.symbols, *context, *notation_module.EXTRA_KEYS]
     return Problem(
         nodes=nodes, loss=loss, values=values, given=given, context=context, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
         gates=gates, data=data_set, numbers=numbers, written=written,
+        notation=_notation(data.get("notation"), names),
         gradients=names_or_all(data.get("gradients"), "gradients"),
         detail=names_or_all(data.get("detail"), "detail"),
         fractions=any(_writes_fractions(data.get(key)) for key in NUMBER_KEYS),
@@ -359,6 +363,30 @@ def _writes_fractions(raw: Any) -> bool:
     if isinstance(raw, (list, tuple)):
         return any(_writes_fractions(v) for v in raw)
     return isinstance(raw, str) and not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
+
+
+def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
+    """The lecturer's LaTeX for names of the problem, each snippet on the whitelist."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise ProblemError('notation: must map names to LaTeX, for example  net_h1: "z^{(1)}_1"',
+                           key="notation")
+    known = set(names)
+    result = {}
+    for name, tex in mapping.items():
+        key = f"notation.{name}"
+        if name not in known:
+            raise ProblemError(f"'{name}' is not a node or symbol of the problem (nor "
+                               + ", ".join(f"{k}, {what}" for k, what in notation_module.EXTRA_KEYS.items())
+                               + ")", key=key)
+        if not isinstance(tex, str):
+            raise ProblemError(f'must be LaTeX text in quotes, for example  {name}: "z_1"', key=key)
+        problem = notation_module.refusal(tex)
+        if problem:
+            raise ProblemError(problem, key=key)
+        result[name] = tex.strip()
+    return result
 
 
 def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[str, sp.Expr],
@@ -490,4 +518,10 @@ def _paragraph(text: str, key: str) -> str:
     control = next((c for c in text if unicodedata.category(c) == "Cc" and not c.isspace()), None)
     if control is not None:
         raise ProblemError(f"contains the control character U+{ord(control):04X}", key=key)
+    # $...$ is written into LaTeX and Markdown as mathematics: refused here, with its key, rather
+    # than shown as escaped text, so that a lecturer's typo (or \input) is said, not printed.
+    # Checked before the spaces are joined: a tab there is YAML's "\t" of a "\text" in double quotes.
+    problem = notation_module.math_refusal(text.replace("\n", " ").replace("\r", " "))
+    if problem:
+        raise ProblemError(f"{problem} (write \\$ for a dollar sign)", key=key)
     return " ".join(text.split())

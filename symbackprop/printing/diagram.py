@@ -14,6 +14,7 @@ import html
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
@@ -95,7 +96,7 @@ def draw(solution, format: str, *, digits: int = 4) -> str:
     loss = solution.problem.loss
     values, gradients = captions(solution)
     if format == "tikz":
-        return _tikz(boxes, edges, loss, digits, values, gradients)
+        return _tikz(boxes, edges, loss, digits, values, gradients, solution.problem.notation)
     if format == "mermaid":
         return _mermaid(boxes, edges, loss, digits, values, gradients)
     source = _dot(boxes, edges, loss, digits, values, gradients)
@@ -170,28 +171,41 @@ def _box(solution, name: str, column: int) -> _Box:
         return _Box(name, "symbol", None, value, False, gradient_value, column)
     step = solution.forward[name]
     kind = "loss" if name == problem.loss else "node"
-    return _Box(name, kind, _operation(node.expr), step.value, step.given, gradient_value, column)
+    return _Box(name, kind, _operation(node.expr, problem.notation), step.value, step.given,
+                gradient_value, column)
 
 
-def _operation(expr: sp.Expr) -> tuple[str, str] | None:
+def _operation(expr: sp.Expr, notation: Mapping[str, str]) -> tuple[str, str] | None:
     """An operator for one operation on symbols (w1*x1 -> ×), else the expression while short."""
     operation = BY_FUNCTION.get(expr.func)
     if operation and operation.glyph and expr.args and all(a.is_Symbol for a in expr.args):
         return operation.glyph
     shown = text(expr)
-    return (shown, _tex(expr)) if len(shown) <= MAX_EXPR_CHARS else None
+    return (shown, _tex(expr, notation)) if len(shown) <= MAX_EXPR_CHARS else None
 
 
-def _tex(expr: sp.Expr) -> str:
-    # The picture must compile with tikz alone, so amsmath's \operatorname, which the project's
-    # printer uses for relu and sigmoid, becomes plain LaTeX's \mathrm.
-    return latex(expr).replace(r"\operatorname{", r"\mathrm{")
+def _tex(expr: sp.Expr, notation: Mapping[str, str] | None = None) -> str:
+    return _tikz_alone(latex(expr, notation=tuple((notation or {}).items())))
 
 
-def _tex_value(value: sp.Expr | None, digits: int) -> str | None:
+#: The picture must compile with tikz alone: amsmath's commands, which the printer uses for relu
+#: and sigmoid (\operatorname) and a lecturer's notation may use, become plain LaTeX's nearest.
+_AMSMATH = {"operatorname": r"\mathrm", "text": r"\textrm", "boldsymbol": r"\mathbf"}
+
+
+def _tikz_alone(tex: str) -> str:
+    return re.sub(r"\\(operatorname|text|boldsymbol)(?![A-Za-z])", lambda m: _AMSMATH[m.group(1)], tex)
+
+
+def _tikz_name(name: str, notation: Mapping[str, str]) -> str:
+    """A box's name in the picture: the lecturer's notation, else the readable name."""
+    return _tikz_alone(notation.get(name) or latex_name(name))
+
+
+def _tex_value(value: sp.Expr | None, digits: int, notation: Mapping[str, str] | None = None) -> str | None:
     """format_value in LaTeX: symbolic values through the printer, 1.2e-5 as 1.2 \\times 10^{-5}."""
     shown = format_value(value, digits, _LATEX)
-    return _tex(value) if shown is not None and not value.is_number else shown
+    return _tex(value, notation) if shown is not None and not value.is_number else shown
 
 
 # --- TikZ ----------------------------------------------------------------------------------------
@@ -201,13 +215,13 @@ CHAR_WIDTH, LINE_HEIGHT, COLUMN_GAP, ROW_GAP = 0.15, 0.4, 1.2, 0.45
 
 
 def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
-          values: str, gradients: str) -> str:
+          values: str, gradients: str, notation: Mapping[str, str]) -> str:
     columns: dict[int, list[_Box]] = {}
     for box in boxes:
         columns.setdefault(box.column, []).append(box)
     # Every box of a column is as wide as its widest label and arrows run from east to west
     # anchors, so an arrow between neighbouring columns stays in the gap and crosses no box.
-    width = {c: max(_tex_width(b, digits) for b in bs) for c, bs in columns.items()}
+    width = {c: max(_tex_width(b, digits, notation) for b in bs) for c, bs in columns.items()}
     x, previous = {}, None
     for c in sorted(columns):
         x[c] = 0.0 if previous is None else (
@@ -225,14 +239,14 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
            r"  lossbox/.style={box, double}]"]
     for c in sorted(columns):
         for box in sorted(columns[c], key=lambda b: -y[b.name]):
-            label = _TIKZ_LABEL.join(box, digits, TIKZ_NEWLINE)
+            label = _tikz_label(notation).join(box, digits, TIKZ_NEWLINE)
             out.append(f"  \\node[{box.kind}box, minimum width={_cm(width[c])}cm] (n_{box.name}) "
                        f"at ({_cm(x[c])},{_cm(y[box.name])}) {{{label}}};")
     for used, name in edges:
         out.append(f"  \\draw[->] (n_{used}.east) -- (n_{name}.west);")
     gradient, _, which = gradients.partition(" ")        # "gradients", "of the batch (...)"
     legend = (f"\\textcolor{{{FORWARD_TIKZ}}}{{{values}}}\\qquad "
-              f"\\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} $\\partial {latex_name(loss)}"
+              f"\\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} $\\partial {_tikz_name(loss, notation)}"
               f"/\\partial(\\cdot)$" + (f" {which}" if which else "") + "}")
     out.append(f"  \\node[anchor=north, font=\\scriptsize] at ([yshift=-2mm]current bounding "
                f"box.south) {{{legend}}};")
@@ -268,13 +282,15 @@ def _cm(length: float) -> str:
 #: A line break inside a TikZ node.
 TIKZ_NEWLINE = r"\\ "
 
-_TIKZ_LABEL = _Label(
-    number=_tex_value,
-    name=lambda box: f"${latex_name(box.name)}$",
-    operation=lambda box: f"{{\\scriptsize ${box.operation[1]}$}}",
-    value=lambda box, shown: (f"\\textcolor{{{FORWARD_TIKZ}}}{{${shown}$}}"
-                              + (" {\\scriptsize (given)}" if box.given else "")),
-    gradient=lambda box, shown: f"\\textcolor{{{GRADIENT_TIKZ}}}{{${shown}$}}")
+def _tikz_label(notation: Mapping[str, str]) -> _Label:
+    """The label in TikZ: names, operations and symbolic values in the lecturer's notation."""
+    return _Label(
+        number=lambda value, digits: _tex_value(value, digits, notation),
+        name=lambda box: f"${_tikz_name(box.name, notation)}$",
+        operation=lambda box: f"{{\\scriptsize ${box.operation[1]}$}}",
+        value=lambda box, shown: (f"\\textcolor{{{FORWARD_TIKZ}}}{{${shown}$}}"
+                                  + (" {\\scriptsize (given)}" if box.given else "")),
+        gradient=lambda box, shown: f"\\textcolor{{{GRADIENT_TIKZ}}}{{${shown}$}}")
 
 
 def _tex_line_count(box: _Box, digits: int) -> int:
@@ -282,9 +298,11 @@ def _tex_line_count(box: _Box, digits: int) -> int:
                                              _tex_value(box.gradient, digits)))
 
 
-def _tex_width(box: _Box, digits: int) -> float:
-    # The TikZ label shows bare numbers (the legend says which is which): measure those.
-    shown = [box.name, box.operation[0] if box.operation else "",
+def _tex_width(box: _Box, digits: int, notation: Mapping[str, str]) -> float:
+    # The TikZ label shows bare numbers (the legend says which is which): measure those, and a
+    # name in the lecturer's notation by what it shows (z^{(1)}_1 as z(1)1).
+    name = re.sub(r"\\[A-Za-z]+|[{}_^ ]", "", notation[box.name]) if box.name in notation else box.name
+    shown = [name, box.operation[0] if box.operation else "",
              (format_value(box.value, digits) or "") + (" (given)" if box.given else ""),
              format_value(box.gradient, digits) or ""]
     return max(len(s) for s in shown) * CHAR_WIDTH + 0.3

@@ -21,6 +21,7 @@ from flint import arb, fmpq
 from ..arithmetic import certified, numeric
 from ..arithmetic.certified import Real
 from ..arithmetic.numeric import decimal_string
+from ..model.notation import math_spans, refusal
 from ..model.operations import BY_FUNCTION
 from ..model.problem import Problem
 from . import printers
@@ -78,18 +79,22 @@ class Format:
     max_shown_length: int | None = None
 
     def __init__(self, digits: int, style: NumberStyle = NumberStyle(),
-                 written: Mapping[sp.Expr, sp.Expr] | None = None):
+                 written: Mapping[sp.Expr, sp.Expr] | None = None, *,
+                 notation: Mapping[str, str] | None = None):
         self.digits = digits
         self.style = style
         #: A node's expression -> the same in the order its text writes it (Problem.written).
         self.written = written or {}
+        #: The lecturer's LaTeX for names (Problem.notation, already on the whitelist); text ignores it.
+        self.notation = dict(notation or {})
 
     @classmethod
     def of(cls, problem: Problem, digits: int, numbers: str | None = None,
            places: int | None = None) -> "Format":
         """The format for one problem: its number policy and its nodes in their written order."""
         return cls(digits, NumberStyle.of(problem, numbers, places),
-                   {problem.nodes[n]: e for n, e in problem.written.items() if n in problem.nodes})
+                   {problem.nodes[n]: e for n, e in problem.written.items() if n in problem.nodes},
+                   notation=problem.notation)
 
     @property
     def decimals(self) -> bool:
@@ -299,6 +304,10 @@ class Format:
         """User-written text (titles, notes), made safe for the format."""
         return text
 
+    def text_with_math(self, text: str) -> str:
+        """A title or note, whose `$...$` is mathematics: as written in text."""
+        return text
+
     def equals_in_text(self, lhs: str, value: sp.Expr) -> str:
         """'lhs = value' for a sentence: y = 3, s ≈ 0.5 (as inline math where the format has it)."""
         relation, text = self.value_chain(value)[0]
@@ -318,15 +327,25 @@ class MarkdownFormat(Format):
     def expr(self, e: sp.Basic) -> str:
         shown, settings = self._settings(e)
         if settings is None:
-            return printers.latex(e, self.decimals)
-        return printers.ReadableLatexPrinter(settings).doprint(shown)
+            return printers.latex(e, self.decimals, self._notation_pairs)
+        names = printers.notation_names(shown, self._notation_pairs)
+        return printers.ReadableLatexPrinter({**settings, "symbol_names": names}).doprint(shown)
+
+    @property
+    def _notation_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The notation as the printers take it, each name's LaTeX as this format writes it."""
+        return tuple((name, self.notation_tex(tex)) for name, tex in self.notation.items())
+
+    def notation_tex(self, tex: str) -> str:
+        # A | would end a cell of a Markdown table, even inside $...$ (GitHub splits cells first).
+        return tex.replace("|", r"\vert ")
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         bare = {n: self._substitute(v) for n, v in values.items()}
         names = {n: self._bracketed(v, bare[n]) for n, v in values.items()}
         shown, settings = self._settings(e)
         return printers.SubstitutingLatexPrinter(
-            names, bare, settings or {"decimals": self.decimals}).doprint(shown)
+            names, bare, settings or {"decimals": self.decimals}, dict(self._notation_pairs)).doprint(shown)
 
     def _substitute(self, value: sp.Expr) -> str:
         if not value.is_number:
@@ -346,10 +365,11 @@ class MarkdownFormat(Format):
         return text
 
     def symbol(self, name: str) -> str:
-        return printers.latex_name(name)
+        tex = self.notation.get(name)
+        return printers.latex_name(name) if tex is None else self.notation_tex(tex)
 
     def partial(self, top: str, bottom: str) -> str:
-        return r"\frac{\partial %s}{\partial %s}" % (printers.latex_name(top), printers.latex_name(bottom))
+        return r"\frac{\partial %s}{\partial %s}" % (self.symbol(top), self.symbol(bottom))
 
     def words(self, text: str) -> str:
         return rf"\text{{{text}}}"
@@ -361,6 +381,12 @@ class MarkdownFormat(Format):
 
     def after_update(self, lhs: str) -> str:
         return f"{lhs}^{{+}}"
+
+    def updated(self, name: str) -> str:
+        # A name in the lecturer's notation may carry its own scripts (z^{(1)}_1): braced, so that
+        # the + is not a second superscript, which stops LaTeX.
+        symbol = self.symbol(name)
+        return self.after_update(f"{{{symbol}}}" if name in self.notation else symbol)
 
     def bracket(self, text: str) -> str:
         compound = " + " in text or " - " in text or text.startswith("-")
@@ -390,6 +416,14 @@ class MarkdownFormat(Format):
     def math(self, text: str) -> str:
         return f"${text}$"
 
+    def text_with_math(self, text: str) -> str:
+        """A title or note: its `$...$` as mathematics, the rest as escaped prose. The parser has
+        refused any `$...$` off the whitelist; one that reaches here unchecked (a Problem built in
+        Python) is escaped as prose like the rest."""
+        return "".join(self.math(piece.strip()) if is_math and refusal(piece) is None
+                       else self.prose(f"${piece}$" if is_math else piece)
+                       for is_math, piece in math_spans(text))
+
     def prose(self, text: str) -> str:
         # Backslash-escape Markdown's punctuation and write HTML's specials as entities, so that
         # a title can neither start a list nor open a tag.
@@ -405,6 +439,11 @@ class LatexFormat(MarkdownFormat):
 
     def code(self, text: str) -> str:
         return rf"\texttt{{{escape_latex(text)}}}"
+
+    def notation_tex(self, tex: str) -> str:
+        # \text takes the surrounding font, so E_{\text{total}} turned bold in a step's bold heading
+        # (the E beside it stays upright math); \textnormal is the same text in the normal font.
+        return re.sub(r"\\text(?![A-Za-z])", r"\\textnormal", tex)
 
     def math(self, text: str) -> str:
         return rf"\({text}\)"

@@ -7,6 +7,7 @@ syntax, so an answer key's strings can be parsed back.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import sympy as sp
 from sympy.core.function import Application
@@ -231,7 +232,9 @@ class ReadableLatexPrinter(_Decimals, _PositiveFirst, LatexPrinter):
         super().__init__({"mul_symbol": None, **(settings or {})})
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        return latex_name(expr.name)
+        # SymPy's own setting for a symbol's LaTeX (the lecturer's notation), else the readable name.
+        written = self._settings["symbol_names"].get(expr)
+        return latex_name(expr.name) if written is None else written
 
     def _print_Heaviside(self, expr, exp=None):
         # The step function of ReLU's and max's derivatives, as lecture notes write it, with its
@@ -257,17 +260,31 @@ DISPLAY_FLOAT_DIGITS = 15
 
 class SubstitutingLatexPrinter(_Substituting, ReadableLatexPrinter):
     """The LaTeX printer, writing each named symbol as a given LaTeX string (its value), with a
-    visible multiplication sign so that 2 \\cdot \\frac{1}{5} cannot be misread."""
+    visible multiplication sign so that 2 \\cdot \\frac{1}{5} cannot be misread; the symbols left
+    as they are follow `notation` (name -> LaTeX)."""
 
-    def __init__(self, names: dict[str, str], bare: dict[str, str], settings: dict | None = None):
+    def __init__(self, names: dict[str, str], bare: dict[str, str], settings: dict | None = None,
+                 notation: Mapping[str, str] | None = None):
         super().__init__(names, bare, {"mul_symbol": "dot", **(settings or {})})
+        self.notation = notation or {}
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        return self._value(expr.name, latex_name(expr.name))
+        return self._value(expr.name, self.notation.get(expr.name) or latex_name(expr.name))
 
 
 @functools.lru_cache(maxsize=65536)
-def latex(expr: sp.Basic, decimals: bool = False) -> str:
+def latex(expr: sp.Basic, decimals: bool = False, notation: tuple[tuple[str, str], ...] = ()) -> str:
     """The LaTeX of an expression, with the users' names typeset (and with decimals, numbers that
-    terminate as decimals)."""
-    return ReadableLatexPrinter({"decimals": decimals}).doprint(expr)
+    terminate as decimals); `notation` pairs a name with the lecturer's LaTeX for it (a tuple, so
+    that printed expressions can be kept)."""
+    return ReadableLatexPrinter({"decimals": decimals,
+                                 "symbol_names": notation_names(expr, notation)}).doprint(expr)
+
+
+def notation_names(expr: sp.Basic, notation: tuple[tuple[str, str], ...]) -> dict[sp.Symbol, str]:
+    """SymPy's symbol_names for an expression. It is keyed by Symbol, which compares assumptions
+    too: key it by the expression's own symbols, whatever assumptions they carry."""
+    if not notation:
+        return {}
+    written = dict(notation)
+    return {s: written[s.name] for s in expr.free_symbols if s.name in written}

@@ -233,5 +233,5 @@ def _graph(solution: Solution, format: str) -> str | None:
 def gradients_latex(solution: Solution) -> str:
     """The gradients alone as one aligned display: Jupyter's LaTeX display is MathJax, which takes
     mathematics only."""
-    lines = align_lines(view(solution, MarkdownFormat(6))["gradients"])
+    lines = align_lines(view(solution, MarkdownFormat.of(solution.problem, 6))["gradients"])
     return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"

@@ -65,6 +65,8 @@ class _SolutionView:
             "updates": p.learning_rate is not None,
             # A symbolic derivation names eta alone: "with learning rate eta", not "eta = eta".
             "learning_rate": None if p.learning_rate is None or self.symbolic else f.number(p.learning_rate),
+            # The learning rate's name in a sentence: eta, or the lecturer's notation for it.
+            "eta": f.math(f.symbol("eta")),
             "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values],
             "kink": f.number(self.s.kink),
             "gates": p.gates,
@@ -309,8 +311,8 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
     w = _SolutionView(solution, fmt, symbolic, plan)
     problem = solution.problem
     return {
-        "title": fmt.prose(problem.title or "Backpropagation"),
-        "notes": [fmt.prose(n) for n in problem.notes],
+        "title": fmt.text_with_math(problem.title or "Backpropagation"),
+        "notes": [fmt.text_with_math(n) for n in problem.notes],
         "symbolic": symbolic,
         "digits": fmt.digits,
         "loss": fmt.symbol(problem.loss),

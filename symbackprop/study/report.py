@@ -111,7 +111,7 @@ def report_data(study: Study, fmt: str) -> dict:
         epochs = "1 epoch" if study.epochs == 1 else f"{study.epochs} epochs"
         steps = f"{steps} ({epochs})"
     return {
-        "title": w.prose(problem.title) if problem.title else None,
+        "title": w.text_with_math(problem.title) if problem.title else None,
         "source": w.prose(Path(problem.source).name) if problem.source else None,
         "steps": steps,
         "loss": w.math(w.symbol(problem.loss)),
