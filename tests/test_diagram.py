@@ -245,7 +245,7 @@ def test_mermaid_ids_are_safe_for_keyword_names(reserved):
 
 
 def test_mermaid_escapes_what_would_break_a_label():
-    assert diagram._mermaid_escape('a "b" <c> #d') == "a #quot;b#quot; #lt;c#gt; #35;d"
+    assert diagram.mermaid_escape('a "b" <c> #d') == "a #quot;b#quot; #lt;c#gt; #35;d"
 
 
 def test_unknown_format_and_bad_digits_are_refused(seed):

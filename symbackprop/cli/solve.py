@@ -25,6 +25,7 @@ from .common import input_error, limited, load_problem, write_output
               help="The general derivation only, without numbers (for lecture notes).")
 @click.option("--fragment", is_flag=True,
               help="LaTeX: the body alone, to \\input into lecture notes, not a whole document.")
+@options.figure(rendering.FIGURES)
 @options.kink
 @options.gates
 @options.steps("Run this many updates (the first shown in full).")
@@ -34,17 +35,17 @@ from .common import input_error, limited, load_problem, write_output
                    "extend them).")
 @options.time_limit
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
-          fragment: bool, kink: sp.Expr | None, gates: bool, steps: int | None, epochs: int | None,
-          template_dir: Path | None, time_limit: float) -> None:
+          fragment: bool, figure: str | None, kink: sp.Expr | None, gates: bool, steps: int | None,
+          epochs: int | None, template_dir: Path | None, time_limit: float) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     with limited(time_limit, problem):
-        text = _solve_text(problem, fmt, digits, symbolic, fragment, kink, gates, steps, epochs,
+        text = _solve_text(problem, fmt, digits, symbolic, fragment, figure, kink, gates, steps, epochs,
                            template_dir)
     write_output(text, output)
 
 
 def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fragment: bool,
-                kink: sp.Expr | None, gates: bool, steps: int | None, epochs: int | None,
+                figure: str | None, kink: sp.Expr | None, gates: bool, steps: int | None, epochs: int | None,
                 template_dir: Path | None) -> str:
     try:
         loaded = load_problem(problem, gates)
@@ -55,7 +56,7 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
             loaded = loaded.without_values()
         solution = _solve_with_progress(loaded, kink, steps, epochs)
         return rendering.render(solution, fmt, digits=digits, symbolic=symbolic, fragment=fragment,
-                                template_dir=template_dir)
+                                template_dir=template_dir, figure=figure)
     except ProblemError as exc:
         raise input_error(exc) from None
 

@@ -188,7 +188,7 @@ def _tex(expr: sp.Expr) -> str:
     return latex(expr).replace(r"\operatorname{", r"\mathrm{")
 
 
-def _tex_value(value: sp.Expr | None, digits: int) -> str | None:
+def tex_value(value: sp.Expr | None, digits: int) -> str | None:
     """format_value in LaTeX: symbolic values through the printer, 1.2e-5 as 1.2 \\times 10^{-5}."""
     shown = format_value(value, digits, _LATEX)
     return _tex(value) if shown is not None and not value.is_number else shown
@@ -269,7 +269,7 @@ def _cm(length: float) -> str:
 TIKZ_NEWLINE = r"\\ "
 
 _TIKZ_LABEL = _Label(
-    number=_tex_value,
+    number=tex_value,
     name=lambda box: f"${latex_name(box.name)}$",
     operation=lambda box: f"{{\\scriptsize ${box.operation[1]}$}}",
     value=lambda box, shown: (f"\\textcolor{{{FORWARD_TIKZ}}}{{${shown}$}}"
@@ -278,8 +278,8 @@ _TIKZ_LABEL = _Label(
 
 
 def _tex_line_count(box: _Box, digits: int) -> int:
-    return 1 + sum(x is not None for x in (box.operation, _tex_value(box.value, digits),
-                                             _tex_value(box.gradient, digits)))
+    return 1 + sum(x is not None for x in (box.operation, tex_value(box.value, digits),
+                                             tex_value(box.gradient, digits)))
 
 
 def _tex_width(box: _Box, digits: int) -> float:
@@ -303,7 +303,7 @@ def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits:
         # The labels say "y = 3" and "∂E/∂y = 2" but not which example or batch: a title does.
         out = ["---", f'title: "{values}; {gradients}"', "---", *out]
     for box in boxes:
-        label = "<br/>".join(_mermaid_escape(line) for line in _mermaid_label(loss).lines(box, digits))
+        label = "<br/>".join(mermaid_escape(line) for line in _mermaid_label(loss).lines(box, digits))
         opening, closing = ("(", ")") if box.kind == "symbol" else ("[", "]")
         out.append(f'  n_{box.name}{opening}"{label}"{closing}')
     out.extend(f"  n_{used} --> n_{name}" for used, name in edges)
@@ -326,7 +326,7 @@ def _mermaid_label(loss: str) -> _Label:
         gradient=lambda box, shown: f"∂{loss}/∂{box.name} = {shown}")
 
 
-def _mermaid_escape(line: str) -> str:
+def mermaid_escape(line: str) -> str:
     """Mermaid's entity codes (#quot; ...) for the characters that would end or break a label."""
     for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         line = line.replace(char, code)
