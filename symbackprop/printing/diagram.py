@@ -22,7 +22,7 @@ import sympy as sp
 from ..errors import ProblemError
 from ..model.operations import BY_FUNCTION
 from .formats import Format, LatexFormat
-from .printers import latex, latex_name, text
+from .printers import latex, latex_name, text, unicode_name, unicode_text
 
 DIAGRAM_FORMATS = ("tikz", "mermaid", "dot", "svg")
 #: What the LaTeX document must load beside `\usepackage{tikz}`: `\usetikzlibrary{arrows.meta}`.
@@ -49,7 +49,7 @@ MAX_EXPR_CHARS = 32
 class _Box:
     name: str
     kind: str  # "symbol", "node" or "loss"
-    operation: tuple[str, str] | None  # (plain text, LaTeX), None where it does not fit
+    operation: tuple[str, str, str] | None  # (plain text, LaTeX, Unicode), None where it does not fit
     value: sp.Expr | None  # None for a symbol without a value
     given: bool
     gradient: sp.Expr | None  # None where the loss does not depend on the name
@@ -160,9 +160,19 @@ def _layout(solution) -> list[_Box]:
     return [_box(solution, name, column[name]) for name in sorted(column, key=key.__getitem__)]
 
 
+def is_target(problem, name: str) -> bool:
+    """Whether `name` is a target: a symbol that only the loss uses and that is not a parameter (t1,
+    ybar). A drawing shows no gradient for it: the loss compares with a target, nothing changes it,
+    and no chain of the network runs through it, so a lecturer's figure has none. Nodes, parameters
+    and inputs of other nodes (x_n, i1) keep theirs."""
+    graph = problem.graph
+    return (name not in graph.nodes and name not in problem.parameters
+            and graph.consumers.get(name) == (problem.loss,))
+
+
 def _box(solution, name: str, column: int) -> _Box:
     problem = solution.problem
-    gradient = solution.gradients.get(name)
+    gradient = None if is_target(problem, name) else solution.gradients.get(name)
     gradient_value = None if gradient is None else gradient.value
     node = problem.graph.nodes.get(name)
     if node is None:
@@ -173,13 +183,13 @@ def _box(solution, name: str, column: int) -> _Box:
     return _Box(name, kind, _operation(node.expr), step.value, step.given, gradient_value, column)
 
 
-def _operation(expr: sp.Expr) -> tuple[str, str] | None:
+def _operation(expr: sp.Expr) -> tuple[str, str, str] | None:
     """An operator for one operation on symbols (w1*x1 -> ×), else the expression while short."""
     operation = BY_FUNCTION.get(expr.func)
     if operation and operation.glyph and expr.args and all(a.is_Symbol for a in expr.args):
-        return operation.glyph
+        return (*operation.glyph, operation.glyph[0])
     shown = text(expr)
-    return (shown, _tex(expr)) if len(shown) <= MAX_EXPR_CHARS else None
+    return (shown, _tex(expr), unicode_text(expr)) if len(shown) <= MAX_EXPR_CHARS else None
 
 
 def _tex(expr: sp.Expr) -> str:
@@ -295,15 +305,16 @@ def _tex_width(box: _Box, digits: int) -> float:
 def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
              values: str, gradients: str) -> str:
     # Ids get a prefix so that a node called end, graph or style is not read as a keyword (and no
-    # id starts with o or x, which after -- would make a circle or cross edge). GitHub's Mermaid
-    # may strip HTML styles inside labels, so each line says what it is (y = 3, ∂E/∂y = 2) instead
-    # of relying on color; the classes only tell symbols, nodes and the loss apart.
+    # id starts with o or x, which after -- would make a circle or cross edge). Values are green and
+    # gradients red as in TikZ, by an inline color that Mermaid keeps under its strict security level
+    # and without HTML labels; a viewer that drops it still reads each line, which says what it is
+    # (y = 3, ∂E/∂y = 2). The classes tell symbols, nodes and the loss apart.
     out = ["flowchart LR"]
     if values != "forward value":
         # The labels say "y = 3" and "∂E/∂y = 2" but not which example or batch: a title does.
         out = ["---", f'title: "{values}; {gradients}"', "---", *out]
     for box in boxes:
-        label = "<br/>".join(mermaid_escape(line) for line in _mermaid_label(loss).lines(box, digits))
+        label = "<br/>".join(_mermaid_label(loss).lines(box, digits))
         opening, closing = ("(", ")") if box.kind == "symbol" else ("[", "]")
         out.append(f'  n_{box.name}{opening}"{label}"{closing}')
     out.extend(f"  n_{used} --> n_{name}" for used, name in edges)
@@ -317,13 +328,25 @@ def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits:
 
 
 def _mermaid_label(loss: str) -> _Label:
-    """The label as plain text lines; each says what its number is, since it has no color."""
+    """The label's lines, names as a reader writes them (w₅, outₕ₁, σ, ∂E/∂w₅), each line escaped;
+    every number says what it is, and is colored too."""
+    def colored(color: str, line: str) -> str:
+        return f"<span style='color:{color}'>{mermaid_escape(line)}</span>"
+
     return _Label(
-        number=format_value,
-        name=lambda box: box.name,
-        operation=lambda box: box.operation[0],
-        value=lambda box, shown: f"{box.name} = {shown}" + (" (given)" if box.given else ""),
-        gradient=lambda box, shown: f"∂{loss}/∂{box.name} = {shown}")
+        number=unicode_value,
+        name=lambda box: mermaid_escape(unicode_name(box.name)),
+        operation=lambda box: mermaid_escape(box.operation[2]),
+        value=lambda box, shown: colored(FORWARD_RGB, f"{unicode_name(box.name)} = {shown}"
+                                         + (" (given)" if box.given else "")),
+        gradient=lambda box, shown: colored(
+            GRADIENT_RGB, f"∂{unicode_name(loss)}/∂{unicode_name(box.name)} = {shown}"))
+
+
+def unicode_value(value: sp.Expr | None, digits: int) -> str | None:
+    """format_value with a symbolic value's names as a reader writes them (2·xₙ)."""
+    shown = format_value(value, digits)
+    return unicode_text(value) if shown is not None and not value.is_number else shown
 
 
 def mermaid_escape(line: str) -> str:

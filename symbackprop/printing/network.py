@@ -361,60 +361,64 @@ def _cm(length: float) -> str:
 # --- Mermaid -------------------------------------------------------------------------------------
 
 def mermaid(solution, network: Network, digits: int = 4) -> str:
-    """The network as a Mermaid flowchart, read left to right; names as unicode_name writes them."""
+    """The network as a Mermaid flowchart, read left to right; names as unicode_name writes them.
+
+    The bias is written in its neuron (bias b₁ = 0.35) rather than drawn as a unit "1": Mermaid
+    lays the picture out itself, and the bias edges it draws run through the weights' labels."""
     values, _ = diagram.captions(solution)
     out = ["flowchart LR"]
     if values != "forward value":
         out = ["---", f'title: "{values}"', "---", *out]
+    out.extend(f'  n_{name}(("{_mermaid_lines(solution, name, None, digits)}"))' for name in network.inputs)
     edges: list[str] = []
-    for index, layer in enumerate(network.layers):
-        if index == 0:
-            for name in network.inputs:
-                out.append(f'  n_{name}(("{_mermaid_lines(solution, name, None, digits)}"))')
-        if any(u.bias for u in layer):
-            out.append(f'  bias_{index + 1}(("1"))')
-        labelled = len(layer) * len(layer[0].weights) <= MAX_LABELLED_WEIGHTS
+    for layer in network.layers:
+        labelled = _labelled(layer)
         for unit in layer:
             out.append(f'  n_{unit.output}(("{_mermaid_lines(solution, unit.output, unit, digits)}"))')
-            for weight, source in unit.weights:
-                edges.append(_mermaid_edge(solution, f"n_{source}", weight, f"n_{unit.output}", labelled,
-                                           digits))
-            if unit.bias:
-                edges.append(_mermaid_edge(solution, f"bias_{index + 1}", unit.bias, f"n_{unit.output}",
-                                           labelled, digits))
-    loss_lines = [unicode_name(network.loss)]
-    shown = diagram.format_value(_value(solution, network.loss), digits)
+            edges.extend(_mermaid_edge(solution, f"n_{source}", weight, f"n_{unit.output}", labelled, digits)
+                         for weight, source in unit.weights)
+    loss_lines = [diagram.mermaid_escape(unicode_name(network.loss))]
+    shown = diagram.unicode_value(_value(solution, network.loss), digits)
     if shown is not None:
-        loss_lines[0] += f" = {shown}"
-    for target in network.targets:
-        value = diagram.format_value(_value(solution, target), digits)
-        loss_lines.append(unicode_name(target) + ("" if value is None else f" = {value}"))
-    out.append(f'  n_{network.loss}["{"<br/>".join(diagram.mermaid_escape(s) for s in loss_lines)}"]')
+        loss_lines.append(_green(f"{unicode_name(network.loss)} = {shown}"))
+    loss_lines.extend(diagram.mermaid_escape(_named(solution, target, digits)) for target in network.targets)
+    out.append(f'  n_{network.loss}["{"<br/>".join(loss_lines)}"]')
     out.extend(edges)
     out.extend(f"  n_{u.output} --> n_{network.loss}" for u in network.layers[-1])
-    inputs = [f"n_{name}" for name in network.inputs]
-    biases = [f"bias_{i + 1}" for i, layer in enumerate(network.layers) if any(u.bias for u in layer)]
     out.append(f"  classDef input fill:{diagram.SYMBOL_FILL_RGB},stroke:#888888")
     out.append("  classDef loss stroke-width:3px")
-    out.append(f"  class {','.join(inputs + biases)} input")
+    out.append(f"  class {','.join(f'n_{name}' for name in network.inputs)} input")
     out.append(f"  class n_{network.loss} loss")
     return "\n".join(out) + "\n"
 
 
+def _named(solution, name: str, digits: int) -> str:
+    """A symbol with its value as a reader writes it: b₁ = 0.35, or b₁ alone where it has none."""
+    value = diagram.unicode_value(_value(solution, name), digits)
+    return unicode_name(name) + ("" if value is None else f" = {value}")
+
+
 def _mermaid_lines(solution, name: str, unit: Unit | None, digits: int) -> str:
-    """A neuron's label: its activation (σ), then each value named (netₕ₁ = 0.3775, outₕ₁ = 0.5933)."""
-    lines = [] if unit is None or unit.activation is None else [unit.activation[0]]
+    """A neuron's label: its name and activation (outₕ₁ σ), then each value named and green
+    (netₕ₁ = 0.3775, outₕ₁ = 0.5933), as the TikZ figure's legend says."""
+    head = unicode_name(name) + ("" if unit is None or unit.activation is None else f" {unit.activation[0]}")
+    lines = [diagram.mermaid_escape(head)]
+    if unit is not None and unit.bias:
+        lines.append(diagram.mermaid_escape("bias " + _named(solution, unit.bias, digits)))
     names = [name] if unit is None else [n for n in (unit.net, unit.output) if n]
     for shown_name in names:
-        value = diagram.format_value(_value(solution, shown_name), digits)
-        given = " (given)" if _given(solution, shown_name) else ""
-        lines.append(unicode_name(shown_name) + ("" if value is None else f" = {value}{given}"))
-    return "<br/>".join(diagram.mermaid_escape(line) for line in lines)
+        value = diagram.unicode_value(_value(solution, shown_name), digits)
+        if value is not None:
+            given = " (given)" if _given(solution, shown_name) else ""
+            lines.append(_green(f"{unicode_name(shown_name)} = {value}{given}"))
+    return "<br/>".join(lines)
+
+
+def _green(line: str) -> str:
+    return f"<span style='color:{diagram.FORWARD_RGB}'>{diagram.mermaid_escape(line)}</span>"
 
 
 def _mermaid_edge(solution, source: str, weight: str, target: str, labelled: bool, digits: int) -> str:
     if not labelled:
         return f"  {source} --> {target}"
-    value = diagram.format_value(_value(solution, weight), digits)
-    label = unicode_name(weight) + ("" if value is None else f" = {value}")
-    return f'  {source} -->|"{diagram.mermaid_escape(label)}"| {target}'
+    return f'  {source} -->|"{diagram.mermaid_escape(_named(solution, weight, digits))}"| {target}'

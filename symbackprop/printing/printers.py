@@ -271,12 +271,14 @@ def unicode_name(name: str) -> str:
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: Functions as a reader writes them in plain text (the rest keep their names).
-UNICODE_FUNCTIONS = {"sigmoid": "σ"}
+UNICODE_FUNCTIONS = {"sigmoid": "σ", "Max": "max", "Min": "min"}
+SUPERSCRIPTS = dict(zip("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def unicode_text(expr: sp.Basic) -> str:
     """The readable text of an expression with its names as unicode_name writes them, σ for the
-    sigmoid and · for a product: sigmoid(net_h1) -> σ(netₕ₁), w1*i1 -> w₁·i₁."""
+    sigmoid, · for a product and a one-digit power raised: sigmoid(net_h1) -> σ(netₕ₁),
+    w1*i1 -> w₁·i₁, (y - ybar)**2 -> (y - ȳ)²."""
     names = {s.name for s in expr.free_symbols}
 
     def reader(match: re.Match) -> str:
@@ -286,4 +288,5 @@ def unicode_text(expr: sp.Basic) -> str:
         return UNICODE_FUNCTIONS.get(word, word)
 
     written = _NAME.sub(reader, text(expr))
+    written = re.sub(r"\*\*(\d)(?![\d.])", lambda m: SUPERSCRIPTS[m.group(1)], written)
     return written.replace("**", "^").replace("*", "·")
