@@ -161,13 +161,16 @@ def _layout(solution) -> list[_Box]:
 
 
 def is_target(problem, name: str) -> bool:
-    """Whether `name` is a target: a symbol that only the loss uses and that is not a parameter (t1,
-    ybar). A drawing shows no gradient for it: the loss compares with a target, nothing changes it,
-    and no chain of the network runs through it, so a lecturer's figure has none. Nodes, parameters
-    and inputs of other nodes (x_n, i1) keep theirs."""
+    """Whether `name` is a target: a symbol that is not a parameter and that only the loss uses, where
+    the loss compares a node of the network with it (t1 in (t1 - out_o1)**2, ybar). A drawing shows
+    no gradient for it: nothing changes a target and no chain of the network runs through it, so a
+    lecturer's figure has none. Nodes, parameters and the inputs of the network (x_n, i1, and x in a
+    loss relu(w*x) that uses no node) keep theirs."""
     graph = problem.graph
-    return (name not in graph.nodes and name not in problem.parameters
-            and graph.consumers.get(name) == (problem.loss,))
+    loss = graph.nodes.get(problem.loss)
+    return (loss is not None and name not in graph.nodes and name not in problem.parameters
+            and graph.consumers.get(name) == (problem.loss,)
+            and any(used in graph.nodes for used in loss.inputs))
 
 
 def _box(solution, name: str, column: int) -> _Box:

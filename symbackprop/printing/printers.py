@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import sympy as sp
 from sympy.core.function import Application
@@ -259,7 +260,8 @@ def unicode_name(name: str) -> str:
         accent = UNICODE_ACCENTS[subscripts.pop()]
     base = GREEK_LETTERS.get(letters, letters)
     if accent:
-        base += accent
+        # Composed where Unicode has the letter (ȳ, ŷ): fonts draw those better than a mark.
+        base = unicodedata.normalize("NFC", base + accent)
     parts = ([digits] if digits else []) + [s for s in subscripts if s]
     if not parts:
         return base
