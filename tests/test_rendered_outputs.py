@@ -396,10 +396,12 @@ def test_a_graph_too_large_for_a_page_is_described_not_drawn(tmp_path: Path):
                   {"activation": "sigmoid", "weights": weights(3, 6), "biases": ["-0.1"] * 3}]}})
     solution = problem.solve()
     assert diagram.box_count(solution) == 77 > diagram.MAX_DRAWN_BOXES
-    md = solution.render("md")
+    # Its network of 13 neurons is drawn by default; the graph, asked for, is described.
+    assert r"\node[neuron]" in solution.render("tex") and "```mermaid" in solution.render("md")
+    md = solution.render("md", figure="graph")
     assert "```mermaid" not in md
     assert "The computational graph has 77 nodes and symbols, too many to draw" in md
-    tex = solution.render("tex")
+    tex = solution.render("tex", figure="graph")
     assert r"\begin{tikzpicture}" not in tex and "has 77 nodes and symbols" in tex
     # Typeset as "--format", not an en dash: the command can be copied (issue 12).
     assert r"\texttt{symbackprop graph PROBLEM -{}-format svg}" in tex
