@@ -153,7 +153,7 @@ def test_graph_labels_of_a_saturated_loss_are_right(tmp_path: Path):
     problem.write_text("nodes:\n  z: w*x\n  p: sigmoid(z)\n  E: -log(1 - p)\nvalues:\n  w: 100\n  x: 4\n")
     result = CliRunner().invoke(main, ["graph", str(problem), "--format", "mermaid"])
     assert result.exit_code == 0, result.output
-    assert "E = 400<br/>" in result.output and '∂E/∂z = 1"' in result.output
+    assert "E = 400</span><br/>" in result.output and '∂E/∂z = 1</span>"' in result.output
     assert "∂E/∂p = 5.221e173" in result.output          # 1/(1 - sigmoid(400)) = e^400 + 1
 
 

@@ -153,7 +153,8 @@ def test_dot_shows_the_seed_values_in_green_and_gradients_in_red(seed):
     assert green("3 (given)") in box["y"] and red("2") in box["y"]
     assert red("0.4") in box["x_n"] and FORWARD_RGB not in box["x_n"]  # x_n has no value
     assert green("0.2") in box["w3"] and red("2*x_n") in box["w3"]
-    assert green("2") in box["ybar"] and red("-2") in box["ybar"]
+    # ybar is a target: the loss compares y with it, so no gradient is drawn for it (issue 12).
+    assert green("2") in box["ybar"] and GRADIENT_RGB not in box["ybar"]
     assert green("1") in box["E"] and red("1") in box["E"]
     assert "relu(w3*x_n)" in box["y"]
 
@@ -165,15 +166,36 @@ def test_tikz_shows_the_seed_values_in_green_and_gradients_in_red(seed):
     assert box["y"].startswith("$y$") and green("3") in box["y"] and red("2") in box["y"]
     assert box["x_n"] == "$x_{n}$\\\\ " + red("0.4")
     assert green("0.2") in box["w3"] and red("2 x_{n}") in box["w3"]
-    assert box["ybar"].startswith(r"$\bar{y}$") and red("-2") in box["ybar"]
+    assert box["ybar"].startswith(r"$\bar{y}$") and GRADIENT_TIKZ not in box["ybar"]
     assert r"\mathrm{ReLU}\left(w_{3} x_{n}\right)" in box["y"]
 
 
-def test_mermaid_says_which_number_is_which(seed):
+def green(line: str) -> str:
+    return f"<span style='color:{FORWARD_RGB}'>{line}</span>"
+
+
+def red(line: str) -> str:
+    return f"<span style='color:{GRADIENT_RGB}'>{line}</span>"
+
+
+def test_mermaid_says_which_number_is_which_as_readers_write_it_and_colors_it(seed):
     box = {name: label.split("<br/>") for name, label in labels(seed, "mermaid").items()}
-    assert box["y"] == ["y", "relu(w3*x_n)", "y = 3 (given)", "∂E/∂y = 2"]
-    assert box["x_n"] == ["x_n", "∂E/∂x_n = 0.4"]
-    assert box["w3"] == ["w3", "w3 = 0.2", "∂E/∂w3 = 2*x_n"]
+    assert box["y"] == ["y", "relu(w₃·xₙ)", green("y = 3 (given)"), red("∂E/∂y = 2")]
+    assert box["x_n"] == ["xₙ", red("∂E/∂xₙ = 0.4")]
+    assert box["w3"] == ["w₃", green("w₃ = 0.2"), red("∂E/∂w₃ = 2·xₙ")]
+    # The target ybar (ȳ) has its value and no gradient; E's square is raised.
+    assert box["ybar"] == ["ȳ", green("ȳ = 2")]
+    assert box["E"][1] == "(y - ȳ)²"
+
+
+def test_mermaid_writes_sigma_and_no_gradient_for_the_targets(sigmoid):
+    box = {name: label.split("<br/>") for name, label in labels(sigmoid, "mermaid").items()}
+    assert box["out_h1"][:2] == ["outₕ₁", "σ"]
+    assert red("∂E/∂w₅ = 0.08217") in box["w5"]
+    assert box["t1"] == ["t₁", green("t₁ = 0.01")] and "∂" not in "".join(box["t2"])
+    # Every other symbol and node keeps its gradient.
+    assert all(any(line.startswith(f"<span style='color:{GRADIENT_RGB}'>∂E/∂") for line in lines)
+               for name, lines in box.items() if name not in ("t1", "t2"))
 
 
 @pytest.mark.parametrize("format", ["dot", "tikz", "mermaid"])
@@ -198,7 +220,7 @@ def test_gates_show_their_operator():
     solution = symbackprop.load(EXAMPLES / "seed000_gates.yaml").solve()
     box = {name: label.split("<br/>") for name, label in labels(solution, "mermaid").items()}
     assert box["a"][1] == "×" and box["s"][1] == "+"
-    assert box["y"][1] == "Max(0, s)"  # max with a number: the expression itself
+    assert box["y"][1] == "max(0, s)"  # max with a number: the expression, as readers write max
 
 
 @pytest.mark.parametrize("value, digits, shown", [
@@ -225,13 +247,15 @@ def test_long_symbolic_values_and_missing_values_are_left_out():
 def test_a_weighted_sum_of_two_units_keeps_its_expression_in_its_box():
     """net_o1 = b2 + out_h1*w5 + out_h2*w6 lost its expression in the 2-2-2 graph (issue 12)."""
     solution = symbackprop.load(EXAMPLES / "sigmoid_2_2_2.yaml").solve()
-    assert "net_o1<br/>b2 + out_h1*w5 + out_h2*w6<br/>" in draw(solution, "mermaid", digits=4)
+    assert "netₒ₁<br/>b₂ + outₕ₁·w₅ + outₕ₂·w₆<br/>" in draw(solution, "mermaid", digits=4)
 
 
 # --- the formats -------------------------------------------------------------------------------
 
+MERMAID_TEXT = r"(?:[^\"<>]|<span style='color:#[0-9A-F]{6}'>|</span>)*"
+MERMAID_LABEL = rf"{MERMAID_TEXT}(<br/>{MERMAID_TEXT})*"
 MERMAID_LINE = re.compile(
-    r'flowchart LR|  n_\w+(\["[^"<>]*(<br/>[^"<>]*)*"\]|\("[^"<>]*(<br/>[^"<>]*)*"\))'
+    rf'flowchart LR|  n_\w+(\["{MERMAID_LABEL}"\]|\("{MERMAID_LABEL}"\))'
     r"|  n_\w+ --> n_\w+|  classDef (symbol|loss) [\w:#,-]+|  class n_\w+(,n_\w+)* (symbol|loss)")
 
 
@@ -245,7 +269,7 @@ def test_mermaid_ids_are_safe_for_keyword_names(reserved):
 
 
 def test_mermaid_escapes_what_would_break_a_label():
-    assert diagram._mermaid_escape('a "b" <c> #d') == "a #quot;b#quot; #lt;c#gt; #35;d"
+    assert diagram.mermaid_escape('a "b" <c> #d') == "a #quot;b#quot; #lt;c#gt; #35;d"
 
 
 def test_unknown_format_and_bad_digits_are_refused(seed):

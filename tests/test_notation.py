@@ -70,8 +70,15 @@ def test_notation_is_used_for_nodes_expressions_partials_updates_and_eta(outputs
         assert default not in out, default
 
 
-def test_notation_is_drawn_in_the_tikz_graph(outputs, tmp_path):
+def test_notation_is_drawn_in_the_network_figure(outputs):
     tex = outputs["tex"]
+    picture = tex[tex.index(r"\begin{tikzpicture}"):tex.index(r"\end{tikzpicture}")]
+    assert "{$a^{(1)}_1$" in picture and "$w^{(2)}_{11} = 0.4$" in picture and "$E_{\\textrm{total}}$" in picture
+    assert r"\text{" not in picture and r"\mathrm{out}_{h_{1}}" not in picture
+
+
+def test_notation_is_drawn_in_the_tikz_graph(tmp_path):
+    tex = solve(problem_file(tmp_path), "tex", "--figure", "graph")
     picture = tex[tex.index(r"\begin{tikzpicture}"):tex.index(r"\end{tikzpicture}")]
     assert "{$z^{(1)}_1$" in picture and "{$a^{(1)}_1$" in picture                  # the names
     assert r"$b_{2} + a^{(1)}_1 w^{(2)}_{11} + \mathrm{out}_{h_{2}} w_{6}$" in picture  # operations

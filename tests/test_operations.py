@@ -282,7 +282,8 @@ def test_symbackprop_solve_prints_softplus_and_its_gate_rule(tmp_path):
 
 def test_the_diagram_draws_softplus_with_its_glyph():
     solution = symbackprop.loads(SOFTPLUS_PROBLEM.format(w="0.5")).solve()
-    assert 'n_h["h<br/>softplus<br/>h = 1.137<br/>∂E/∂h = -1.863"]' in draw(solution, "mermaid")
+    assert ('n_h["h<br/>softplus<br/><span style=\'color:#008000\'>h = 1.137</span><br/>'
+            '<span style=\'color:#B30000\'>∂E/∂h = -1.863</span>"]') in draw(solution, "mermaid")
     assert r"{\scriptsize $\mathrm{softplus}$}" in draw(solution, "tikz")
 
 

@@ -279,7 +279,8 @@ def test_the_graph_of_a_data_problem_says_whose_values_and_gradients_it_shows(
 
     mermaid = graph(path, "mermaid")
     assert mermaid.startswith(f'---\ntitle: "{caption}"\n---\nflowchart LR\n')
-    assert "y = 0.5" in mermaid and "E = 2.25" in mermaid and 'x<br/>x = 1"' in mermaid
+    assert "y = 0.5" in mermaid and "E = 2.25" in mermaid
+    assert 'x<br/><span style=\'color:#008000\'>x = 1</span>"' in mermaid
     assert f"∂E/∂w = {shown_dw}" in mermaid
 
     dot = graph(path, "dot")

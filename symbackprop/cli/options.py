@@ -119,3 +119,12 @@ time_limit = click.option("--time-limit", type=click.FloatRange(min=0), default=
                           show_default=True, metavar="SECONDS",
                           help="Stop with an error when loading, solving and writing take longer "
                                "(0: no limit).")
+
+
+def figure(choices):
+    """--figure: no default on the command line, so that the library picks the network where the
+    problem is layered and the graph elsewhere."""
+    return click.option("--figure", type=click.Choice(choices), default=None,
+                        help="The figure of md and tex: network (neurons in layers, weights on the "
+                             "edges; the default for layered problems), graph (the computational "
+                             "graph; the default for others) or none.")

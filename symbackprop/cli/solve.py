@@ -29,6 +29,7 @@ from .common import input_error, limited, load_problem, write_output
 @options.numbers
 @options.decimals
 @options.derivation
+@options.figure(rendering.FIGURES)
 @options.kink
 @options.gates
 @options.steps("Run this many updates (the first shown in full).")
@@ -39,7 +40,7 @@ from .common import input_error, limited, load_problem, write_output
 @options.time_limit
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, numbers: str | None, decimals: int | None, delta: bool,
-          detail: str | None, all_gradients: bool, kink: sp.Expr | None,
+          detail: str | None, all_gradients: bool, figure: str | None, kink: sp.Expr | None,
           gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
           time_limit: float) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
@@ -47,7 +48,7 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
         text = _solve_text(problem, fmt, digits, symbolic, fragment, kink, gates, steps, epochs,
                            template_dir, {"numbers": numbers, "decimals": decimals, "delta": delta,
                                           "gradients": "all" if all_gradients else None,
-                                          "detail": detail})
+                                          "detail": detail, "figure": figure})
     write_output(text, output)
 
 

@@ -23,7 +23,7 @@ import sympy as sp
 from ..errors import ProblemError
 from ..model.operations import BY_FUNCTION
 from .formats import Format, LatexFormat
-from .printers import latex, latex_name, text
+from .printers import latex, latex_name, text, unicode_name, unicode_text
 
 DIAGRAM_FORMATS = ("tikz", "mermaid", "dot", "svg")
 #: What the LaTeX document must load beside `\usepackage{tikz}`: `\usetikzlibrary{arrows.meta}`.
@@ -50,7 +50,7 @@ MAX_EXPR_CHARS = 32
 class _Box:
     name: str
     kind: str  # "symbol", "node" or "loss"
-    operation: tuple[str, str] | None  # (plain text, LaTeX), None where it does not fit
+    operation: tuple[str, str, str] | None  # (plain text, LaTeX, Unicode), None where it does not fit
     value: sp.Expr | None  # None for a symbol without a value
     given: bool
     gradient: sp.Expr | None  # None where the loss does not depend on the name
@@ -161,9 +161,22 @@ def _layout(solution) -> list[_Box]:
     return [_box(solution, name, column[name]) for name in sorted(column, key=key.__getitem__)]
 
 
+def is_target(problem, name: str) -> bool:
+    """Whether `name` is a target: a symbol that is not a parameter and that only the loss uses, where
+    the loss compares a node of the network with it (t1 in (t1 - out_o1)**2, ybar). A drawing shows
+    no gradient for it: nothing changes a target and no chain of the network runs through it, so a
+    lecturer's figure has none. Nodes, parameters and the inputs of the network (x_n, i1, and x in a
+    loss relu(w*x) that uses no node) keep theirs."""
+    graph = problem.graph
+    loss = graph.nodes.get(problem.loss)
+    return (loss is not None and name not in graph.nodes and name not in problem.parameters
+            and graph.consumers.get(name) == (problem.loss,)
+            and any(used in graph.nodes for used in loss.inputs))
+
+
 def _box(solution, name: str, column: int) -> _Box:
     problem = solution.problem
-    gradient = solution.gradients.get(name)
+    gradient = None if is_target(problem, name) else solution.gradients.get(name)
     gradient_value = None if gradient is None else gradient.value
     node = problem.graph.nodes.get(name)
     if node is None:
@@ -175,13 +188,13 @@ def _box(solution, name: str, column: int) -> _Box:
                 gradient_value, column)
 
 
-def _operation(expr: sp.Expr, notation: Mapping[str, str]) -> tuple[str, str] | None:
+def _operation(expr: sp.Expr, notation: Mapping[str, str]) -> tuple[str, str, str] | None:
     """An operator for one operation on symbols (w1*x1 -> ×), else the expression while short."""
     operation = BY_FUNCTION.get(expr.func)
     if operation and operation.glyph and expr.args and all(a.is_Symbol for a in expr.args):
-        return operation.glyph
+        return (*operation.glyph, operation.glyph[0])
     shown = text(expr)
-    return (shown, _tex(expr, notation)) if len(shown) <= MAX_EXPR_CHARS else None
+    return (shown, _tex(expr, notation), unicode_text(expr)) if len(shown) <= MAX_EXPR_CHARS else None
 
 
 def _tex(expr: sp.Expr, notation: Mapping[str, str] | None = None) -> str:
@@ -197,12 +210,12 @@ def _tikz_alone(tex: str) -> str:
     return re.sub(r"\\(operatorname|text|boldsymbol)(?![A-Za-z])", lambda m: _AMSMATH[m.group(1)], tex)
 
 
-def _tikz_name(name: str, notation: Mapping[str, str]) -> str:
+def tikz_name(name: str, notation: Mapping[str, str]) -> str:
     """A box's name in the picture: the lecturer's notation, else the readable name."""
     return _tikz_alone(notation.get(name) or latex_name(name))
 
 
-def _tex_value(value: sp.Expr | None, digits: int, notation: Mapping[str, str] | None = None) -> str | None:
+def tex_value(value: sp.Expr | None, digits: int, notation: Mapping[str, str] | None = None) -> str | None:
     """format_value in LaTeX: symbolic values through the printer, 1.2e-5 as 1.2 \\times 10^{-5}."""
     shown = format_value(value, digits, _LATEX)
     return _tex(value, notation) if shown is not None and not value.is_number else shown
@@ -246,7 +259,7 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
         out.append(f"  \\draw[->] (n_{used}.east) -- (n_{name}.west);")
     gradient, _, which = gradients.partition(" ")        # "gradients", "of the batch (...)"
     legend = (f"\\textcolor{{{FORWARD_TIKZ}}}{{{values}}}\\qquad "
-              f"\\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} $\\partial {_tikz_name(loss, notation)}"
+              f"\\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} $\\partial {tikz_name(loss, notation)}"
               f"/\\partial(\\cdot)$" + (f" {which}" if which else "") + "}")
     out.append(f"  \\node[anchor=north, font=\\scriptsize] at ([yshift=-2mm]current bounding "
                f"box.south) {{{legend}}};")
@@ -285,8 +298,8 @@ TIKZ_NEWLINE = r"\\ "
 def _tikz_label(notation: Mapping[str, str]) -> _Label:
     """The label in TikZ: names, operations and symbolic values in the lecturer's notation."""
     return _Label(
-        number=lambda value, digits: _tex_value(value, digits, notation),
-        name=lambda box: f"${_tikz_name(box.name, notation)}$",
+        number=lambda value, digits: tex_value(value, digits, notation),
+        name=lambda box: f"${tikz_name(box.name, notation)}$",
         operation=lambda box: f"{{\\scriptsize ${box.operation[1]}$}}",
         value=lambda box, shown: (f"\\textcolor{{{FORWARD_TIKZ}}}{{${shown}$}}"
                                   + (" {\\scriptsize (given)}" if box.given else "")),
@@ -294,8 +307,8 @@ def _tikz_label(notation: Mapping[str, str]) -> _Label:
 
 
 def _tex_line_count(box: _Box, digits: int) -> int:
-    return 1 + sum(x is not None for x in (box.operation, _tex_value(box.value, digits),
-                                             _tex_value(box.gradient, digits)))
+    return 1 + sum(x is not None for x in (box.operation, tex_value(box.value, digits),
+                                             tex_value(box.gradient, digits)))
 
 
 def _tex_width(box: _Box, digits: int, notation: Mapping[str, str]) -> float:
@@ -313,15 +326,16 @@ def _tex_width(box: _Box, digits: int, notation: Mapping[str, str]) -> float:
 def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
              values: str, gradients: str) -> str:
     # Ids get a prefix so that a node called end, graph or style is not read as a keyword (and no
-    # id starts with o or x, which after -- would make a circle or cross edge). GitHub's Mermaid
-    # may strip HTML styles inside labels, so each line says what it is (y = 3, ∂E/∂y = 2) instead
-    # of relying on color; the classes only tell symbols, nodes and the loss apart.
+    # id starts with o or x, which after -- would make a circle or cross edge). Values are green and
+    # gradients red as in TikZ, by an inline color that Mermaid keeps under its strict security level
+    # and without HTML labels; a viewer that drops it still reads each line, which says what it is
+    # (y = 3, ∂E/∂y = 2). The classes tell symbols, nodes and the loss apart.
     out = ["flowchart LR"]
     if values != "forward value":
         # The labels say "y = 3" and "∂E/∂y = 2" but not which example or batch: a title does.
         out = ["---", f'title: "{values}; {gradients}"', "---", *out]
     for box in boxes:
-        label = "<br/>".join(_mermaid_escape(line) for line in _mermaid_label(loss).lines(box, digits))
+        label = "<br/>".join(_mermaid_label(loss).lines(box, digits))
         opening, closing = ("(", ")") if box.kind == "symbol" else ("[", "]")
         out.append(f'  n_{box.name}{opening}"{label}"{closing}')
     out.extend(f"  n_{used} --> n_{name}" for used, name in edges)
@@ -335,16 +349,28 @@ def _mermaid(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits:
 
 
 def _mermaid_label(loss: str) -> _Label:
-    """The label as plain text lines; each says what its number is, since it has no color."""
+    """The label's lines, names as a reader writes them (w₅, outₕ₁, σ, ∂E/∂w₅), each line escaped;
+    every number says what it is, and is colored too."""
+    def colored(color: str, line: str) -> str:
+        return f"<span style='color:{color}'>{mermaid_escape(line)}</span>"
+
     return _Label(
-        number=format_value,
-        name=lambda box: box.name,
-        operation=lambda box: box.operation[0],
-        value=lambda box, shown: f"{box.name} = {shown}" + (" (given)" if box.given else ""),
-        gradient=lambda box, shown: f"∂{loss}/∂{box.name} = {shown}")
+        number=unicode_value,
+        name=lambda box: mermaid_escape(unicode_name(box.name)),
+        operation=lambda box: mermaid_escape(box.operation[2]),
+        value=lambda box, shown: colored(FORWARD_RGB, f"{unicode_name(box.name)} = {shown}"
+                                         + (" (given)" if box.given else "")),
+        gradient=lambda box, shown: colored(
+            GRADIENT_RGB, f"∂{unicode_name(loss)}/∂{unicode_name(box.name)} = {shown}"))
 
 
-def _mermaid_escape(line: str) -> str:
+def unicode_value(value: sp.Expr | None, digits: int) -> str | None:
+    """format_value with a symbolic value's names as a reader writes them (2·xₙ)."""
+    shown = format_value(value, digits)
+    return unicode_text(value) if shown is not None and not value.is_number else shown
+
+
+def mermaid_escape(line: str) -> str:
     """Mermaid's entity codes (#quot; ...) for the characters that would end or break a label."""
     for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         line = line.replace(char, code)

@@ -7,6 +7,8 @@ syntax, so an answer key's strings can be parsed back.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Mapping
 
 import sympy as sp
@@ -288,3 +290,72 @@ def notation_names(expr: sp.Basic, notation: tuple[tuple[str, str], ...]) -> dic
         return {}
     written = dict(notation)
     return {s: written[s.name] for s in expr.free_symbols if s.name in written}
+
+
+# --- Unicode, for drawings read as plain text (Mermaid) ---------------------------------------------
+
+GREEK_LETTERS = {name: chr(0x3B1 + i) for i, name in enumerate(
+    ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
+     "mu", "nu", "xi", "omicron", "pi", "rho", "final_sigma", "sigma", "tau", "upsilon", "phi", "chi",
+     "psi", "omega"])}
+GREEK_LETTERS.update({name.capitalize(): chr(0x391 + i) for i, name in enumerate(
+    ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
+     "mu", "nu", "xi", "omicron", "pi", "rho", "", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+     "omega"]) if name})
+#: The combining marks of latex_name's accents: ybar -> ȳ, yhat -> ŷ.
+UNICODE_ACCENTS = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303", "dot": "\u0307", "vec": "\u20d7"}
+#: The characters Unicode has a subscript form of (digits and a few letters).
+SUBSCRIPTS = dict(zip("0123456789aehijklmnoprstuvx+-=()",
+                      "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋₌₍₎"))
+
+
+@functools.lru_cache(maxsize=4096)
+def unicode_name(name: str) -> str:
+    """A user's name as a reader writes it, in plain Unicode, following latex_name: w5 -> w₅,
+    out_h1 -> outₕ₁, w1_21 -> w₁,₂₁, ybar -> ȳ, eta -> η. A subscript with a letter Unicode has no
+    subscript form of keeps its underscore (net_b1 -> net_b1): a drawing that cannot typeset must
+    still be read right. Names are letters, digits and underscores, so nothing here is markup."""
+    head, *subscripts = name.split("_")
+    letters = head.rstrip("0123456789")
+    digits = head[len(letters):]
+    accent = None
+    for suffix, mark in UNICODE_ACCENTS.items():
+        if letters.endswith(suffix) and len(letters) > len(suffix):
+            letters, accent = letters[: -len(suffix)], mark
+            break
+    if subscripts and subscripts[-1] in UNICODE_ACCENTS and accent is None:
+        accent = UNICODE_ACCENTS[subscripts.pop()]
+    base = GREEK_LETTERS.get(letters, letters)
+    if accent:
+        # Composed where Unicode has the letter (ȳ, ŷ): fonts draw those better than a mark.
+        base = unicodedata.normalize("NFC", base + accent)
+    parts = ([digits] if digits else []) + [s for s in subscripts if s]
+    if not parts:
+        return base
+    written = ",".join(parts)
+    if all(char in SUBSCRIPTS for char in written.replace(",", "")):
+        return base + "".join(SUBSCRIPTS.get(char, char) for char in written)
+    return f"{base}_{written}"
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Functions as a reader writes them in plain text (the rest keep their names).
+UNICODE_FUNCTIONS = {"sigmoid": "σ", "Max": "max", "Min": "min"}
+SUPERSCRIPTS = dict(zip("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def unicode_text(expr: sp.Basic) -> str:
+    """The readable text of an expression with its names as unicode_name writes them, σ for the
+    sigmoid, · for a product and a one-digit power raised: sigmoid(net_h1) -> σ(netₕ₁),
+    w1*i1 -> w₁·i₁, (y - ybar)**2 -> (y - ȳ)²."""
+    names = {s.name for s in expr.free_symbols}
+
+    def reader(match: re.Match) -> str:
+        word = match.group()
+        if word in names:
+            return unicode_name(word)
+        return UNICODE_FUNCTIONS.get(word, word)
+
+    written = _NAME.sub(reader, text(expr))
+    written = re.sub(r"\*\*(\d)(?![\d.])", lambda m: SUPERSCRIPTS[m.group(1)], written)
+    return written.replace("**", "^").replace("*", "·")

@@ -22,12 +22,15 @@ import jinja2
 
 from ..engine.solution import Solution
 from ..errors import ProblemError
-from . import diagram
+from . import diagram, network
 from .formats import FORMAT_BY_NAME, MarkdownFormat
 from .view import view
 
 SOLUTION_FORMATS = ("txt", "md", "tex", "json")
 DEFAULT_DIGITS = 6
+#: The figure of a worked solution: the layered network (neurons in layers, weights on the edges), the
+#: computational graph (one box per node and symbol), or none.
+FIGURES = ("network", "graph", "none")
 
 
 #: The delimiters of each template kind. LaTeX's are nbconvert's: ((* block *)), ((( variable ))),
@@ -200,12 +203,15 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
            symbolic: bool = False, fragment: bool = False,
            template_dir: str | Path | None = None, numbers: str | None = None,
            decimals: int | None = None, gradients: str | list[str] | None = None,
-           detail: str | list[str] | None = None, delta: bool = True) -> str:
+           detail: str | list[str] | None = None, delta: bool = True, figure: str | None = None) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
     alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
     policy (as-written or exact); `decimals` fixes the decimal places of approximations; `gradients`
     ("all" or names), `detail` ("all" or names) and `delta` choose what the backward pass derives,
-    in full or in tables (engine/teaching.py), each defaulting to the problem's own."""
+    in full or in tables (engine/teaching.py), each defaulting to the problem's own. `figure` is
+    one of FIGURES; by default the network where the problem is made of layers of neurons, else
+    the graph."""
+    layered = _network(solution, figure)
     if format == "json":
         return json.dumps(solution.to_dict(gradients), indent=2, ensure_ascii=False) + "\n"
     if format not in FORMAT_BY_NAME:
@@ -215,17 +221,39 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     problem = solution.problem
     plan = {"gradients": gradients if gradients is not None else problem.gradients,
             "detail": detail if detail is not None else problem.detail, "delta": delta}
+    # graph_boxes lets the template say why a graph too large for the page is not drawn.
+    boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)
     data = {**view(solution, fmt, symbolic=symbolic, plan=plan), "fragment": fragment,
-            "graph": _graph(solution, format), "graph_boxes": diagram.box_count(solution),
+            "graph": _figure(solution, format, figure, layered), "graph_boxes": boxes,
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
     return fill(f"solution.{format}.j2", data, template_dir)
 
 
-def _graph(solution: Solution, format: str) -> str | None:
-    """The computational graph drawn for the format: TikZ in LaTeX, Mermaid in Markdown; None in
-    text, and where the graph is too large to draw on a page (the template says so)."""
+def _network(solution: Solution, figure: str | None) -> network.Network | None:
+    """The layers to draw, or None for the graph or no figure; asking for the network of a problem
+    that has no layers is bad input, said before anything is written."""
+    if figure not in (None, *FIGURES):
+        raise ProblemError(f"unknown figure '{figure}'; use one of " + ", ".join(FIGURES), key="figure")
+    if figure in ("graph", "none"):
+        return None
+    layered = network.recognise(solution.problem)
+    if layered is None and figure == "network":
+        raise ProblemError("this network is not made of dense layers (weighted sums, each followed by "
+                           "an activation); use --figure graph", key="figure")
+    return layered
+
+
+def _figure(solution: Solution, format: str, figure: str | None,
+            layered: network.Network | None) -> str | None:
+    """The figure drawn for the format: TikZ in LaTeX, Mermaid in Markdown; None in text, with
+    figure="none", and where the graph is too large to draw on a page (the template says so)."""
     kind = {"tex": "tikz", "md": "mermaid"}.get(format)
-    if kind is None or diagram.box_count(solution) > diagram.MAX_DRAWN_BOXES:
+    if kind is None or figure == "none":
+        return None
+    if layered is not None:
+        draw = network.tikz if kind == "tikz" else network.mermaid
+        return draw(solution, layered).strip()
+    if diagram.box_count(solution) > diagram.MAX_DRAWN_BOXES:
         return None
     return diagram.draw(solution, kind).strip()
 
