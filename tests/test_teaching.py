@@ -175,3 +175,56 @@ def test_the_problem_may_ask_for_its_gradients_and_detail(tmp_path: Path):
     text = solve(problem)
     assert "dE/di1 = " in text and "dE/dw1" not in text
     assert re.search(r"\n +w5 +", text)                   # w5 in its table, i1 in full
+
+
+# --- cross-entropy through a softmax or a sigmoid: output minus target ----------------------------
+
+SOFTMAX_CE = """\
+layers:
+  inputs: {{x1: 1, x2: 0.5}}
+  dense:
+    - {{activation: relu, weights: [[0.2, -0.4], [0.5, 0.1]], biases: [0.1, -0.2]}}
+    - {{activation: softmax, weights: [[0.7, -0.3], [0.2, 0.5], [-0.6, 0.1]], biases: [0, 0, 0]}}
+  targets: {{t1: {t1}, t2: {t2}, t3: {t3}}}
+  loss: cross_entropy
+"""
+
+
+@pytest.mark.parametrize("targets", [(0, 1, 0), (1, 0, 0), ("0.2", "0.5", "0.3")])
+def test_a_softmax_logit_under_cross_entropy_is_output_minus_target(targets):
+    problem = symbackprop.loads(SOFTMAX_CE.format(t1=targets[0], t2=targets[1], t3=targets[2]))
+    solution = problem.solve()
+    key = solution.to_dict()
+    values = {symbol(n): step.value for n, step in solution.forward.items()}
+    values.update({symbol(n): v for n, v in problem.values.items()})
+    for k in (1, 2, 3):
+        assert key["gradients"][f"z2_{k}"]["symbolic"] == f"y{k} - t{k}"
+        # The reduced form, at this example's values, is exactly the gradient the paths add up to.
+        reduced = sp.sympify(key["gradients"][f"z2_{k}"]["symbolic"], locals={s.name: s for s in values})
+        assert sp.simplify(reduced.xreplace(values) - solution.gradients[f"z2_{k}"].value) == 0
+    text = solution.render("txt")
+    assert "= y1*(t1 + t2 + t3) - t1 = y1 - t1 ≈ " in text
+    assert "The targets sum to 1 (t1 + t2 + t3 = 1: one-hot targets or probabilities)" in text
+
+
+def test_targets_that_do_not_sum_to_1_keep_their_sum():
+    problem = symbackprop.loads(SOFTMAX_CE.format(t1="0.2", t2="0.5", t3="0.2"))
+    solution = problem.solve()
+    assert solution.to_dict()["gradients"]["z2_1"]["symbolic"] == "y1*(t1 + t2 + t3) - t1"
+    values = {symbol(n): step.value for n, step in solution.forward.items()}
+    values.update({symbol(n): v for n, v in problem.values.items()})
+    general = solution.gradients["z2_1"].general
+    assert sp.simplify(general.xreplace(values) - solution.gradients["z2_1"].value) == 0
+
+
+def test_a_sigmoid_under_binary_cross_entropy_is_output_minus_target():
+    problem = symbackprop.loads("nodes:\n  z: w*x + b\n  y: sigmoid(z)\n  E: -(t*log(y) + (1 - t)*log(1 - y))\n"
+                                "values: {w: 0.5, x: 2, b: -0.25, t: 1}\nparameters: [w, b]\n")
+    solution = problem.solve()
+    assert solution.to_dict()["gradients"]["z"]["symbolic"] == "y - t"
+    assert solution.to_dict()["gradients"]["w"]["symbolic"] == "x*(y - t)"
+    z = sp.Rational(3, 4)
+    # Against mpmath at 50 digits: the project's sigmoid is not SymPy's to simplify.
+    assert abs(sp.N(solution.gradients["w"].value - 2 * (1 / (1 + sp.exp(-z)) - 1), 50)) < sp.Float("1e-45")
+    assert "The sigmoid's slope cancels against cross-entropy's: the gradient is y - t." in \
+        solution.render("txt")

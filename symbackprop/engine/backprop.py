@@ -8,6 +8,7 @@ lecture notes. A node or symbol that feeds several nodes gets one chain step per
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import sympy as sp
@@ -18,6 +19,7 @@ from ..model import rules
 from ..model.graph import Graph
 from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep
 from ..model.symbols import symbol
+from .reduction import reduce_logit
 
 #: General forms with more tree nodes than this are not shown (None); the values are still exact.
 MAX_GENERAL_SIZE = 60
@@ -74,16 +76,22 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
                 continue
             paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
                                      reused=via != loss))
-        steps.extend(paths)
         if len(paths) == 1:
+            reduction = reduce_logit(name, paths[0].general, graph, fwd.known)
+            if reduction is not None:
+                paths[0] = dataclasses.replace(paths[0], general=reduction.reduced, reduction=reduction)
+            steps.extend(paths)
             gradients[name] = Gradient(paths[0].general, paths[0].value)
         else:
+            steps.extend(paths)
             general = None
             if all(p.general is not None for p in paths):
                 general = sp.Add(*(p.general for p in paths))
                 general = general if numeric.size(general, MAX_GENERAL_SIZE) <= MAX_GENERAL_SIZE else None
+            reduction = reduce_logit(name, general, graph, fwd.known)
+            general = general if reduction is None else reduction.reduced
             value = _settled(sp.Add(*(p.value for p in paths)), name)
-            steps.append(SumStep(name, tuple(p.via for p in paths), general, value))
+            steps.append(SumStep(name, tuple(p.via for p in paths), general, value, reduction))
             gradients[name] = Gradient(general, value)
     return gradients, steps
 

@@ -70,6 +70,20 @@ class ChainStep:
     #: The local derivative in general form, its kinks' steps kept, where `local` settled them for
     #: these values (x_n*Heaviside(w3*x_n, 0) where local is x_n); else None.
     local_general: sp.Expr | None = None
+    #: How the general form was reduced (a sigmoid with binary cross-entropy: y - t), if it was.
+    reduction: Reduction | None = None
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """Cross-entropy through a softmax or sigmoid: the general form at its logit, y_k - t_k."""
+
+    #: y_k - t_k: the general form at the logit.
+    reduced: sp.Expr
+    #: y_k*(t1 + t2 + t3) - t_k, before the targets' sum was set to 1 (None: no sum was needed).
+    collected: sp.Expr | None
+    #: The targets whose values sum to 1 (empty where none was needed).
+    targets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,8 @@ class SumStep:
     vias: tuple[str, ...]
     general: sp.Expr | None
     value: sp.Expr
+    #: How the general form was reduced (softmax with cross-entropy: y_k - t_k), if it was.
+    reduction: Reduction | None = None
 
 
 @dataclass(frozen=True)

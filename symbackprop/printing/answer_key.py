@@ -51,6 +51,10 @@ def _step_dict(step: ChainStep | SumStep) -> dict[str, Any]:
         if field.name == "branches":
             value = [{"kind": b.kind, "argument": text(b.argument), "value": _maybe_str(b.value),
                       "outcome": _maybe_str(b.outcome), "source": b.source} for b in value]
+        elif field.name == "reduction":
+            value = None if value is None else {
+                "reduced": text(value.reduced), "collected": _maybe_str(value.collected),
+                "targets_summing_to_1": list(value.targets)}
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, sp.Basic):

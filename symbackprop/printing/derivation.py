@@ -60,11 +60,20 @@ class DerivationPrinter(StepPrinter):
             symbols.append(f.product(self.name(step.via), local))
             numbers.append(f.product(f.factor(step.upstream_value), f.factor(step.local_value)))
             values.extend((step.upstream_value, step.local_value))
-        general = total.general if total is not None else paths[0].general
-        value = total.value if total is not None else paths[0].value
-        shown_general = self.general(general) if self.symbolic or self._short(general) else []
+        last = total if total is not None else paths[0]
+        if last.reduction is not None:
+            # Cross-entropy through a softmax or sigmoid: the paths add up to y - t, with its numbers.
+            terms = [f.product(f.expr(p.upstream), f.expr(p.local_general or p.local))
+                     for p in paths if p.upstream is not None]
+            summed = [(f.eq, " + ".join(terms))] if len(terms) == len(paths) else []
+            reduced = [*summed, *self.general(last.reduction.collected), *self.general(last.reduction.reduced),
+                       *self._with_numbers(last.reduction.reduced)]
+            equations.append(equation(lhs, definition, (f.eq, " + ".join(symbols)), reduced,
+                                      self.values(last.value)))
+            return equations
+        shown_general = self.general(last.general) if self.symbolic or self._short(last.general) else []
         equations.append(equation(lhs, definition, (f.eq, " + ".join(symbols)), shown_general,
-                                  self._numbers(" + ".join(numbers), *values), self.values(value)))
+                                  self._numbers(" + ".join(numbers), *values), self.values(last.value)))
         return equations
 
     def local(self, step: ChainStep) -> Equation:

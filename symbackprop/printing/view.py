@@ -15,7 +15,7 @@ from ..arithmetic import certified, numeric
 from ..engine import teaching
 from ..engine.solution import Solution
 from ..model.operations import BY_KEY, row
-from ..model.steps import Branch, ChainStep, SumStep
+from ..model.steps import Branch, ChainStep, Reduction, SumStep
 from .derivation import DerivationPrinter
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
@@ -110,6 +110,9 @@ class _SolutionView:
             vias = [f.math(f.symbol(p.via)) for p in paths]
             sentences.insert(0, f"{f.math(f.symbol(name))} feeds {_listed(vias)}, so the gradients "
                                 "along the paths through them add up.")
+        reduction = (self.sums[name] if name in self.sums else paths[0]).reduction
+        if reduction is not None:
+            sentences.append(self.reduction_sentence(reduction))
         return {"number": number, "kind": "block", "lhs": self.derivation.name(name), "via": "",
                 "equations": self.derivation.block(name, paths, self.sums.get(name)),
                 "sentences": sentences}
@@ -156,6 +159,18 @@ class _SolutionView:
                              for n in self.plan.deltas])
             said.insert(0, f"Each unit's gradient at its net input is its delta: {units}.")
         return said
+
+    def reduction_sentence(self, reduction: Reduction) -> str:
+        f = self.f
+        result = f.math(f.expr(reduction.reduced))
+        if not reduction.targets:
+            if reduction.collected is not None:
+                return (f"The paths add up to {f.math(f.expr(reduction.collected))}; where the targets "
+                        f"sum to 1 (one-hot targets or probabilities) this is output minus target.")
+            return f"The sigmoid's slope cancels against cross-entropy's: the gradient is {result}."
+        total = f.math(" + ".join(f.symbol(t) for t in reduction.targets) + " = 1")
+        return (f"The targets sum to 1 ({total}: one-hot targets or probabilities), so the paths add "
+                f"up to {result}: softmax with cross-entropy passes back the output minus the target.")
 
     def branch_sentence(self, branch: Branch) -> str:
         f = self.f

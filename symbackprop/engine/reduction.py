@@ -1,0 +1,51 @@
+"""Cross-entropy through a softmax or a sigmoid: the gradient at the logit is the output minus the
+target, dE/dz_k = y_k - t_k, as every text states it.
+
+The reverse pass adds the paths through each softmax output, -t1/y1 * y1*(1 - y1) + ..., which SymPy
+leaves as t2*y1 + t3*y1 - t1*(1 - y1). Cancelled and expanded it is y1*(t1 + t2 + t3) - t1, and where
+the targets' values add up to exactly 1 (one-hot targets, or probabilities) that is y1 - t1. Through a
+sigmoid under binary cross-entropy the cancellation alone gives y - t. Only identities and the given
+values are used, so the reduced form is exact wherever the targets sum to 1; the step says so.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.graph import Graph
+from ..model.operations import BY_FUNCTION
+from ..model.steps import Reduction
+
+
+def reduce_logit(name: str, general: sp.Expr | None, graph: Graph,
+                 known: dict[sp.Symbol, sp.Expr]) -> Reduction | None:
+    """The reduced gradient of a logit (a name every consumer of which is a sigmoid or softmax
+    node), or None where the general form does not simplify."""
+    consumers = graph.consumers.get(name, ())
+    if general is None or not consumers or not all(_squashes(graph.nodes[c].expr) for c in consumers):
+        return None
+    outputs = [graph.nodes[c].symbol for c in consumers]
+    expanded = sp.expand(sp.cancel(general))
+    collected, reduced, targets = None, expanded, ()
+    for output in outputs:
+        coefficient = expanded.coeff(output)
+        terms = sp.Add.make_args(coefficient)
+        if len(terms) > 1 and all(t.is_Symbol for t in terms):
+            values = [known.get(t) for t in terms]
+            rest = sp.expand(expanded - sp.expand(output * coefficient))
+            collected = sp.Add(sp.Mul(output, coefficient, evaluate=False), rest, evaluate=False)
+            if all(v is not None and v.is_Rational for v in values) and sum(values) == 1:
+                reduced = rest + output
+                targets = tuple(sorted(t.name for t in terms))
+            else:
+                reduced = collected
+            break
+    if sp.count_ops(reduced) >= sp.count_ops(general):
+        return None
+    return Reduction(reduced, collected, targets)
+
+
+def _squashes(expr: sp.Expr) -> bool:
+    """A sigmoid or softmax output: cross-entropy through it reduces to output minus target."""
+    operation = BY_FUNCTION.get(expr.func)
+    return operation is not None and bool({"sigmoid", "softmax"} & set(operation.names))
