@@ -66,8 +66,9 @@ class DerivationPrinter(StepPrinter):
             terms = [f.product(f.expr(p.upstream), f.expr(p.local_general or p.local))
                      for p in paths if p.upstream is not None]
             summed = [(f.eq, " + ".join(terms))] if len(terms) == len(paths) else []
-            reduced = [*summed, *self.general(last.reduction.collected), *self.general(last.reduction.reduced),
-                       *self._with_numbers(last.reduction.reduced)]
+            reduction = last.reduction
+            reduced = [*summed, *self.general(reduction.collected), *self.general(reduction.reduced),
+                       *self._with_numbers(reduction.reduced)]
             equations.append(equation(lhs, definition, (f.eq, " + ".join(symbols)), reduced,
                                       self.values(last.value)))
             return equations
