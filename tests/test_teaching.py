@@ -228,3 +228,23 @@ def test_a_sigmoid_under_binary_cross_entropy_is_output_minus_target():
     assert abs(sp.N(solution.gradients["w"].value - 2 * (1 / (1 + sp.exp(-z)) - 1), 50)) < sp.Float("1e-45")
     assert "The sigmoid's slope cancels against cross-entropy's: the gradient is y - t." in \
         solution.render("txt")
+
+
+def test_a_4_8_8_3_network_fits_its_pages(tmp_path: Path):
+    """180 pages before (issue 12); now one block per delta and one table per layer. Tables of more
+    rows than a page holds are set in parts: a tabular cannot break, and ran off the page's foot."""
+    def weights(rows: int, columns: int, seed: int) -> list[list[str]]:
+        return [[f"{((seed + 7 * r + 3 * c) % 19 - 9) / 10:g}" for c in range(columns)] for r in range(rows)]
+    layers = {"inputs": ["0.5", "-0.2", "0.1", "0.9"],
+              "dense": [{"activation": "sigmoid", "weights": weights(8, 4, 1), "biases": ["0.1"] * 8},
+                        {"activation": "relu", "weights": weights(8, 8, 2), "biases": ["0.1"] * 8},
+                        {"activation": "softmax", "weights": weights(3, 8, 3), "biases": [0, 0, 0]}],
+              "targets": [0, 1, 0], "loss": "cross_entropy"}
+    problem = symbackprop.load({"layers": layers, "learning_rate": "0.1"})
+    tex = tmp_path / "big.tex"
+    tex.write_text(problem.solve().render("tex"), encoding="utf-8")
+    status, log = pdflatex(tex)
+    assert status == 0, log[-2000:]
+    assert "Overfull \\vbox" not in log and not re.search(r"Overfull \\hbox \((\d\d+)", log)
+    pages = int(re.search(r"Output written on .*\((\d+) pages?", log).group(1))
+    assert pages <= 40, pages
