@@ -197,8 +197,8 @@ class _SolutionView:
                 for name in self.plan.asked if name in self.s.gradients]
 
     def updates_view(self) -> dict[str, Any] | None:
-        """The rule once, worked in full for the parameters derived in full, and every parameter in
-        one table: old value, gradient, new value."""
+        """The rule worked in full for the parameters derived in full; where there are others, every
+        parameter in one table: old value, gradient, new value (one line per weight, or a table)."""
         f = self.f
         if not self.s.updates:
             return None
@@ -213,7 +213,7 @@ class _SolutionView:
             "worked": worked,
             "columns": ["parameter", "before", f.math(f.partial(self.loss, "w")),
                         f.math(f.after_update("w"))],
-            "rows": [] if self.symbolic else [
+            "rows": [] if self.symbolic or len(worked) == len(self.s.updates) else [
                 [f.math(f.symbol(u.parameter)), self.plain(u.old), self.plain(u.gradient),
                  self.plain(u.new)] for u in self.s.updates],
         }
