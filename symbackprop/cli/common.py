@@ -26,7 +26,7 @@ class InputError(click.ClickException):
 #: The library names its arguments; the command line, the options that give them.
 OPTIONS = {"format": "--format", "digits": "--digits", "template_dir": "--template-dir",
            "learning_rates": "--lr", "output": "--output", "steps": "--steps", "epochs": "--epochs",
-           "figure": "--figure"}
+           "figure": "--figure", "section_level": "--section-level", "label_prefix": "--label-prefix"}
 
 
 def input_error(exc: ProblemError) -> InputError:

@@ -122,9 +122,30 @@ time_limit = click.option("--time-limit", type=click.FloatRange(min=0), default=
 
 
 def figure(choices):
-    """--figure: no default on the command line, so that the library picks the network where the
+    """--figure, and --no-figure as a short way to say --figure none (issue 12 asks for it by that
+    name): no default on the command line, so that the library picks the network where the
     problem is layered and the graph elsewhere."""
-    return click.option("--figure", type=click.Choice(choices), default=None,
-                        help="The figure of md and tex: network (neurons in layers, weights on the "
-                             "edges; the default for layered problems), graph (the computational "
-                             "graph; the default for others) or none.")
+    def decorate(function):
+        function = click.option("--no-figure", is_flag=True,
+                                help="No figure: the same as --figure none.")(function)
+        return click.option("--figure", type=click.Choice(choices), default=None,
+                            help="The figure of md and tex: network (neurons in layers, weights on "
+                                 "the edges; the default for layered problems), graph (the "
+                                 "computational graph; the default for others) or none.")(function)
+    return decorate
+
+
+def notes(levels):
+    """--section-level and --label-prefix: a LaTeX solution made to \\input into lecture notes."""
+    def decorate(function):
+        function = click.option("--label-prefix", metavar="PREFIX",
+                                help="tex: number the results (each gradient asked for, each delta, "
+                                     "each intermediate gradient) and label them PREFIX:dE-dw5, "
+                                     "PREFIX:delta-o1, for \\eqref in the notes; a letter, then "
+                                     "letters, digits and hyphens. Default: no numbers.")(function)
+        return click.option("--section-level", type=click.Choice(levels), default=None,
+                            help="tex: the level of the title's heading (section, the default: "
+                                 "parts are subsections, steps paragraphs; each level lower shifts "
+                                 "all one down, below paragraph as bold run-in text); none: no "
+                                 "title, parts at subsection. Headings are unnumbered.")(function)
+    return decorate

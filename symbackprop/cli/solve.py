@@ -11,7 +11,7 @@ import sympy as sp
 from ..engine.training import steps_for
 from ..errors import ProblemError
 from ..parsing.problems import names_or_all
-from ..printing import rendering
+from ..printing import notes, rendering
 from . import options
 from .common import input_error, limited, load_problem, write_output
 
@@ -30,6 +30,7 @@ from .common import input_error, limited, load_problem, write_output
 @options.decimals
 @options.derivation
 @options.figure(rendering.FIGURES)
+@options.notes(notes.SECTION_LEVELS)
 @options.kink
 @options.gates
 @options.steps("Run this many updates (the first shown in full).")
@@ -40,15 +41,20 @@ from .common import input_error, limited, load_problem, write_output
 @options.time_limit
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, numbers: str | None, decimals: int | None, delta: bool,
-          detail: str | None, all_gradients: bool, figure: str | None, kink: sp.Expr | None,
+          detail: str | None, all_gradients: bool, figure: str | None, no_figure: bool,
+          section_level: str | None, label_prefix: str | None, kink: sp.Expr | None,
           gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
           time_limit: float) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
+    if no_figure and figure not in (None, "none"):
+        raise input_error(ProblemError(f"--no-figure contradicts --figure {figure}; give one of them",
+                                       key="--no-figure"))
     with limited(time_limit, problem):
         text = _solve_text(problem, fmt, digits, symbolic, fragment, kink, gates, steps, epochs,
                            template_dir, {"numbers": numbers, "decimals": decimals, "delta": delta,
                                           "gradients": "all" if all_gradients else None,
-                                          "detail": detail, "figure": figure})
+                                          "detail": detail, "figure": "none" if no_figure else figure,
+                                          "section_level": section_level, "label_prefix": label_prefix})
     write_output(text, output)
 
 
@@ -57,6 +63,7 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
                 template_dir: Path | None, style: dict) -> str:
     try:
         style = {**style, "detail": names_or_all(style["detail"], "--detail")}
+        notes.check_prefix(style["label_prefix"])      # before the solving, which may take long
         loaded = load_problem(problem, gates)
         if symbolic and (steps or epochs):
             raise ProblemError("shows no numbers, so it cannot be combined with --steps or --epochs",

@@ -129,6 +129,10 @@ class Format:
     def partial(self, top: str, bottom: str) -> str:
         return f"d{top}/d{bottom}"
 
+    def partial_in_line(self, top: str, bottom: str) -> str:
+        """d top/d bottom on one line, as a heading writes it: dE/dw5."""
+        return self.partial(top, bottom)
+
     def delta(self, subscript: str) -> str:
         """A unit's delta, dE/d(its net input): delta_o1."""
         return f"delta_{subscript.replace(',', '_')}"
@@ -370,6 +374,10 @@ class MarkdownFormat(Format):
 
     def partial(self, top: str, bottom: str) -> str:
         return r"\frac{\partial %s}{\partial %s}" % (self.symbol(top), self.symbol(bottom))
+
+    def partial_in_line(self, top: str, bottom: str) -> str:
+        # A stacked fraction in a heading is set small and low, hard to read at a glance.
+        return r"\partial %s/\partial %s" % (self.symbol(top), self.symbol(bottom))
 
     def words(self, text: str) -> str:
         return rf"\text{{{text}}}"

@@ -22,7 +22,7 @@ import jinja2
 
 from ..engine.solution import Solution
 from ..errors import ProblemError
-from . import diagram, network
+from . import diagram, network, notes
 from .formats import FORMAT_BY_NAME, MarkdownFormat
 from .view import view
 
@@ -110,21 +110,23 @@ def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja
     )
     env.filters["align_lines"] = align_lines
     env.filters["align_block"] = align_block
+    env.filters["align_environment"] = align_environment
     env.globals["text_table"] = text_table
     return env
 
 
-def align_lines(equations: list[dict]) -> list[str]:
+def align_lines(equations: list[dict], line_length: int | None = None) -> list[str]:
     """Equations as the lines of an align*/aligned block: 'y &= a = b', '&= c'. Segments share a line
-    while it stays within MAX_LINE_LENGTH; a segment too long for the page is broken before its
-    top-level + and - signs."""
+    while it stays within line_length (MAX_LINE_LENGTH by default); a segment too long for the page
+    is broken before its top-level + and - signs."""
+    width = MAX_LINE_LENGTH if line_length is None else line_length
     lines = []
     for e in equations:
         line = None
         for index, (relation, text) in enumerate(e["rhs"]):
-            pieces = break_sum(text)
+            pieces = break_sum(text, width)
             if line is not None and len(pieces) == 1 and \
-                    visible_length(f"{line} {relation} {text}") <= MAX_LINE_LENGTH:
+                    visible_length(f"{line} {relation} {text}") <= width:
                 line = f"{line} {relation} {text}"
                 continue
             if line is not None:
@@ -148,15 +150,40 @@ def text_table(columns: list[str], rows: list[list[str]], indent: str = "  ") ->
             for line in [columns, *rows]]
 
 
-def align_block(equations: list[dict]) -> str:
-    """The body of a LaTeX align* block: a page may break between two equations, never inside one
-    (`\\\\*`), so no page starts with a lone "= 2" (the display allows breaks: \\allowdisplaybreaks)."""
-    blocks = [" \\\\*\n".join(align_lines([e])) for e in equations]
+def align_block(equations: list[dict], label_prefix: str | None = None,
+                line_length: int | None = None) -> str:
+    """The body of a LaTeX align block: a page may break between two equations, never inside one
+    (`\\\\*`), so no page starts with a lone "= 2" (the display allows breaks: \\allowdisplaybreaks).
+    With a label prefix, an equation the view marks "numbered" gets its number on its last line,
+    and its label there (\\label{PREFIX:dE-dw5}); every other line is \\notag (align_environment)."""
+    blocks = []
+    for e in equations:
+        numbering = align_environment(equations, label_prefix) == "align"
+        width = MAX_LINE_LENGTH if line_length is None else line_length
+        # A number beside the last line takes its room, or LaTeX sets the number a line lower.
+        lines = align_lines([e], width - NUMBER_LENGTH if numbering and e.get("numbered") else width)
+        if numbering:
+            ends = [r"\notag"] * (len(lines) - 1)
+            if not e.get("numbered"):
+                ends.append(r"\notag")
+            else:
+                ends.append(rf"\label{{{label_prefix}:{e['label']}}}" if e.get("label") else "")
+            lines = [f"{line} {end}".rstrip() for line, end in zip(lines, ends)]
+        blocks.append(" \\\\*\n".join(lines))
     return " \\\\\n".join(blocks)
+
+
+def align_environment(equations: list[dict], label_prefix: str | None = None) -> str:
+    """align where notes asked for labels (a label prefix) and the display holds an equation to
+    number; align* otherwise, as in a document of its own, where nothing refers to an equation."""
+    numbered = label_prefix is not None and any(e.get("numbered") for e in equations)
+    return "align" if numbered else "align*"
 
 
 #: Mathematics wider than this many visible characters (about a line of the page) is broken.
 MAX_LINE_LENGTH = 70
+#: The room an equation number "(1.10)" and its gap take on a line, in visible characters.
+NUMBER_LENGTH = 8
 
 
 def visible_length(latex: str) -> int:
@@ -176,10 +203,10 @@ def visible_length(latex: str) -> int:
     return len(re.sub(r"\\[a-zA-Z]+", "x", re.sub(r"[{}_^ ]", "", latex)))
 
 
-def break_sum(latex: str) -> list[str]:
+def break_sum(latex: str, line_length: int = MAX_LINE_LENGTH) -> list[str]:
     """Split LaTeX at top-level ' + ' and ' - ' (outside every bracket and brace) into pieces at most
-    MAX_LINE_LENGTH characters wide where possible; each later piece starts with its sign."""
-    if visible_length(latex) <= MAX_LINE_LENGTH:
+    line_length characters wide where possible; each later piece starts with its sign."""
+    if visible_length(latex) <= line_length:
         return [latex]
     cuts, depth = [], 0
     for i, char in enumerate(latex):
@@ -192,7 +219,7 @@ def break_sum(latex: str) -> list[str]:
     pieces, start = [], 0
     for position, cut in enumerate(cuts):
         following = cuts[position + 1] if position + 1 < len(cuts) else len(latex)
-        if visible_length(latex[start:following]) > MAX_LINE_LENGTH and cut > start:
+        if visible_length(latex[start:following]) > line_length and cut > start:
             pieces.append(latex[start:cut].strip())
             start = cut
     pieces.append(latex[start:].strip())
@@ -203,15 +230,20 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
            symbolic: bool = False, fragment: bool = False,
            template_dir: str | Path | None = None, numbers: str | None = None,
            decimals: int | None = None, gradients: str | list[str] | None = None,
-           detail: str | list[str] | None = None, delta: bool = True, figure: str | None = None) -> str:
+           detail: str | list[str] | None = None, delta: bool = True, figure: str | None = None,
+           section_level: str | None = None, label_prefix: str | None = None) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
     alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
     policy (as-written or exact); `decimals` fixes the decimal places of approximations; `gradients`
     ("all" or names), `detail` ("all" or names) and `delta` choose what the backward pass derives,
     in full or in tables (engine/teaching.py), each defaulting to the problem's own. `figure` is
     one of FIGURES; by default the network where the problem is made of layers of neurons, else
-    the graph."""
+    the graph. LaTeX for notes (notes.py): `section_level` is the level of the title, one of
+    notes.SECTION_LEVELS ("section" by default); `label_prefix` numbers the results and labels
+    them PREFIX:dE-dw5, PREFIX:delta-o1 (none by default: no numbers)."""
     layered = _network(solution, figure)
+    headings = notes.headings(section_level)
+    label_prefix = notes.check_prefix(label_prefix)
     if format == "json":
         return json.dumps(solution.to_dict(gradients), indent=2, ensure_ascii=False) + "\n"
     if format not in FORMAT_BY_NAME:
@@ -225,7 +257,9 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)
     data = {**view(solution, fmt, symbolic=symbolic, plan=plan), "fragment": fragment,
             "graph": _figure(solution, format, figure, layered), "graph_boxes": boxes,
-            "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES)}
+            "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES), "headings": headings,
+            "label_prefix": label_prefix,
+            "line_length": notes.FRAGMENT_LINE_LENGTH if fragment else MAX_LINE_LENGTH}
     return fill(f"solution.{format}.j2", data, template_dir)
 
 

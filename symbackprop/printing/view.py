@@ -19,6 +19,7 @@ from ..model.steps import Branch, ChainStep, Reduction, SumStep
 from .derivation import DerivationPrinter
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
+from .notes import delta_key, partial_key
 
 
 class _SolutionView:
@@ -113,9 +114,19 @@ class _SolutionView:
         reduction = (self.sums[name] if name in self.sums else paths[0]).reduction
         if reduction is not None:
             sentences.append(self.reduction_sentence(reduction))
+        equations = self.derivation.block(name, paths, self.sums.get(name))
+        # The block's result is numbered where the notes ask for numbers. Its label is the
+        # quantity's own where no other display holds it (a delta, dE/dout_h1); a gradient that was
+        # asked for is labelled in the summary, which holds every one, whichever are in full.
+        summarised = name in self.plan.asked and name in self.s.gradients
+        label = None if summarised else (delta_key(self.plan.deltas[name]) if name in self.plan.deltas
+                                         else partial_key(self.loss, name))
+        equations[-1] = {**equations[-1], "numbered": True, "label": label}
+        # A heading in words, for LaTeX, which numbers no step: "The delta delta_o1".
+        heading = (f"The delta {f.math(self.derivation.name(name))}" if name in self.plan.deltas
+                   else f"The gradient {f.math(f.partial_in_line(self.loss, name))}")
         return {"number": number, "kind": "block", "lhs": self.derivation.name(name), "via": "",
-                "equations": self.derivation.block(name, paths, self.sums.get(name)),
-                "sentences": sentences}
+                "heading": heading, "equations": equations, "sentences": sentences}
 
     def table_entry(self, rows) -> dict[str, Any]:
         """A layer's other parameters: each one's input, its unit's delta, their product and the
@@ -192,8 +203,9 @@ class _SolutionView:
     def gradients_view(self) -> list[Equation]:
         f = self.f
         p = self.printer
-        return [equation(f.partial(self.loss, name), p.general(self.s.gradients[name].general),
-                         p.values(self.s.gradients[name].value))
+        return [{**equation(f.partial(self.loss, name), p.general(self.s.gradients[name].general),
+                            p.values(self.s.gradients[name].value)),
+                 "numbered": True, "label": partial_key(self.loss, name)}
                 for name in self.plan.asked if name in self.s.gradients]
 
     def updates_view(self) -> dict[str, Any] | None:
