@@ -254,6 +254,6 @@ def test_context_values_are_shown_and_never_used(tmp_path):
 
 def test_the_readmes_sample_of_the_built_in_example_is_what_solve_prints():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    sample = readme.split("then the update and the loss after it:\n\n```\n", 1)[1].split("```", 1)[0]
+    sample = readme.split("so the solution says it is not):\n\n```\n", 1)[1].split("```", 1)[0]
     assert "Step 2: dE/dw3" in sample
     assert sample in run().stdout

@@ -65,7 +65,7 @@ def test_notation_is_used_for_nodes_expressions_partials_updates_and_eta(outputs
     assert r"{w^{(2)}_{11}}^{+} &= w^{(2)}_{11} - \alpha \cdot \frac{\partial E_{\text{total}}}" \
            r"{\partial w^{(2)}_{11}}" in out
     assert r"{z^{(1)}_1}^{+}" in out                                          # after the update
-    assert "learning rate " + (r"\(\alpha\)" if fmt == "tex" else r"$\alpha$") in out
+    assert "learning rate " + (r"\(\alpha = 0.5\)" if fmt == "tex" else r"$\alpha = 0.5$") in out
     for default in (r"\mathrm{net}_{h_{1}}", r"\mathrm{out}_{h_{1}}", r"w_{5}", r"\eta"):
         assert default not in out, default
 

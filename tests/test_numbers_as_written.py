@@ -95,3 +95,12 @@ def test_published_figures_to_their_printed_digits():
         places = len(figure.split(".")[1])
         target = sp.Rational(figure)
         assert any(abs(n - target) <= sp.Rational(1, 2 * 10 ** places) for n in numbers), figure
+
+
+def test_a_value_that_rounds_to_a_whole_number_it_is_not_keeps_its_closed_form():
+    """-log(1 - 1.00000) divides by zero as printed: a saturated sigmoid inside a formula is written
+    sigmoid(400), its decimal only after the formula (the lecturer's review, issue 12)."""
+    text = solve(str(EXAMPLES / "saturated_cross_entropy.yaml"))
+    assert "E = -log(1 - p) = -log(1 - sigmoid(400)) ≈ 400.000\n" in text
+    assert "1 - 1.00000" not in text
+    assert "p = sigmoid(z) = 1/(1 + e^(-400)) ≈ 1.00000\n" in text

@@ -206,7 +206,8 @@ def test_the_worked_solution_writes_the_general_form_then_the_branch(tmp_path):
     path = write(tmp_path, INACTIVE)
     text = cli("solve", str(path)).stdout
     assert "dh/dw1 = x*Heaviside(w1*x, 0) = 0" in text
-    assert "dE/dw1 = dE/dh * dh/dw1 = 2*w2*x*(y - t)*Heaviside(w1*x, 0) = (-6) * 0 = 0" in text
+    assert "dE/dw1 = dE/dh * dh/dw1 = (-6) * 0 = 0\n" in text
+    assert "dE/dw1 = 2*w2*x*(y - t)*Heaviside(w1*x, 0) = 0\n" in text          # the summary
     assert "dE/dw1 = 0 =" not in text
     markdown = cli("solve", str(path), "--format", "md").stdout
     assert r"\mathbf{1}\left[w_{1} x > 0\right]" in markdown

@@ -108,4 +108,4 @@ def test_a_data_problem_reuses_its_upstream_gradient_by_name():
     text = (EXAMPLES / "minibatch_relu.txt").read_text(encoding="utf-8")
     assert "    delta_y = dE/dy = y - t = 0.215 - 1 = -0.785\n" in text
     step_2 = text[text.index("  Step 2: dE/dv"):text.index("  Step 3:")]
-    assert "    dE/dv = delta_y * h = h*(y - t) = (-0.785) * 0.45 = -0.35325\n" in step_2
+    assert "    dE/dv = delta_y * dy/dv = delta_y * h = (-0.785) * 0.45 = -0.35325\n" in step_2

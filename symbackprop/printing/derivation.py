@@ -20,12 +20,8 @@ import sympy as sp
 
 from ..engine.teaching import Plan
 from ..model.steps import ChainStep, SumStep
-from . import printers
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
-
-#: A general form is kept in a block's last line while its plain text is at most this long.
-MAX_GENERAL_TEXT = 40
 
 
 class DerivationPrinter(StepPrinter):
@@ -51,30 +47,37 @@ class DerivationPrinter(StepPrinter):
             step = paths[0]
             return [equation(lhs, definition, self.general(step.local_general), (f.eq, f.expr(step.local)),
                              self._with_numbers(step.local), self.values(step.value))]
-        equations, symbols, numbers, values = [], [], [], []
+        last = total if total is not None else paths[0]
+        reduction = last.reduction
+        equations, chain, named, numbers, values = [], [], [], [], []
         for step in paths:
             inline = step.local_general is None and (step.local.is_Symbol or step.local.is_number)
-            if not inline:
+            # A local derivative of its own line, unless a single name or number (out_h1, w5, 1), or
+            # a cross-entropy reduction, whose sum of paths shows each one in general form.
+            if not inline and reduction is None:
                 equations.append(self.local(step))
-            local = f.expr(step.local) if inline else f.partial(step.via, target)
-            symbols.append(f.product(self.name(step.via), local))
+            local = f.partial(step.via, target)
+            chain.append(f.product(self.name(step.via), local))
+            named.append(f.product(self.name(step.via), f.expr(step.local) if inline else local))
             numbers.append(f.product(f.factor(step.upstream_value), f.factor(step.local_value)))
             values.extend((step.upstream_value, step.local_value))
-        last = total if total is not None else paths[0]
-        if last.reduction is not None:
+        segments = [(f.eq, " + ".join(chain))]
+        if named != chain:       # dE/dw5 = delta_o1 * dnet_o1/dw5 = delta_o1 * out_h1
+            segments.append((f.eq, " + ".join(named)))
+        if reduction is not None:
             # Cross-entropy through a softmax or sigmoid: the paths add up to y - t, with its numbers.
             terms = [f.product(f.expr(p.upstream), f.expr(p.local_general or p.local))
                      for p in paths if p.upstream is not None]
-            summed = [(f.eq, " + ".join(terms))] if len(terms) == len(paths) else []
-            reduction = last.reduction
-            reduced = [*summed, *self.general(reduction.collected), *self.general(reduction.reduced),
-                       *self._with_numbers(reduction.reduced)]
-            equations.append(equation(lhs, definition, (f.eq, " + ".join(symbols)), reduced,
-                                      self.values(last.value)))
-            return equations
-        shown_general = self.general(last.general) if self.symbolic or self._short(last.general) else []
-        equations.append(equation(lhs, definition, (f.eq, " + ".join(symbols)), shown_general,
-                                  self._numbers(" + ".join(numbers), *values), self.values(last.value)))
+            if len(terms) == len(paths):
+                segments.append((f.eq, " + ".join(terms)))
+            segments += [*self.general(reduction.collected), *self.general(reduction.reduced),
+                         *self._with_numbers(reduction.reduced)]
+        else:
+            # The general form, in SymPy's order, would not read in the order of the numbers after
+            # it; a symbolic derivation has no numbers and shows it.
+            segments += self.general(last.general) if self.symbolic else \
+                self._numbers(" + ".join(numbers), *values)
+        equations.append(equation(lhs, definition, segments, self.values(last.value)))
         return equations
 
     def local(self, step: ChainStep) -> Equation:
@@ -93,6 +96,3 @@ class DerivationPrinter(StepPrinter):
             return []
         return self._numbers(self.f.substituted(expr, names), *names.values())
 
-    @staticmethod
-    def _short(general: sp.Expr | None) -> bool:
-        return general is not None and len(printers.text(general)) <= MAX_GENERAL_TEXT

@@ -117,7 +117,7 @@ class Format:
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
-        bare = {n: (self.exact(v) or self.shown_decimal(v)) if v.is_number else self.expr(v)
+        bare = {n: self.inside(v) if v.is_number else self.expr(v)
                 for n, v in values.items()}
         shown, settings = self._settings(e)
         return printers.SubstitutingStrPrinter(
@@ -233,7 +233,23 @@ class Format:
 
     def shown_exactly(self, value: sp.Expr) -> bool:
         """Whether a value inside a formula is written exactly (so "=" follows it, not "≈")."""
-        return not value.is_number or self.exact(value) is not None
+        return not value.is_number or self.exact(value) is not None or self.saturated(value) is not None
+
+    def inside(self, value: sp.Expr) -> str:
+        """A number inside a formula: its exact form where short, else its decimal, unless that
+        decimal is a whole number the value is not (sigmoid(400) ≈ 1.00000, which would make
+        1 - p a zero to divide by): then its closed form, sigmoid(400)."""
+        return self.exact(value) or self.saturated(value) or self.shown_decimal(value)
+
+    def saturated(self, value: sp.Expr) -> str | None:
+        """The closed form of a value whose rounded decimal is a whole number it is not, or None."""
+        if value.is_Rational or not value.is_number:
+            return None
+        rounded = Decimal(numeric.decimal_string(value, self.digits))
+        if rounded != rounded.to_integral_value():
+            return None
+        closed = exact_string(value)
+        return self.expr(value) if closed is not None and len(closed) <= MAX_EXACT_LENGTH else None
 
     def closed_form(self, value: sp.Expr) -> tuple[str, str] | None:
         """As written, the one closed form a value line shows before its number, with its relation:
@@ -253,7 +269,7 @@ class Format:
         With bracket_fractions, 1/5 is written (1/5) so that (1/5)*x_n cannot be misread."""
         if not value.is_number:
             return self.bracket(self.expr(value))
-        text = self.exact(value) or self.shown_decimal(value)
+        text = self.inside(value)
         if bracket_fractions and "/" in text and not text.startswith("-"):
             return f"({text})"
         return self.bracket(text)
@@ -355,7 +371,7 @@ class MarkdownFormat(Format):
         if not value.is_number:
             return self.expr(value)
         # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.
-        text = self.exact(value) or self.shown_decimal(value)
+        text = self.inside(value)
         if len(text) > MAX_SUBSTITUTED_LENGTH:
             text = self.shown_decimal(value)     # a long closed form inside a formula hides its shape
         return text
@@ -383,9 +399,10 @@ class MarkdownFormat(Format):
         return rf"\text{{{text}}}"
 
     def delta(self, subscript: str) -> str:
-        # A subscript is a name's letters and digits with commas (teaching.delta_subscript), which
-        # TeX sets as they are: delta_{o1}, delta_{2,1}.
-        return r"\delta_{%s}" % subscript.replace("_", ",")
+        # A subscript is a name's letters and digits with commas (teaching.delta_subscript), each
+        # part written as the names are (o1 -> o_{1}, as in net_{o_{1}}): delta_{o_{1}}, delta_{2,1}.
+        parts = subscript.replace("_", ",").split(",")
+        return r"\delta_{%s}" % ",".join(p if p.isdigit() else printers.latex_name(p) for p in parts)
 
     def after_update(self, lhs: str) -> str:
         return f"{lhs}^{{+}}"

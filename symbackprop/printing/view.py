@@ -43,6 +43,8 @@ class _SolutionView:
             if isinstance(step, ChainStep):
                 self.paths.setdefault(step.target, []).append(step)
         self.sums = {step.target: step for step in solution.steps if isinstance(step, SumStep)}
+        #: The logits whose cross-entropy reduction has been said, in the order said.
+        self.reduced: list[str] = []
         known = {**self.problem.values, **solution.examples[0].inputs,
                  **{name: step.value for name, step in solution.forward.items()}}
         self.derivation = DerivationPrinter(fmt, self.loss, self.plan, known, symbolic=symbolic)
@@ -68,7 +70,11 @@ class _SolutionView:
             "learning_rate": None if p.learning_rate is None or self.symbolic else f.number(p.learning_rate),
             # The learning rate's name in a sentence: eta, or the lecturer's notation for it.
             "eta": f.math(f.symbol("eta")),
-            "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values],
+            # "eta = 0.5" as one piece of mathematics (the "=" is math, not text), or eta alone.
+            "eta_value": f.math(f.symbol("eta")) if p.learning_rate is None or self.symbolic else
+            f.equals_in_text(f.symbol("eta"), p.learning_rate),
+            "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values
+                         and (p.data is None or s not in p.data.symbols)],
             "kink": f.number(self.s.kink),
             "gates": p.gates,
         }
@@ -107,13 +113,17 @@ class _SolutionView:
         f = self.f
         paths = self.paths[name]
         sentences = [self.branch_sentence(b) for step in paths for b in step.branches]
-        if len(paths) > 1:
+        reduction = (self.sums[name] if name in self.sums else paths[0]).reduction
+        if reduction is not None:
+            # Said in full once; the next logits reduce the same way.
+            sentences.append(self.reduction_sentence(reduction) if not self.reduced else
+                             f"As for {f.math(self.derivation.name(self.reduced[0]))}, the paths add up "
+                             f"to {f.math(f.expr(reduction.reduced))}.")
+            self.reduced.append(name)
+        elif len(paths) > 1:
             vias = [f.math(f.symbol(p.via)) for p in paths]
             sentences.insert(0, f"{f.math(f.symbol(name))} feeds {_listed(vias)}, so the gradients "
                                 "along the paths through them add up.")
-        reduction = (self.sums[name] if name in self.sums else paths[0]).reduction
-        if reduction is not None:
-            sentences.append(self.reduction_sentence(reduction))
         equations = self.derivation.block(name, paths, self.sums.get(name))
         # The block's result is numbered where the notes ask for numbers. Its label is the
         # quantity's own where no other display holds it (a delta, dE/dout_h1); a gradient that was
@@ -135,8 +145,8 @@ class _SolutionView:
         updated = {u.parameter: u.new for u in self.s.updates}
         return {
             "kind": "table",
-            "columns": ["parameter", "its input", "its unit's gradient", f.math(f.partial(self.loss, "w")),
-                        *([f.math(f.after_update("w"))] if updated else [])],
+            "columns": ["parameter", "its input", "its unit's delta", "gradient",
+                        *(["after the update"] if updated else [])],
             "rows": [[f.math(f.symbol(r.parameter)), self.plain(r.step.local_value),
                       f.math(f"{self.derivation.name(r.unit)} {self.approx_or_eq(r.step.upstream_value)} "
                              f"{self.cell(r.step.upstream_value)}"),
@@ -201,12 +211,28 @@ class _SolutionView:
         return f"{fact}: {verdict}."
 
     def gradients_view(self) -> list[Equation]:
-        f = self.f
-        p = self.printer
-        return [{**equation(f.partial(self.loss, name), p.general(self.s.gradients[name].general),
-                            p.values(self.s.gradients[name].value)),
-                 "numbered": True, "label": partial_key(self.loss, name)}
+        return [{**self.summary(name), "numbered": True, "label": partial_key(self.loss, name)}
                 for name in self.plan.asked if name in self.s.gradients]
+
+    def summary(self, name: str) -> Equation:
+        """One gradient in the summary: through a unit, as its delta times its input (dE/dw1 =
+        delta_h1 * i1), as the steps wrote it; else its general form where short enough."""
+        f, gradient = self.f, self.s.gradients[name]
+        paths = self.paths.get(name, [])
+        lhs = f.partial(self.loss, name)
+        if self.problem.data is None and len(paths) == 1 and paths[0].via in self.plan.deltas \
+                and paths[0].local_general is None and (paths[0].local.is_Symbol or paths[0].local.is_number):
+            via_delta = f.product(self.derivation.name(paths[0].via), f.expr(paths[0].local))
+            return equation(lhs, (f.eq, via_delta), self.printer.values(gradient.value))
+        return equation(lhs, self.printer.general(gradient.general), self.printer.values(gradient.value))
+
+    def unrepeatable(self) -> list[str]:
+        """The given nodes, where a symbol has no value: the pass after the update cannot recompute
+        them (y = 3 was given; relu(w3*x_n) with the new w3 is not a number), and a formula in x_n
+        would ignore what the given value says of x_n."""
+        unknown = [s for s in self.graph.symbols if s not in self.problem.values
+                   and (self.problem.data is None or s not in self.problem.data.symbols)]
+        return list(self.problem.given) if unknown else []
 
     def updates_view(self) -> dict[str, Any] | None:
         """The rule worked in full for the parameters derived in full; where there are others, every
@@ -221,10 +247,17 @@ class _SolutionView:
                   if u.parameter in shown]
         if self.symbolic:
             worked = [self.printer.equations(u)[0] for u in self.s.updates]
+        given = self.unrepeatable()
+        unknown = [f.math(f.symbol(s)) for s in self.graph.symbols if s not in self.problem.values]
+        note = "" if not given or self.symbolic else (
+            "The forward pass after the update is not shown: "
+            f"{_listed([f.math(f.symbol(n)) for n in given])} {'was' if len(given) == 1 else 'were'} "
+            f"given rather than computed, and {_listed(unknown)} {'has' if len(unknown) == 1 else 'have'} "
+            "no value, so the updated weights cannot be carried through.")
         return {
+            "note": note,
             "worked": worked,
-            "columns": ["parameter", "before", f.math(f.partial(self.loss, "w")),
-                        f.math(f.after_update("w"))],
+            "columns": ["parameter", "before", "gradient", "after"],
             "rows": [] if self.symbolic or len(worked) == len(self.s.updates) else [
                 [f.math(f.symbol(u.parameter)), self.plain(u.old), self.plain(u.gradient),
                  self.plain(u.new)] for u in self.s.updates],
@@ -233,7 +266,7 @@ class _SolutionView:
     def after_view(self) -> dict[str, Any] | None:
         f = self.f
         after = self.s.after_update
-        if self.symbolic or not (after or self.s.batch_loss_after is not None):
+        if self.symbolic or not (after or self.s.batch_loss_after is not None) or self.unrepeatable():
             return None
         if self.s.batch_loss_after is not None:
             before, now = self.s.batch_loss, self.s.batch_loss_after
@@ -352,6 +385,9 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
         "backward": w.backward_view(),
         "legend": w.legend(),
         "gradients": w.gradients_view(),
+        # A data problem's update uses the batch's gradients, its loss the batch's mean or sum.
+        "gradients_of": fmt.math(fmt.symbol(problem.loss)) if problem.data is None else
+        f"the batch loss ({problem.data.reduction} over the batch)",
         "updates": w.updates_view(),
         "after_update": w.after_view(),
         "batch": w.batch_view(),
