@@ -272,3 +272,15 @@ def test_math_spans():
     assert notation.math_spans(r"a \$5 $x$ b $ c") == [(False, "a $5 "), (True, "x"), (False, " b $ c")]
     assert notation.math_spans("$$") == [(False, "$$")]
     assert notation.math_spans("") == []
+
+
+def test_a_units_delta_takes_the_notation_of_delta_and_its_node(tmp_path):
+    notation = {**NOTATION, "delta_net_h1": r"\delta^{(1)}_1"}
+    path = problem_file(tmp_path, notation=notation)
+    tex = solve(path, "tex")
+    assert r"\delta^{(1)}_1 = \frac{\partial E_{\textnormal{total}}}{\partial z^{(1)}_1}" in tex
+    assert r"\delta_{h_{1}}" not in tex and r"\delta_{h_{2}}" in tex       # the others keep theirs
+    assert "delta_h1 = dE/dnet_h1" in solve(path, "txt")                       # text: plain names
+    bad = problem_file(tmp_path, notation={"delta_w1": r"\delta"})
+    result = CliRunner().invoke(main, ["solve", str(bad)])
+    assert result.exit_code == 2 and "notation.delta_w1" in result.stderr

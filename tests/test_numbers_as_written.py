@@ -3,6 +3,7 @@ rounded values follow "≈" with every digit asked, and a node keeps its written
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -104,3 +105,13 @@ def test_a_value_that_rounds_to_a_whole_number_it_is_not_keeps_its_closed_form()
     assert "E = -log(1 - p) = -log(1 - sigmoid(400)) ≈ 400.000\n" in text
     assert "1 - 1.00000" not in text
     assert "p = sigmoid(z) = 1/(1 + e^(-400)) ≈ 1.00000\n" in text
+
+
+def test_max_and_abs_read_as_written_in_text_and_as_sympy_in_the_answer_key(tmp_path):
+    problem = tmp_path / "max.yaml"
+    problem.write_text("nodes:\n  y: max(0, w*x) + abs(x - 1)\n  E: y**2\nvalues: {w: 0.5, x: 3}\n",
+                       encoding="utf-8")
+    text = solve(str(problem))
+    assert "y = max(0, w*x) + |x - 1|" in text and "Max(" not in text and "Abs(" not in text
+    key = json.loads(solve(str(problem), "--format", "json"))
+    assert key["forward"]["y"]["expr"] in ("Max(0, w*x) + Abs(x - 1)", "Abs(x - 1) + Max(0, w*x)")

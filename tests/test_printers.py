@@ -170,7 +170,7 @@ def test_a_substituted_value_is_bracketed_where_an_operator_needs_it_not_as_a_fu
     values = {"x": sp.Rational(111, 1000), "y": sp.Rational(-1, 8), "z": sp.Rational(5, 4)}
     text, tex = Format(6), LatexFormat(6)
     assert text.substituted(softmax(1, x, y), values) == "softmax(1, 111/1000, -1/8)"
-    assert text.substituted(sp.Max(0, z), values) == "Max(0, 5/4)"
+    assert text.substituted(sp.Max(0, z), values) == "max(0, 5/4)"
     assert text.substituted(sigmoid(y * z), values) == "sigmoid((-1/8)*(5/4))"
     assert text.substituted(y * x, values) == "(111/1000)*(-1/8)"
     assert tex.substituted(softmax(2, x, y), values) == (

@@ -47,6 +47,8 @@ PUNCTUATION = "()[],.'+-|/=:;"
 #: Names notation: may take beyond the problem's nodes and symbols, and what each stands for
 #: (a delta or a loss's average may join them).
 EXTRA_KEYS = {"eta": "the learning rate"}
+#: A key delta_<node> names the delta of a weighted-sum node: delta_net_h1: '\delta^{(1)}_1'.
+DELTA_PREFIX = "delta_"
 MAX_LENGTH = 200
 
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.?|.", re.DOTALL)

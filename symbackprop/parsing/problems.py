@@ -329,7 +329,9 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     if _sign(kink, "kink") < 0 or _sign(kink - 1, "kink") > 0:
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
 
-    names = [*graph.nodes, *graph.symbols, *context, *notation_module.EXTRA_KEYS]
+    # A unit's delta takes its own notation too: delta_net_h1: '\delta^{(1)}_1'.
+    names = [*graph.nodes, *graph.symbols, *context, *notation_module.EXTRA_KEYS,
+             *(f"{notation_module.DELTA_PREFIX}{n}" for n in graph.nodes)]
     return Problem(
         nodes=nodes, loss=loss, values=values, given=given, context=context, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import sympy as sp
 
 from ..engine.teaching import Plan
+from ..model.notation import DELTA_PREFIX
 from ..model.steps import ChainStep, SumStep
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
@@ -37,7 +38,9 @@ class DerivationPrinter(StepPrinter):
     def name(self, target: str) -> str:
         """dE/dout_o1, or a unit's delta: delta_o1."""
         subscript = self.plan.deltas.get(target)
-        return self.f.partial(self.loss, target) if subscript is None else self.f.delta(subscript)
+        if subscript is None:
+            return self.f.partial(self.loss, target)
+        return self.f.noted(DELTA_PREFIX + target) or self.f.delta(subscript)
 
     def block(self, target: str, paths: Sequence[ChainStep], total: SumStep | None) -> list[Equation]:
         f = self.f

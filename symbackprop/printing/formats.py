@@ -111,8 +111,8 @@ class Format:
     def expr(self, e: sp.Basic) -> str:
         shown, settings = self._settings(e)
         if settings is None:
-            return printers.text(e, self.decimals)
-        return printers.ReadableStrPrinter(settings).doprint(shown)
+            return printers.text(e, self.decimals, reader=True)
+        return printers.ReadableStrPrinter({**settings, "reader": True}).doprint(shown)
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
@@ -121,10 +121,14 @@ class Format:
                 for n, v in values.items()}
         shown, settings = self._settings(e)
         return printers.SubstitutingStrPrinter(
-            names, bare, settings or {"decimals": self.decimals}).doprint(shown)
+            names, bare, {**(settings or {"decimals": self.decimals}), "reader": True}).doprint(shown)
 
     def symbol(self, name: str) -> str:
         return name
+
+    def noted(self, key: str) -> str | None:
+        """The lecturer's notation for a key (delta_net_h1), where this format writes it: text never."""
+        return None
 
     def partial(self, top: str, bottom: str) -> str:
         return f"d{top}/d{bottom}"
@@ -387,6 +391,10 @@ class MarkdownFormat(Format):
     def symbol(self, name: str) -> str:
         tex = self.notation.get(name)
         return printers.latex_name(name) if tex is None else self.notation_tex(tex)
+
+    def noted(self, key: str) -> str | None:
+        tex = self.notation.get(key)
+        return None if tex is None else self.notation_tex(tex)
 
     def partial(self, top: str, bottom: str) -> str:
         return r"\frac{\partial %s}{\partial %s}" % (self.symbol(top), self.symbol(bottom))

@@ -122,7 +122,21 @@ MAX_DECIMAL_LENGTH = 14
 class ReadableStrPrinter(_Decimals, _PositiveFirst, StrPrinter):
     """SymPy's str printer with sums written positive terms first."""
 
-    _default_settings = {**StrPrinter._default_settings, "decimals": False}
+    #: reader: max, min and |x| as a reader writes them (a worked solution), not SymPy's Max, Min and
+    #: Abs, which an answer key keeps so that its strings parse back in SymPy.
+    _default_settings = {**StrPrinter._default_settings, "decimals": False, "reader": False}
+
+    def _print_Max(self, expr):
+        return self._readable("max", expr) if self._settings["reader"] else super()._print_Basic(expr)
+
+    def _print_Min(self, expr):
+        return self._readable("min", expr) if self._settings["reader"] else super()._print_Basic(expr)
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|" if self._settings["reader"] else super()._print_Basic(expr)
+
+    def _readable(self, name: str, expr) -> str:
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Add(self, expr, order=None):
         # A weighted sum, w1*x1 + w2*x2 + b, printed as SymPy prints it: terms in SymPy's order, each
@@ -165,7 +179,7 @@ class SubstitutingStrPrinter(_Substituting, ReadableStrPrinter):
         return self._value(expr.name, expr.name)
 
 
-def text(expr: sp.Basic, decimals: bool = False) -> str:
+def text(expr: sp.Basic, decimals: bool = False, reader: bool = False) -> str:
     """The readable SymPy string of an expression. Numbers and names are written directly (an answer
     key holds tens of thousands); the rest is printed once and kept, as steps repeat their upstream
     gradients."""
@@ -173,12 +187,12 @@ def text(expr: sp.Basic, decimals: bool = False) -> str:
         return str(expr.p) if expr.q == 1 else f"{expr.p}/{expr.q}"
     if expr.is_Symbol:
         return expr.name
-    return _printed(expr, decimals)
+    return _printed(expr, decimals, reader)
 
 
 @functools.lru_cache(maxsize=65536)
-def _printed(expr: sp.Basic, decimals: bool) -> str:
-    return ReadableStrPrinter({"decimals": decimals}).doprint(expr)
+def _printed(expr: sp.Basic, decimals: bool, reader: bool) -> str:
+    return ReadableStrPrinter({"decimals": decimals, "reader": reader}).doprint(expr)
 
 
 # --- LaTeX -------------------------------------------------------------------------------------
