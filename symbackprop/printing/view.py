@@ -68,13 +68,10 @@ class _SolutionView:
             "updates": p.learning_rate is not None,
             # A symbolic derivation names eta alone: "with learning rate eta", not "eta = eta".
             "learning_rate": None if p.learning_rate is None or self.symbolic else f.number(p.learning_rate),
-            # The learning rate's name in a sentence: eta, or the lecturer's notation for it.
-            "eta": f.math(f.symbol("eta")),
             # "eta = 0.5" as one piece of mathematics (the "=" is math, not text), or eta alone.
             "eta_value": f.math(f.symbol("eta")) if p.learning_rate is None or self.symbolic else
             f.equals_in_text(f.symbol("eta"), p.learning_rate),
-            "unknowns": [f.symbol(s) for s in self.graph.symbols if s not in p.values
-                         and (p.data is None or s not in p.data.symbols)],
+            "unknowns": [f.symbol(s) for s in self.unknowns()],
             "kink": f.number(self.s.kink),
             "gates": p.gates,
         }
@@ -100,13 +97,15 @@ class _SolutionView:
         entries: list[dict[str, Any]] = []
         tables = {self.plan.depth[t[0].parameter]: t for t in self.plan.tables}
         in_tables = self.plan.in_tables
+        blocks = 0
         for name in self.plan.order:
             if name in in_tables:
                 table = tables.pop(self.plan.depth[name], None)
                 if table is not None:
                     entries.append(self.table_entry(table))
                 continue
-            entries.append(self.block_entry(len([e for e in entries if e["kind"] == "block"]) + 1, name))
+            blocks += 1
+            entries.append(self.block_entry(blocks, name))
         return entries
 
     def block_entry(self, number: int, name: str) -> dict[str, Any]:
@@ -226,13 +225,17 @@ class _SolutionView:
             return equation(lhs, (f.eq, via_delta), self.printer.values(gradient.value))
         return equation(lhs, self.printer.general(gradient.general), self.printer.values(gradient.value))
 
+    def unknowns(self) -> list[str]:
+        """The symbols without a value (the data's symbols have one per example)."""
+        data = self.problem.data
+        return [s for s in self.graph.symbols
+                if s not in self.problem.values and (data is None or s not in data.symbols)]
+
     def unrepeatable(self) -> list[str]:
         """The given nodes, where a symbol has no value: the pass after the update cannot recompute
         them (y = 3 was given; relu(w3*x_n) with the new w3 is not a number), and a formula in x_n
         would ignore what the given value says of x_n."""
-        unknown = [s for s in self.graph.symbols if s not in self.problem.values
-                   and (self.problem.data is None or s not in self.problem.data.symbols)]
-        return list(self.problem.given) if unknown else []
+        return list(self.problem.given) if self.unknowns() else []
 
     def updates_view(self) -> dict[str, Any] | None:
         """The rule worked in full for the parameters derived in full; where there are others, every
@@ -248,7 +251,7 @@ class _SolutionView:
         if self.symbolic:
             worked = [self.printer.equations(u)[0] for u in self.s.updates]
         given = self.unrepeatable()
-        unknown = [f.math(f.symbol(s)) for s in self.graph.symbols if s not in self.problem.values]
+        unknown = [f.math(f.symbol(s)) for s in self.unknowns()]
         note = "" if not given or self.symbolic else (
             "The forward pass after the update is not shown: "
             f"{_listed([f.math(f.symbol(n)) for n in given])} {'was' if len(given) == 1 else 'were'} "
@@ -398,17 +401,6 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
 def _listed(items: list[str]) -> str:
     """a, b and c."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def direction(gradient: sp.Expr) -> str:
-    if not gradient.is_number:
-        return "The gradient depends on unknown symbols, so the direction of the change does too."
-    side = numeric.sign(gradient)
-    if side > 0:
-        return "The gradient is positive, so the weight decreases."
-    if side < 0:
-        return "The gradient is negative, so the weight increases."
-    return "The gradient is zero, so the weight does not change."
 
 
 def loss_change(before: sp.Expr, after: sp.Expr) -> str:
