@@ -11,7 +11,7 @@ import sympy as sp
 from .. import budget
 from ..arithmetic import numeric
 from ..errors import ProblemError
-from ..model.problem import NUMBER_POLICIES
+from ..model.problem import FORMS, NUMBER_POLICIES
 from ..parsing.expressions import parse_number
 from .common import input_error
 
@@ -64,6 +64,13 @@ def output_format(choices, default: str, help: str):
 def digits(default: int, help: str):
     return click.option("--digits", type=click.IntRange(1, 100), default=default, show_default=True,
                         help=help)
+
+
+def form(function):
+    return click.option("--form", type=click.Choice(FORMS),
+                        help="How a layered network is derived: scalar (node by node; the default, or "
+                             "the problem's form:), matrix (each layer's equations as matrices) or "
+                             "both (the matrices, then the entries derived in full).")(function)
 
 
 def numbers(function):

@@ -29,6 +29,7 @@ from .common import input_error, limited, load_problem, write_output
 @options.numbers
 @options.decimals
 @options.derivation
+@options.form
 @options.figure(rendering.FIGURES)
 @options.notes(notes.SECTION_LEVELS)
 @options.kink
@@ -41,7 +42,7 @@ from .common import input_error, limited, load_problem, write_output
 @options.time_limit
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, numbers: str | None, decimals: int | None, delta: bool,
-          detail: str | None, all_gradients: bool, figure: str | None, no_figure: bool,
+          detail: str | None, all_gradients: bool, form: str | None, figure: str | None, no_figure: bool,
           section_level: str | None, label_prefix: str | None, kink: sp.Expr | None,
           gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
           time_limit: float) -> None:
@@ -54,7 +55,8 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
                            template_dir, {"numbers": numbers, "decimals": decimals, "delta": delta,
                                           "gradients": "all" if all_gradients else None,
                                           "detail": detail, "figure": "none" if no_figure else figure,
-                                          "section_level": section_level, "label_prefix": label_prefix})
+                                          "section_level": section_level, "label_prefix": label_prefix,
+                                          "form": form})
     write_output(text, output)
 
 

@@ -13,6 +13,8 @@ from .graph import Graph
 #: How a solution writes numbers: as the problem writes them (decimals stay decimals, fractions stay
 #: fractions), or exact (every rational as p/q beside its decimal).
 NUMBER_POLICIES = ("as-written", "exact")
+#: How a layered network's derivation is written: node by node, as matrices per layer, or both.
+FORMS = ("scalar", "matrix", "both")
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Problem:
     #: The gradients derived in full: "all", a list of names, or None (the first of each layer
     #: beyond six parameters, else all); the others are rows of their layer's table.
     detail: str | tuple[str, ...] | None = None
+    #: scalar, matrix or both (FORMS).
+    form: str = "scalar"
     #: Each node written as text, unevaluated in the text's term order (w1*i1 + w2*i2 + b1), for
     #: printing; the derivation uses `nodes`.
     written: dict[str, sp.Expr] = field(default_factory=dict)

@@ -19,7 +19,7 @@ from ..errors import ProblemError, reject_unknown_keys
 from ..model import notation as notation_module
 from ..model.data import Dataset
 from ..model.graph import Graph
-from ..model.problem import NUMBER_POLICIES, Problem
+from ..model.problem import FORMS, NUMBER_POLICIES, Problem
 from ..model.rules import check_supported
 from . import layers as layers_module
 from .data import read_dataset
@@ -59,6 +59,7 @@ KEYS = {
     "reduction": "mean (default) or sum: how a batch's losses and gradients combine",
     "gradients": "the gradients asked for: a list of names, or all (default: the parameters')",
     "detail": "the gradients derived in full: a list of names, or all (the others in tables)",
+    "form": "scalar (default), matrix or both: how a layered network's derivation is written",
     "numbers": "as-written (default: decimals stay decimals) or exact (fractions beside decimals)",
     "notation": "LaTeX for names in the LaTeX and Markdown solutions: net_h1: \"z^{(1)}_1\"",
 }
@@ -325,6 +326,10 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         raise ProblemError(f"numbers: must be one of {', '.join(NUMBER_POLICIES)}, got {numbers!r}",
                            key="numbers")
 
+    form = data.get("form", "scalar")
+    if form not in FORMS:
+        raise ProblemError(f"form: must be one of {', '.join(FORMS)}, got {form!r}", key="form")
+
     kink = _number(data.get("kink", 0), "kink")
     if _sign(kink, "kink") < 0 or _sign(kink - 1, "kink") > 0:
         raise ProblemError(f"kink must be between 0 and 1, got {kink}", key="kink")
@@ -337,7 +342,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
         gates=gates, data=data_set, numbers=numbers, written=written,
-        notation=_notation(data.get("notation"), names),
+        notation=_notation(data.get("notation"), names), form=form,
         gradients=names_or_all(data.get("gradients"), "gradients"),
         detail=names_or_all(data.get("detail"), "detail"),
         fractions=any(_writes_fractions(data.get(key)) for key in NUMBER_KEYS),

@@ -22,7 +22,7 @@ from ..arithmetic import certified, numeric
 from ..arithmetic.certified import Real
 from ..arithmetic.numeric import decimal_string
 from ..model.notation import math_spans, refusal
-from ..model.operations import BY_FUNCTION
+from ..model.operations import BY_FUNCTION, BY_KEY
 from ..model.problem import Problem
 from . import printers
 from .printers import terminating_decimal
@@ -140,6 +140,32 @@ class Format:
     def delta(self, subscript: str) -> str:
         """A unit's delta, dE/d(its net input): delta_o1."""
         return f"delta_{subscript.replace(',', '_')}"
+
+    # --- the matrix form -----------------------------------------------------------------------
+    times = "x"
+    hadamard = "⊙"
+
+    def layered(self, letter: str, index: int, updated: bool = False) -> str:
+        """Layer l's matrix or vector: W^(2), a^(0); after the update W^(2)+."""
+        return f"{letter}^({index})" + ("+" if updated else "")
+
+    def layered_delta(self, index: int) -> str:
+        return f"delta^({index})"
+
+    def transpose(self, matrix: str) -> str:
+        return f"({matrix})^T"
+
+    def partial_matrix(self, loss: str, matrix: str) -> str:
+        return f"d{loss}/d{matrix}"
+
+    def matrix(self, rows: list[list[str]]) -> str:
+        return "[" + "; ".join(", ".join(row) for row in rows) + "]"
+
+    def function_name(self, key: str | None, prime: bool = False) -> str:
+        """An activation applied elementwise, or its derivative: σ, ReLU'; empty for a linear layer."""
+        if key is None:
+            return ""
+        return BY_KEY[key].glyph[0] + ("'" if prime else "")
 
     def product(self, *factors: str) -> str:
         return self.times_sign.join(self.bracket(f) for f in factors)
@@ -405,6 +431,29 @@ class MarkdownFormat(Format):
 
     def words(self, text: str) -> str:
         return rf"\text{{{text}}}"
+
+    times = r"\times"
+    hadamard = r"\odot"
+
+    def layered(self, letter: str, index: int, updated: bool = False) -> str:
+        return f"{letter}^{{({index}){'+' if updated else ''}}}"
+
+    def layered_delta(self, index: int) -> str:
+        return rf"\delta^{{({index})}}"
+
+    def transpose(self, matrix: str) -> str:
+        return rf"\left({matrix}\right)^{{\top}}"
+
+    def partial_matrix(self, loss: str, matrix: str) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (self.symbol(loss), matrix)
+
+    def matrix(self, rows: list[list[str]]) -> str:
+        return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(row) for row in rows) + r" \end{bmatrix}"
+
+    def function_name(self, key: str | None, prime: bool = False) -> str:
+        if key is None:
+            return ""
+        return BY_KEY[key].glyph[1] + ("'" if prime else "")
 
     def delta(self, subscript: str) -> str:
         # A subscript is a name's letters and digits with commas (teaching.delta_subscript), each

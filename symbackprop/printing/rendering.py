@@ -20,10 +20,14 @@ from typing import Any
 
 import jinja2
 
+from ..engine.matrix import MatrixForm, NoMatrixForm, matrix_form
 from ..engine.solution import Solution
 from ..errors import ProblemError
+from ..model.problem import FORMS
 from . import diagram, network, notes
-from .formats import FORMAT_BY_NAME, MarkdownFormat
+from .formats import FORMAT_BY_NAME, MarkdownFormat, exact_and_decimal
+from .matrices import answer_key as matrix_answer_key
+from .matrices import entry_of, matrix_view
 from .view import view
 
 SOLUTION_FORMATS = ("txt", "md", "tex", "json")
@@ -112,6 +116,7 @@ def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja
     env.filters["align_block"] = align_block
     env.filters["align_environment"] = align_environment
     env.globals["text_table"] = text_table
+    env.filters["segment_lines"] = segment_lines
     return env
 
 
@@ -141,6 +146,12 @@ def align_lines(equations: list[dict], line_length: int | None = None) -> list[s
         if not e["rhs"]:
             lines.append(e["lhs"])
     return lines
+
+
+def segment_lines(equations: list[dict]) -> list[str]:
+    """Each equation one step per line, the first with its left side: 'z = W a + b', '= [..] [..]'."""
+    return [f"{e['lhs'] if index == 0 else ''} {relation} {text}".lstrip()
+            for e in equations for index, (relation, text) in enumerate(e["rhs"])]
 
 
 def text_table(columns: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
@@ -206,8 +217,8 @@ def visible_length(latex: str) -> int:
 def break_sum(latex: str, line_length: int = MAX_LINE_LENGTH) -> list[str]:
     """Split LaTeX at top-level ' + ' and ' - ' (outside every bracket and brace) into pieces at most
     line_length characters wide where possible; each later piece starts with its sign."""
-    if visible_length(latex) <= line_length:
-        return [latex]
+    if visible_length(latex) <= line_length or r"\begin{bmatrix}" in latex:
+        return [latex]                   # a matrix's rows hold signs that are no place to break
     cuts, depth = [], 0
     for i, char in enumerate(latex):
         if char in "{(":
@@ -231,7 +242,8 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
            template_dir: str | Path | None = None, numbers: str | None = None,
            decimals: int | None = None, gradients: str | list[str] | None = None,
            detail: str | list[str] | None = None, delta: bool = True, figure: str | None = None,
-           section_level: str | None = None, label_prefix: str | None = None) -> str:
+           section_level: str | None = None, label_prefix: str | None = None,
+           form: str | None = None) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
     alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
     policy (as-written or exact); `decimals` fixes the decimal places of approximations; `gradients`
@@ -240,12 +252,20 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     one of FIGURES; by default the network where the problem is made of layers of neurons, else
     the graph. LaTeX for notes (notes.py): `section_level` is the level of the title, one of
     notes.SECTION_LEVELS ("section" by default); `label_prefix` numbers the results and labels
-    them PREFIX:dE-dw5, PREFIX:delta-o1 (none by default: no numbers)."""
+    them PREFIX:dE-dw5, PREFIX:delta-o1 (none by default: no numbers). `form` is one of FORMS
+    (the problem's form:, scalar by default): matrix writes each layer's equations as matrices,
+    both adds the scalar derivation, each weight linked to its entry."""
     layered = _network(solution, figure)
+    # A symbolic derivation is the scalar one: the matrix form multiplies numbers out.
+    form = "scalar" if symbolic else form or solution.problem.form
+    matrices = _matrix_form(solution, form)
     headings = notes.headings(section_level)
     label_prefix = notes.check_prefix(label_prefix)
     if format == "json":
-        return json.dumps(solution.to_dict(gradients), indent=2, ensure_ascii=False) + "\n"
+        key = solution.to_dict(gradients)
+        if matrices is not None:
+            key["matrix"] = matrix_answer_key(matrices, exact_and_decimal)
+        return json.dumps(key, indent=2, ensure_ascii=False) + "\n"
     if format not in FORMAT_BY_NAME:
         raise ProblemError(f"unknown format '{format}'; use one of " + ", ".join(SOLUTION_FORMATS),
                            key="format")
@@ -255,12 +275,26 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
             "detail": detail if detail is not None else problem.detail, "delta": delta}
     # graph_boxes lets the template say why a graph too large for the page is not drawn.
     boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)
-    data = {**view(solution, fmt, symbolic=symbolic, plan=plan), "fragment": fragment,
+    entries = entry_of(matrices, fmt) if matrices is not None and form == "both" else None
+    data = {**view(solution, fmt, symbolic=symbolic, plan=plan, entries=entries), "fragment": fragment,
+            "form": form, "matrix": None if matrices is None else matrix_view(matrices, fmt),
             "graph": _figure(solution, format, figure, layered), "graph_boxes": boxes,
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES), "headings": headings,
             "label_prefix": label_prefix,
             "line_length": notes.FRAGMENT_LINE_LENGTH if fragment else MAX_LINE_LENGTH}
     return fill(f"solution.{format}.j2", data, template_dir)
+
+
+def _matrix_form(solution: Solution, form: str) -> MatrixForm | None:
+    """The matrix form where asked for; one it cannot have is bad input, said in one line."""
+    if form not in FORMS:
+        raise ProblemError(f"unknown form '{form}'; use one of " + ", ".join(FORMS), key="form")
+    if form == "scalar":
+        return None
+    try:
+        return matrix_form(solution)
+    except NoMatrixForm as exc:
+        raise ProblemError(f"has no matrix form: {exc}", key="--form") from None
 
 
 def _network(solution: Solution, figure: str | None) -> network.Network | None:

@@ -25,7 +25,8 @@ from .notes import delta_key, partial_key
 class _SolutionView:
     """The sections of one worked solution, each a dict of strings; equations come from a StepPrinter."""
 
-    def __init__(self, solution: Solution, fmt: Format, symbolic: bool, plan: dict | None = None):
+    def __init__(self, solution: Solution, fmt: Format, symbolic: bool, plan: dict | None = None,
+                 entries: dict[str, str] | None = None):
         self.s = solution
         self.f = fmt
         self.symbolic = symbolic
@@ -43,6 +44,8 @@ class _SolutionView:
             if isinstance(step, ChainStep):
                 self.paths.setdefault(step.target, []).append(step)
         self.sums = {step.target: step for step in solution.steps if isinstance(step, SumStep)}
+        #: Each weight's entry in its layer's matrix, where the matrix form stands beside the scalar one.
+        self.entries = entries or {}
         #: The logits whose cross-entropy reduction has been said, in the order said.
         self.reduced: list[str] = []
         known = {**self.problem.values, **solution.examples[0].inputs,
@@ -123,6 +126,8 @@ class _SolutionView:
             vias = [f.math(f.symbol(p.via)) for p in paths]
             sentences.insert(0, f"{f.math(f.symbol(name))} feeds {_listed(vias)}, so the gradients "
                                 "along the paths through them add up.")
+        if name in self.entries:
+            sentences.insert(0, f"{f.math(f.partial(self.loss, name))} is {self.entries[name]}.")
         equations = self.derivation.block(name, paths, self.sums.get(name))
         # The block's result is numbered where the notes ask for numbers. Its label is the
         # quantity's own where no other display holds it (a delta, dE/dout_h1); a gradient that was
@@ -368,10 +373,10 @@ def evenly_spread(count: int, limit: int) -> list[int]:
 
 
 def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
-         plan: dict | None = None) -> dict[str, Any]:
+         plan: dict | None = None, entries: dict[str, str] | None = None) -> dict[str, Any]:
     """Everything a template needs, as strings and lists: no SymPy object reaches a template.
     `plan` holds teaching.plan's options: gradients, detail and delta."""
-    w = _SolutionView(solution, fmt, symbolic, plan)
+    w = _SolutionView(solution, fmt, symbolic, plan, entries)
     problem = solution.problem
     return {
         "title": fmt.text_with_math(problem.title or "Backpropagation"),

@@ -1,0 +1,177 @@
+"""The matrix form written out (issue 13): each layer's matrices with their names, shapes and numbers.
+
+Per layer, forward: W^l and b^l (names, then values), z^l = W^l a^(l-1) + b^l multiplied out row by
+row, a^l = f(z^l). Backward, from the output layer down: delta^l (y - t, or (W^(l+1))^T delta^(l+1)
+(.) f'(z^l) with the transpose and the Hadamard product written out), dE/dW^l = delta^l (a^(l-1))^T
+as an outer product and dE/db^l = delta^l, each with the shapes that make the product fit, as the
+dimension check is taught. The update as matrices. Numbers follow the solution's policy (Format).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from ..engine.matrix import MatrixForm
+from .equations import Equation, equation
+from .formats import Format
+
+
+class MatrixWriter:
+    def __init__(self, form: MatrixForm, fmt: Format):
+        self.form = form
+        self.f = fmt
+        self.loss = form.network.loss
+
+    # --- names and matrices ----------------------------------------------------------------------
+    def name(self, letter: str, index: int) -> str:
+        return self.f.layered(letter, index)
+
+    def values(self, m: sp.Matrix) -> str:
+        return self.f.matrix([[self.f.inside(m[r, c]) for c in range(m.cols)] for r in range(m.rows)])
+
+    def names(self, rows) -> str:
+        return self.f.matrix([[self.f.symbol(n) if n else "0" for n in row] for row in rows])
+
+    def shape(self, m: sp.Matrix) -> str:
+        return self.f.math(f"{m.rows} {self.f.times} {m.cols}")
+
+    # --- sections --------------------------------------------------------------------------------
+    def forward(self) -> list[dict[str, Any]]:
+        f = self.f
+        out = []
+        for layer in self.form.layers:
+            n = layer.index
+            W, b, z, a = self.name("W", n), self.name("b", n), self.name("z", n), self.name("a", n)
+            a_prev = self.name("a", n - 1)
+            rows = [" + ".join(f.product(f.factor(layer.W[j, i]), f.factor(layer.a_prev[i]))
+                               for i in range(layer.W.cols)) +
+                    (f" + {f.factor(layer.b[j])}" if any(layer.bias_names) else "")
+                    for j in range(layer.W.rows)]
+            equations: list[Equation] = [
+                equation(W, (f.eq, self.names(layer.weight_names)), (f.eq, self.values(layer.W))),
+                equation(a_prev, (f.eq, self.names([[s] for s in layer.sources])),
+                         (f.eq, self.values(layer.a_prev))),
+            ]
+            if any(layer.bias_names):
+                equations.append(equation(b, (f.eq, self.names([[n] for n in layer.bias_names])),
+                                          (f.eq, self.values(layer.b))))
+            equations.append(equation(
+                z, (f.eq, f"{W} {a_prev}" + (f" + {b}" if any(layer.bias_names) else "")),
+                (f.eq, self.values(layer.W) + " " + self.values(layer.a_prev) +
+                 (" + " + self.values(layer.b) if any(layer.bias_names) else "")),
+                (f.approx if not all(f.shown_exactly(v) for v in [*layer.W, *layer.a_prev]) else f.eq,
+                 f.matrix([[row] for row in rows])),
+                (f.eq if all(f.shown_exactly(v) for v in layer.z) else f.approx, self.values(layer.z))))
+            function = f.function_name(layer.activation)
+            equations.append(equation(a, (f.eq, f"{function}({z})" if function else z),
+                                      (f.eq if all(f.shown_exactly(v) for v in layer.a) else f.approx,
+                                       self.values(layer.a))))
+            out.append({"heading": f"Layer {n}", "equations": equations,
+                        "sentences": [f"{f.math(W)} is {self.shape(layer.W)} (a row per unit, a column "
+                                      f"per input) and {f.math(a_prev)} is {self.shape(layer.a_prev)}, so "
+                                      f"{f.math(z)} is {self.shape(layer.z)}."]})
+        return out
+
+    def backward(self) -> list[dict[str, Any]]:
+        f = self.f
+        out = []
+        layers = self.form.layers
+        for position in range(len(layers) - 1, -1, -1):
+            layer = layers[position]
+            n = layer.index
+            delta, a_prev = f.layered_delta(n), self.name("a", n - 1)
+            equations, sentences = [], []
+            if layer.targets is not None:
+                equations.append(equation(delta, (f.eq, f"{self.name('a', n)} - t"),
+                                          (f.eq, f"{self.values(layer.a)} - {self.values(layer.targets)}"),
+                                          (f.approx, self.values(layer.delta))))
+                sentences.append("Under cross-entropy with targets that sum to 1, the output layer's "
+                                 "delta is its output minus the target (derived in the scalar form).")
+            elif position == len(layers) - 1:
+                slope = self.values(layer.slope)
+                equations.append(equation(
+                    delta, (f.eq, f"{f.partial_matrix(self.loss, self.name('a', n))} {f.hadamard} "
+                                  f"{f.function_name(layer.activation, prime=True)}({self.name('z', n)})"),
+                    (f.eq, f"{self.values(layer.upstream)} {f.hadamard} {slope}"),
+                    (f.approx, self.values(layer.delta))))
+            else:
+                above = layers[position + 1]
+                W_next = self.name("W", n + 1)
+                transposed = f.transpose(W_next)
+                equations.append(equation(
+                    delta, (f.eq, f"{transposed} {f.layered_delta(n + 1)} {f.hadamard} "
+                                  f"{f.function_name(layer.activation, prime=True)}({self.name('z', n)})"),
+                    (f.eq, f"{self.values(above.W.T)} {self.values(above.delta)} {f.hadamard} "
+                           f"{self.values(layer.slope)}"),
+                    (f.approx, f"{self.values(layer.upstream)} {f.hadamard} {self.values(layer.slope)}"),
+                    (f.approx, self.values(layer.delta))))
+                sentences.append(f"{f.math(transposed)} is {self.shape(above.W.T)} and "
+                                 f"{f.math(f.layered_delta(n + 1))} {self.shape(above.delta)}, so their "
+                                 f"product is {self.shape(layer.upstream)}, the shape of "
+                                 f"{f.math(self.name('z', n))}; {f.math(f.hadamard)} multiplies entry by "
+                                 "entry.")
+            equations.append(equation(
+                f.partial_matrix(self.loss, self.name("W", n)), (f.eq, f"{delta} {f.transpose(a_prev)}"),
+                (f.eq, f"{self.values(layer.delta)} {self.values(layer.a_prev.T)}"),
+                (f.approx, self.values(layer.dW))))
+            if any(layer.bias_names):
+                equations.append(equation(f.partial_matrix(self.loss, self.name("b", n)), (f.eq, delta),
+                                          (f.approx, self.values(layer.db))))
+            sentences.append(f"{f.math(delta)} is {self.shape(layer.delta)} and "
+                             f"{f.math(f.transpose(a_prev))} {self.shape(layer.a_prev.T)}: their outer "
+                             f"product is {self.shape(layer.dW)}, the shape of {f.math(self.name('W', n))}.")
+            out.append({"heading": f"Layer {n}", "equations": equations, "sentences": sentences})
+        return out
+
+    def update(self) -> list[dict[str, Any]]:
+        f = self.f
+        if self.form.learning_rate is None:
+            return []
+        eta = f.symbol("eta")
+        rate = f.factor(self.form.learning_rate)
+        out = []
+        for layer in self.form.layers:
+            W = self.name("W", layer.index)
+            rule = f"{W} - {eta} {f.partial_matrix(self.loss, W)}"
+            equations = [equation(f.layered("W", layer.index, updated=True), (f.eq, rule),
+                                  (f.eq, f"{self.values(layer.W)} - {rate} {self.values(layer.dW)}"),
+                                  (f.approx, self.values(layer.W_new)))]
+            if any(layer.bias_names):
+                b = self.name("b", layer.index)
+                rule = f"{b} - {eta} {f.partial_matrix(self.loss, b)}"
+                equations.append(equation(f.layered("b", layer.index, updated=True), (f.eq, rule),
+                                          (f.approx, self.values(layer.b_new))))
+            out.append({"heading": f"Layer {layer.index}", "equations": equations, "sentences": []})
+        return out
+
+
+def matrix_view(form: MatrixForm, fmt: Format) -> dict[str, Any]:
+    writer = MatrixWriter(form, fmt)
+    # Not "update": Jinja would find the dict's own update method first.
+    return {"forward": writer.forward(), "backward": writer.backward(), "updates": writer.update()}
+
+
+def entry_of(form: MatrixForm, fmt: Format) -> dict[str, str]:
+    """Each weight's place in its matrix, as a sentence: w3_21 is entry (2, 1) of dE/dW^(3)."""
+    places = {}
+    for layer in form.layers:
+        for j, row in enumerate(layer.weight_names, start=1):
+            for i, name in enumerate(row, start=1):
+                if name:
+                    matrix = fmt.partial_matrix(form.network.loss, fmt.layered("W", layer.index))
+                    places[name] = f"entry ({j}, {i}) of {fmt.math(matrix)}"
+    return places
+
+
+def answer_key(form: MatrixForm, decimal) -> dict[str, Any]:
+    """The answer key's matrix entry: per layer W, b, z, a, delta, dW, db as lists of rows of
+    {exact, decimal}."""
+    def rows(m: sp.Matrix) -> list[list[dict]]:
+        return [[decimal(m[r, c]) for c in range(m.cols)] for r in range(m.rows)]
+    return {"layers": [{"index": layer.index, "W": rows(layer.W), "b": rows(layer.b), "z": rows(layer.z),
+                        "a": rows(layer.a), "delta": rows(layer.delta), "dW": rows(layer.dW),
+                        "db": rows(layer.db),
+                        "weights": [list(r) for r in layer.weight_names], "biases": list(layer.bias_names)}
+                       for layer in form.layers]}
