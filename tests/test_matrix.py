@@ -173,4 +173,4 @@ def test_a_symbol_without_a_value_has_no_matrix_form_and_symbolic_stays_scalar(t
     result = CliRunner().invoke(main, ["solve", str(path), "--form", "matrix"])
     assert result.exit_code == 2 and "t has no value" in result.stderr and result.stderr.count("\n") == 1
     symbolic = solve(EXAMPLES / "seed004_matrix_form.yaml", "--symbolic")
-    assert "matrix form" not in symbolic and "delta_3_1 = dE/dz3_1" in symbolic
+    assert "Forward pass in matrix form" not in symbolic and "delta_3_1 = dE/dz3_1" in symbolic
