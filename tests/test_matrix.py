@@ -174,3 +174,11 @@ def test_a_symbol_without_a_value_has_no_matrix_form_and_symbolic_stays_scalar(t
     assert result.exit_code == 2 and "t has no value" in result.stderr and result.stderr.count("\n") == 1
     symbolic = solve(EXAMPLES / "seed004_matrix_form.yaml", "--symbolic")
     assert "Forward pass in matrix form" not in symbolic and "delta_3_1 = dE/dz3_1" in symbolic
+
+
+def test_a_shared_bias_that_is_no_parameter_is_not_updated_per_unit():
+    """The 2-2-2 example shares b1 between its hidden units and updates only w1..w8: its matrix
+    update once wrote b1 twice, with two different values."""
+    text = solve(EXAMPLES / "sigmoid_2_2_2.yaml", "--form", "matrix")
+    assert "b^(1)+" not in text and "W^(1)+ = W^(1) - eta dE/dW^(1)" in text
+    assert "b1 is shared by several units of this layer: its gradient is the sum of their entries." in text

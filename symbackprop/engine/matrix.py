@@ -124,9 +124,15 @@ def matrix_form(solution: Solution) -> MatrixForm:
             slope = _slopes(units, locals_)
             delta = _carried(_hadamard(upstream, slope))
         dW = _carried(delta * a_prev.T)
-        eta = problem.learning_rate
-        W_new = None if eta is None else _carried(W - eta * dW)
-        b_new = None if eta is None else _carried(b - eta * delta)
+        # Only parameters are updated: a layer's W where all its weights are, its b where its biases
+        # are parameters of their own (a bias shared by the units, b1 in the 2-2-2 example, gets
+        # the sum of their deltas; the scalar form derives it).
+        eta, parameters = problem.learning_rate, set(problem.parameters)
+        biases = [u.bias for u in units]
+        W_new = None if eta is None or not all(w in parameters for row in weight_names for w in row if w) \
+            else _carried(W - eta * dW)
+        b_new = None if eta is None or len(set(biases)) != len(biases) or not set(biases) <= parameters \
+            else _carried(b - eta * delta)
         below = Layer(index, units, sources, weight_names, tuple(u.bias for u in units), W, b, a_prev,
                       z, a, activation, slope, upstream, delta, targets, dW, delta, W_new, b_new)
         layers.insert(0, below)

@@ -119,6 +119,10 @@ class MatrixWriter:
             if any(layer.bias_names):
                 equations.append(equation(f.partial_matrix(self.loss, self.name("b", n)), (f.eq, delta),
                                           (f.approx, self.values(layer.db))))
+                shared = sorted({b for b in layer.bias_names if b and layer.bias_names.count(b) > 1})
+                for bias in shared:
+                    sentences.append(f"{f.math(f.symbol(bias))} is shared by several units of this layer: "
+                                     f"its gradient is the sum of their entries.")
             sentences.append(f"{f.math(delta)} is {self.shape(layer.delta)} and "
                              f"{f.math(f.transpose(a_prev))} {self.shape(layer.a_prev.T)}: their outer "
                              f"product is {self.shape(layer.dW)}, the shape of {f.math(self.name('W', n))}.")
@@ -133,17 +137,18 @@ class MatrixWriter:
         rate = f.factor(self.form.learning_rate)
         out = []
         for layer in self.form.layers:
-            W = self.name("W", layer.index)
-            rule = f"{W} - {eta} {f.partial_matrix(self.loss, W)}"
-            equations = [equation(f.layered("W", layer.index, updated=True), (f.eq, rule),
-                                  (f.eq, f"{self.values(layer.W)} - {rate} {self.values(layer.dW)}"),
-                                  (f.approx, self.values(layer.W_new)))]
-            if any(layer.bias_names):
-                b = self.name("b", layer.index)
-                rule = f"{b} - {eta} {f.partial_matrix(self.loss, b)}"
-                equations.append(equation(f.layered("b", layer.index, updated=True), (f.eq, rule),
-                                          (f.approx, self.values(layer.b_new))))
-            out.append({"heading": f"Layer {layer.index}", "equations": equations, "sentences": []})
+            equations = []
+            for letter, old, gradient, new in (("W", layer.W, layer.dW, layer.W_new),
+                                               ("b", layer.b, layer.db, layer.b_new)):
+                if new is None:
+                    continue
+                name = self.name(letter, layer.index)
+                rule = f"{name} - {eta} {f.partial_matrix(self.loss, name)}"
+                equations.append(equation(f.layered(letter, layer.index, updated=True), (f.eq, rule),
+                                          (f.eq, f"{self.values(old)} - {rate} {self.values(gradient)}"),
+                                          (f.approx, self.values(new))))
+            if equations:
+                out.append({"heading": f"Layer {layer.index}", "equations": equations, "sentences": []})
         return out
 
 
