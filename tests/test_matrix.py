@@ -142,12 +142,30 @@ def test_both_links_each_derived_weight_to_its_matrix_entry(tmp_path: Path):
     assert re.search(r"W\^\(3\)\+ = W\^\(3\) - eta dE/dW\^\(3\) = ", text)
 
 
-def test_a_problem_without_layers_or_with_data_says_why_in_one_line(tmp_path: Path):
-    for path, reason in ((EXAMPLES / "seed000_gates.yaml", "are not layers of units"),
-                         (EXAMPLES / "minibatch_relu.yaml", "a problem with data:")):
-        result = CliRunner().invoke(main, ["solve", str(path), "--form", "matrix"])
-        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
-        assert "option '--form'" in result.stderr and reason in result.stderr
+def test_a_problem_without_layers_says_why_in_one_line(tmp_path: Path):
+    result = CliRunner().invoke(main, ["solve", str(EXAMPLES / "seed000_gates.yaml"), "--form", "matrix"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "option '--form'" in result.stderr and "are not layers of units" in result.stderr
+
+
+@pytest.mark.parametrize("reduction, scale", [("mean", sp.Rational(1, 2)), ("sum", sp.S.One)])
+def test_a_batch_is_one_column_per_example_and_its_gradients_are_the_batchs(reduction, scale):
+    """minibatch_relu: two examples per batch; dE/dW = scale * Delta A^T is the batch's gradient, exactly."""
+    problem = symbackprop.load(str(EXAMPLES / "minibatch_relu.yaml")) if reduction == "mean" else \
+        symbackprop.loads((EXAMPLES / "minibatch_relu.yaml").read_text(encoding="utf-8")
+                          .replace("reduction: mean", "reduction: sum"))
+    solution = problem.solve()
+    form = matrix_form(solution)
+    assert form.examples == 2 and form.scale == scale and form.layers[0].a_prev.shape == (2, 2)
+    for layer in form.layers:
+        for j, row in enumerate(layer.weight_names):
+            for i, name in enumerate(row):
+                assert layer.dW[j, i] == solution.gradients[name].value, name      # rational: exact
+        for j, name in enumerate(layer.bias_names):
+            assert layer.db[j] == solution.gradients[name].value, name
+    text = solution.render("txt", form="matrix")
+    assert "one column per example of the batch (2)" in text
+    assert ("dE/dW^(2) = (1/2) delta^(2) (a^(1))^T" in text) == (reduction == "mean")
 
 
 def test_layers_of_8_units_fit_the_page(tmp_path: Path):

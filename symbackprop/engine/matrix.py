@@ -29,7 +29,8 @@ from .solution import Solution
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer l: its matrices, each a column vector or a matrix of exact values."""
+    """One layer l: its matrices of exact values; a vector of values (a, z, delta) has one column per
+    example (one without data)."""
 
     index: int
     units: tuple[Unit, ...]
@@ -63,6 +64,10 @@ class MatrixForm:
     network: Network
     layers: tuple[Layer, ...]
     learning_rate: sp.Expr | None
+    #: The examples (columns) of the first batch: 1 without data.
+    examples: int = 1
+    #: 1/m where the batch takes the mean, else 1.
+    scale: sp.Expr = sp.S.One
 
 
 class NoMatrixForm(Exception):
@@ -70,32 +75,36 @@ class NoMatrixForm(Exception):
 
 
 def matrix_form(solution: Solution) -> MatrixForm:
+    """The matrix form of the first update. With data, each matrix of values has one column per
+    example of the first batch (A^(0) holds their inputs), and dE/dW^l = Delta^l (A^(l-1))^T and
+    dE/db^l = Delta^l 1 carry the batch's mean (1/m) or sum, as the scalar batch gradients do."""
     problem = solution.problem
-    if problem.data is not None:
-        raise NoMatrixForm("a problem with data: has its batch in scalar form only (the matrix "
-                           "form of a batch, one column per example, is not written yet)")
     network = recognise(problem)
     if network is None:
         raise NoMatrixForm("its nodes are not layers of units (weighted sums, each followed by one "
                            "activation); write it with layers:, or use --form scalar")
-    known = {**problem.values, **solution.examples[0].inputs,
-             **{name: step.value for name, step in solution.forward.items()}}
-    unknown = [s for s in problem.graph.symbols if s not in known]
+    examples = solution.examples
+    knowns = [{**problem.values, **e.inputs, **{name: step.value for name, step in e.forward.items()}}
+              for e in examples]
+    unknown = [s for s in problem.graph.symbols if s not in knowns[0]]
     if unknown:
         raise NoMatrixForm(f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no value, and "
                            "the matrix form multiplies numbers out")
-    locals_ = {(s.target, s.via): s for s in solution.steps if isinstance(s, ChainStep)}
-    steps = {s.target: s for s in solution.steps if isinstance(s, (ChainStep, SumStep))}
+    locals_ = [{(s.target, s.via): s for s in e.steps if isinstance(s, ChainStep)} for e in examples]
+    steps = [{s.target: s for s in e.steps if isinstance(s, (ChainStep, SumStep))} for e in examples]
+    known = knowns[0]                  # the parameters' values, the same for every example
+    m = len(examples)
+    scale = sp.Rational(1, m) if problem.data is not None and problem.data.reduction == "mean" else sp.S.One
     sources = network.inputs
-    a_prev = sp.Matrix([known[name] for name in sources])
+    a_prev = _columns([[k[name] for name in sources] for k in knowns])
     forward = []
     for index, units in enumerate(network.layers, start=1):
         by_source = [{source: weight for weight, source in unit.weights} for unit in units]
         weight_names = tuple(tuple(row.get(source) for source in sources) for row in by_source)
         W = sp.Matrix([[known[w] if w else sp.S.Zero for w in row] for row in weight_names])
         b = sp.Matrix([known[u.bias] if u.bias else sp.S.Zero for u in units])
-        z = _carried(W * a_prev + b)
-        a = sp.Matrix([known[u.output] for u in units])
+        z = _carried(W * a_prev + b * sp.ones(1, m))
+        a = _columns([[k[u.output] for u in units] for k in knowns])
         forward.append((index, units, sources, weight_names, W, b, a_prev, z, a))
         sources, a_prev = tuple(u.output for u in units), a
     layers: list[Layer] = []
@@ -105,25 +114,27 @@ def matrix_form(solution: Solution) -> MatrixForm:
         targets = None
         slope = None
         if below is None:
-            upstream = sp.Matrix([solution.gradients[u.output].value for u in units])
-            reduction = steps.get(units[0].net or units[0].output)
-            if activation is not None and reduction is not None and reduction.reduction is not None:
+            upstream = _columns([[e.gradients[u.output].value for u in units] for e in examples])
+            last = steps[0].get(units[0].net or units[0].output)
+            if activation is not None and last is not None and last.reduction is not None:
                 # Cross-entropy through a softmax or sigmoid: delta^L = y - t (the scalar pass's
                 # reduction, said there); t is what makes y - t the reduced form.
-                reduced = [steps[u.net].reduction.reduced.xreplace(_symbols(known)) for u in units]
-                targets = _carried(sp.Matrix([a[j] - reduced[j] for j in range(len(units))]))
+                reduced = _columns([[step[u.net].reduction.reduced.xreplace(_symbols(k)) for u in units]
+                                    for step, k in zip(steps, knowns)])
+                targets = _carried(a - reduced)
                 delta = _carried(a - targets)
             elif activation == "softmax":
                 raise NoMatrixForm("its softmax output is not under cross-entropy with targets that "
                                    "sum to 1, so delta is not y - t")
             else:
                 slope = _slopes(units, locals_)
-                delta = _carried(_hadamard(upstream, slope))
+                delta = _carried(upstream.multiply_elementwise(slope))
         else:
             upstream = _carried(below.W.T * below.delta)
             slope = _slopes(units, locals_)
-            delta = _carried(_hadamard(upstream, slope))
-        dW = _carried(delta * a_prev.T)
+            delta = _carried(upstream.multiply_elementwise(slope))
+        dW = _carried(scale * delta * a_prev.T)
+        db = _carried(scale * delta * sp.ones(m, 1))
         # Only parameters are updated: a layer's W where all its weights are, its b where its biases
         # are parameters of their own (a bias shared by the units, b1 in the 2-2-2 example, gets
         # the sum of their deltas; the scalar form derives it).
@@ -132,11 +143,11 @@ def matrix_form(solution: Solution) -> MatrixForm:
         W_new = None if eta is None or not all(w in parameters for row in weight_names for w in row if w) \
             else _carried(W - eta * dW)
         b_new = None if eta is None or len(set(biases)) != len(biases) or not set(biases) <= parameters \
-            else _carried(b - eta * delta)
-        below = Layer(index, units, sources, weight_names, tuple(u.bias for u in units), W, b, a_prev,
-                      z, a, activation, slope, upstream, delta, targets, dW, delta, W_new, b_new)
+            else _carried(b - eta * db)
+        below = Layer(index, units, sources, weight_names, tuple(biases), W, b, a_prev,
+                      z, a, activation, slope, upstream, delta, targets, dW, db, W_new, b_new)
         layers.insert(0, below)
-    return MatrixForm(network, tuple(layers), problem.learning_rate)
+    return MatrixForm(network, tuple(layers), problem.learning_rate, m, scale)
 
 
 def _activation(problem, unit: Unit) -> str | None:
@@ -147,12 +158,15 @@ def _activation(problem, unit: Unit) -> str | None:
 
 
 def _slopes(units, locals_) -> sp.Matrix:
-    """f'(z) of each unit: the local derivative of its activation at its net input (1 if linear)."""
-    return sp.Matrix([locals_[(u.net, u.output)].local_value if u.net else sp.S.One for u in units])
+    """f'(z) of each unit and example: the local derivative of its activation at its net input (1 if
+    linear), one column per example."""
+    return _columns([[example[(u.net, u.output)].local_value if u.net else sp.S.One for u in units]
+                     for example in locals_])
 
 
-def _hadamard(x: sp.Matrix, y: sp.Matrix) -> sp.Matrix:
-    return sp.Matrix([x[j] * y[j] for j in range(x.rows)])
+def _columns(columns: list[list[sp.Expr]]) -> sp.Matrix:
+    """A matrix from its columns (one per example)."""
+    return sp.Matrix(columns).T
 
 
 def _carried(m: sp.Matrix) -> sp.Matrix:

@@ -152,6 +152,12 @@ class Format:
     def layered_delta(self, index: int) -> str:
         return f"delta^({index})"
 
+    #: A column of ones: summing a batch's columns.
+    ones = "1"
+
+    def one_over(self, count: int) -> str:
+        return f"(1/{count})"
+
     def transpose(self, matrix: str) -> str:
         return f"({matrix})^T"
 
@@ -440,6 +446,11 @@ class MarkdownFormat(Format):
 
     def layered_delta(self, index: int) -> str:
         return rf"\delta^{{({index})}}"
+
+    ones = r"\mathbf{1}"
+
+    def one_over(self, count: int) -> str:
+        return rf"\frac{{1}}{{{count}}}"
 
     def transpose(self, matrix: str) -> str:
         return rf"\left({matrix}\right)^{{\top}}"

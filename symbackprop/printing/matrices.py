@@ -23,6 +23,8 @@ class MatrixWriter:
         self.form = form
         self.f = fmt
         self.loss = form.network.loss
+        #: A batch's mean, 1/m, before a product over its examples (nothing for one example or a sum).
+        self.scale = "" if form.scale == 1 else f"{fmt.one_over(form.examples)} "
 
     # --- names and matrices ----------------------------------------------------------------------
     def name(self, letter: str, index: int) -> str:
@@ -33,6 +35,11 @@ class MatrixWriter:
 
     def names(self, rows) -> str:
         return self.f.matrix([[self.f.symbol(n) if n else "0" for n in row] for row in rows])
+
+    def rel(self, *matrices: sp.Matrix) -> str:
+        """= where every entry is written exactly, else ≈."""
+        exact = all(self.f.shown_exactly(v) for m in matrices for v in m)
+        return self.f.eq if exact else self.f.approx
 
     def shape(self, m: sp.Matrix) -> str:
         return self.f.math(f"{m.rows} {self.f.times} {m.cols}")
@@ -45,10 +52,11 @@ class MatrixWriter:
             n = layer.index
             W, b, z, a = self.name("W", n), self.name("b", n), self.name("z", n), self.name("a", n)
             a_prev = self.name("a", n - 1)
+            # One example: each row of z multiplied out (a batch's columns are too many to).
             rows = [" + ".join(f.product(f.factor(layer.W[j, i]), f.factor(layer.a_prev[i]))
                                for i in range(layer.W.cols)) +
                     (f" + {f.factor(layer.b[j])}" if any(layer.bias_names) else "")
-                    for j in range(layer.W.rows)]
+                    for j in range(layer.W.rows)] if layer.a_prev.cols == 1 else []
             equations: list[Equation] = [
                 equation(W, (f.eq, self.names(layer.weight_names)), (f.eq, self.values(layer.W))),
                 equation(a_prev, (f.eq, self.names([[s] for s in layer.sources])),
@@ -61,13 +69,11 @@ class MatrixWriter:
                 z, (f.eq, f"{W} {a_prev}" + (f" + {b}" if any(layer.bias_names) else "")),
                 (f.eq, self.values(layer.W) + " " + self.values(layer.a_prev) +
                  (" + " + self.values(layer.b) if any(layer.bias_names) else "")),
-                (f.approx if not all(f.shown_exactly(v) for v in [*layer.W, *layer.a_prev]) else f.eq,
-                 f.matrix([[row] for row in rows])),
-                (f.eq if all(f.shown_exactly(v) for v in layer.z) else f.approx, self.values(layer.z))))
+                *([(self.rel(layer.W, layer.a_prev), f.matrix([[row] for row in rows]))] if rows else []),
+                (self.rel(layer.z), self.values(layer.z))))
             function = f.function_name(layer.activation)
             equations.append(equation(a, (f.eq, f"{function}({z})" if function else z),
-                                      (f.eq if all(f.shown_exactly(v) for v in layer.a) else f.approx,
-                                       self.values(layer.a))))
+                                      (self.rel(layer.a), self.values(layer.a))))
             out.append({"heading": f"Layer {n}", "equations": equations,
                         "sentences": [f"{f.math(W)} is {self.shape(layer.W)} (a row per unit, a column "
                                       f"per input) and {f.math(a_prev)} is {self.shape(layer.a_prev)}, so "
@@ -86,16 +92,20 @@ class MatrixWriter:
             if layer.targets is not None:
                 equations.append(equation(delta, (f.eq, f"{self.name('a', n)} - t"),
                                           (f.eq, f"{self.values(layer.a)} - {self.values(layer.targets)}"),
-                                          (f.approx, self.values(layer.delta))))
+                                          (self.rel(layer.delta), self.values(layer.delta))))
                 sentences.append("Under cross-entropy with targets that sum to 1, the output layer's "
                                  "delta is its output minus the target (derived in the scalar form).")
+            elif position == len(layers) - 1 and layer.activation is None:
+                # A linear output: its delta is the loss's own derivative.
+                equations.append(equation(delta, (f.eq, f.partial_matrix(self.loss, self.name("a", n))),
+                                          (self.rel(layer.delta), self.values(layer.delta))))
             elif position == len(layers) - 1:
                 slope = self.values(layer.slope)
                 equations.append(equation(
                     delta, (f.eq, f"{f.partial_matrix(self.loss, self.name('a', n))} {f.hadamard} "
                                   f"{f.function_name(layer.activation, prime=True)}({self.name('z', n)})"),
                     (f.eq, f"{self.values(layer.upstream)} {f.hadamard} {slope}"),
-                    (f.approx, self.values(layer.delta))))
+                    (self.rel(layer.delta), self.values(layer.delta))))
             else:
                 above = layers[position + 1]
                 W_next = self.name("W", n + 1)
@@ -105,27 +115,33 @@ class MatrixWriter:
                                   f"{f.function_name(layer.activation, prime=True)}({self.name('z', n)})"),
                     (f.eq, f"{self.values(above.W.T)} {self.values(above.delta)} {f.hadamard} "
                            f"{self.values(layer.slope)}"),
-                    (f.approx, f"{self.values(layer.upstream)} {f.hadamard} {self.values(layer.slope)}"),
-                    (f.approx, self.values(layer.delta))))
+                    (self.rel(layer.upstream, layer.slope),
+                     f"{self.values(layer.upstream)} {f.hadamard} {self.values(layer.slope)}"),
+                    (self.rel(layer.delta), self.values(layer.delta))))
                 sentences.append(f"{f.math(transposed)} is {self.shape(above.W.T)} and "
                                  f"{f.math(f.layered_delta(n + 1))} {self.shape(above.delta)}, so their "
                                  f"product is {self.shape(layer.upstream)}, the shape of "
                                  f"{f.math(self.name('z', n))}; {f.math(f.hadamard)} multiplies entry by "
                                  "entry.")
             equations.append(equation(
-                f.partial_matrix(self.loss, self.name("W", n)), (f.eq, f"{delta} {f.transpose(a_prev)}"),
-                (f.eq, f"{self.values(layer.delta)} {self.values(layer.a_prev.T)}"),
-                (f.approx, self.values(layer.dW))))
+                f.partial_matrix(self.loss, self.name("W", n)),
+                (f.eq, f"{self.scale}{delta} {f.transpose(a_prev)}"),
+                (f.eq, f"{self.scale}{self.values(layer.delta)} {self.values(layer.a_prev.T)}"),
+                (self.rel(layer.dW), self.values(layer.dW))))
             if any(layer.bias_names):
-                equations.append(equation(f.partial_matrix(self.loss, self.name("b", n)), (f.eq, delta),
-                                          (f.approx, self.values(layer.db))))
+                batch = f" {f.ones}" if self.form.examples > 1 else ""
+                equations.append(equation(f.partial_matrix(self.loss, self.name("b", n)),
+                                          (f.eq, f"{self.scale}{delta}{batch}"),
+                                          (self.rel(layer.db), self.values(layer.db))))
                 shared = sorted({b for b in layer.bias_names if b and layer.bias_names.count(b) > 1})
                 for bias in shared:
                     sentences.append(f"{f.math(f.symbol(bias))} is shared by several units of this layer: "
                                      f"its gradient is the sum of their entries.")
             sentences.append(f"{f.math(delta)} is {self.shape(layer.delta)} and "
-                             f"{f.math(f.transpose(a_prev))} {self.shape(layer.a_prev.T)}: their outer "
-                             f"product is {self.shape(layer.dW)}, the shape of {f.math(self.name('W', n))}.")
+                             f"{f.math(f.transpose(a_prev))} {self.shape(layer.a_prev.T)}: their "
+                             + ("outer product" if self.form.examples == 1 else
+                                "product, a sum over the examples,") +
+                             f" is {self.shape(layer.dW)}, the shape of {f.math(self.name('W', n))}.")
             out.append({"heading": f"Layer {n}", "equations": equations, "sentences": sentences})
         return out
 
@@ -146,7 +162,7 @@ class MatrixWriter:
                 rule = f"{name} - {eta} {f.partial_matrix(self.loss, name)}"
                 equations.append(equation(f.layered(letter, layer.index, updated=True), (f.eq, rule),
                                           (f.eq, f"{self.values(old)} - {rate} {self.values(gradient)}"),
-                                          (f.approx, self.values(new))))
+                                          (self.rel(new), self.values(new))))
             if equations:
                 out.append({"heading": f"Layer {layer.index}", "equations": equations, "sentences": []})
         return out
@@ -154,8 +170,13 @@ class MatrixWriter:
 
 def matrix_view(form: MatrixForm, fmt: Format) -> dict[str, Any]:
     writer = MatrixWriter(form, fmt)
+    columns = "" if form.examples == 1 else (
+        f"The matrices of values have one column per example of the batch ({form.examples}); the bias "
+        f"is added to every column, and the gradients take the batch's "
+        f"{'mean' if form.scale != 1 else 'sum'} over the columns.")
     # Not "update": Jinja would find the dict's own update method first.
-    return {"forward": writer.forward(), "backward": writer.backward(), "updates": writer.update()}
+    return {"forward": writer.forward(), "backward": writer.backward(), "updates": writer.update(),
+            "columns": columns}
 
 
 def entry_of(form: MatrixForm, fmt: Format) -> dict[str, str]:
