@@ -59,7 +59,8 @@ def test_the_2_2_3_network_in_matrix_form_compiles_and_writes_its_matrices(tmp_p
     assert "Overfull" not in log
     text = tex.read_text(encoding="utf-8")
     assert r"\begin{bmatrix} 0.2 & -0.4 \\ 0.5 & 0.1 \end{bmatrix}" in text          # W^(1), as written
-    assert r"\left(W^{(2)}\right)^{\top} \delta^{(2)} \odot \mathrm{ReLU}'(z^{(1)})" in text
+    # Bracketed as Nielsen's BP2: ((W)^T delta) (.) f'(z), the order of operations fixed.
+    assert r"\left(\left(W^{(2)}\right)^{\top} \delta^{(2)}\right) \odot \mathrm{ReLU}'(z^{(1)})" in text
     assert r"\delta^{(1)} \left(a^{(0)}\right)^{\top}" in text                    # the outer product
     assert r"\delta^{(2)} = a^{(2)} - t" in text
     assert "is $2 \\times 3$" not in text and r"is \(2 \times 2\) (a row per unit" in text
@@ -165,6 +166,8 @@ def test_a_batch_is_one_column_per_example_and_its_gradients_are_the_batchs(redu
             assert layer.db[j] == solution.gradients[name].value, name
     text = solution.render("txt", form="matrix")
     assert "one column per example of the batch (2)" in text
+    assert ("the mean of 0.3081125, 0.0630125 is 0.1855625" in text) == (reduction == "mean")
+    assert "delta^(2) = dE_n/da^(2) = [-0.785, 0.355]" in text
     assert ("dE/dW^(2) = (1/2) delta^(2) (a^(1))^T" in text) == (reduction == "mean")
 
 

@@ -155,6 +155,10 @@ class Format:
     #: A column of ones: summing a batch's columns.
     ones = "1"
 
+    def grouped(self, text: str) -> str:
+        """Brackets that fix an order of operations: ((W)^T delta) (.) f'(z)."""
+        return f"({text})"
+
     def one_over(self, count: int) -> str:
         return f"(1/{count})"
 
@@ -448,6 +452,9 @@ class MarkdownFormat(Format):
         return rf"\delta^{{({index})}}"
 
     ones = r"\mathbf{1}"
+
+    def grouped(self, text: str) -> str:
+        return rf"\left({text}\right)"
 
     def one_over(self, count: int) -> str:
         return rf"\frac{{1}}{{{count}}}"

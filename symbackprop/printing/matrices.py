@@ -19,10 +19,14 @@ from .formats import Format
 
 
 class MatrixWriter:
-    def __init__(self, form: MatrixForm, fmt: Format):
+    def __init__(self, form: MatrixForm, fmt: Format, both: bool = False):
         self.form = form
         self.f = fmt
+        #: The scalar derivation follows (--form both).
+        self.both = both
         self.loss = form.network.loss
+        #: With a batch, each column is one example's gradient: of its own loss E_n.
+        self.example_loss = self.loss if form.examples == 1 else f"{self.loss}_n"
         #: A batch's mean, 1/m, before a product over its examples (nothing for one example or a sum).
         self.scale = "" if form.scale == 1 else f"{fmt.one_over(form.examples)} "
 
@@ -94,15 +98,18 @@ class MatrixWriter:
                                           (f.eq, f"{self.values(layer.a)} - {self.values(layer.targets)}"),
                                           (self.rel(layer.delta), self.values(layer.delta))))
                 sentences.append("Under cross-entropy with targets that sum to 1, the output layer's "
-                                 "delta is its output minus the target (derived in the scalar form).")
+                                 "delta is its output minus the target" +
+                                 (": the derivation entry by entry below shows why." if self.both else
+                                  " (--form both derives it entry by entry)."))
             elif position == len(layers) - 1 and layer.activation is None:
                 # A linear output: its delta is the loss's own derivative.
-                equations.append(equation(delta, (f.eq, f.partial_matrix(self.loss, self.name("a", n))),
-                                          (self.rel(layer.delta), self.values(layer.delta))))
+                upstream = f.partial_matrix(self.example_loss, self.name("a", n))
+                equations.append(equation(delta, (f.eq, upstream), (self.rel(layer.delta),
+                                                                    self.values(layer.delta))))
             elif position == len(layers) - 1:
                 slope = self.values(layer.slope)
                 equations.append(equation(
-                    delta, (f.eq, f"{f.partial_matrix(self.loss, self.name('a', n))} {f.hadamard} "
+                    delta, (f.eq, f"{f.partial_matrix(self.example_loss, self.name('a', n))} {f.hadamard} "
                                   f"{f.function_name(layer.activation, prime=True)}({self.name('z', n)})"),
                     (f.eq, f"{self.values(layer.upstream)} {f.hadamard} {slope}"),
                     (self.rel(layer.delta), self.values(layer.delta))))
@@ -111,7 +118,7 @@ class MatrixWriter:
                 W_next = self.name("W", n + 1)
                 transposed = f.transpose(W_next)
                 equations.append(equation(
-                    delta, (f.eq, f"{transposed} {f.layered_delta(n + 1)} {f.hadamard} "
+                    delta, (f.eq, f"{f.grouped(f'{transposed} {f.layered_delta(n + 1)}')} {f.hadamard} "
                                   f"{f.function_name(layer.activation, prime=True)}({self.name('z', n)})"),
                     (f.eq, f"{self.values(above.W.T)} {self.values(above.delta)} {f.hadamard} "
                            f"{self.values(layer.slope)}"),
@@ -168,12 +175,18 @@ class MatrixWriter:
         return out
 
 
-def matrix_view(form: MatrixForm, fmt: Format) -> dict[str, Any]:
-    writer = MatrixWriter(form, fmt)
-    columns = "" if form.examples == 1 else (
-        f"The matrices of values have one column per example of the batch ({form.examples}); the bias "
-        f"is added to every column, and the gradients take the batch's "
-        f"{'mean' if form.scale != 1 else 'sum'} over the columns.")
+def matrix_view(form: MatrixForm, fmt: Format, both: bool = False,
+                losses: list[sp.Expr] | None = None, batch_loss: sp.Expr | None = None) -> dict[str, Any]:
+    """The sections; with a batch, `losses` are its examples' and `batch_loss` their mean or sum."""
+    writer = MatrixWriter(form, fmt, both)
+    columns = ""
+    if form.examples > 1:
+        how = "mean" if form.scale != 1 else "sum"
+        columns = (f"The matrices of values have one column per example of the batch ({form.examples}), "
+                   f"each column of a delta that example's own gradient; the bias is added to every column, "
+                   f"and the gradients of {fmt.math(fmt.symbol(form.network.loss))} take the {how} over the "
+                   f"columns, as its loss does: the {how} of "
+                   f"{', '.join(fmt.number(v) for v in losses or [])} is {fmt.number(batch_loss)}.")
     # Not "update": Jinja would find the dict's own update method first.
     return {"forward": writer.forward(), "backward": writer.backward(), "updates": writer.update(),
             "columns": columns}

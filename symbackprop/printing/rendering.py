@@ -277,7 +277,9 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)
     entries = entry_of(matrices, fmt) if matrices is not None and form == "both" else None
     data = {**view(solution, fmt, symbolic=symbolic, plan=plan, entries=entries), "fragment": fragment,
-            "form": form, "matrix": None if matrices is None else matrix_view(matrices, fmt),
+            "form": form, "matrix": None if matrices is None else matrix_view(
+                matrices, fmt, form == "both", [e.forward[problem.loss].value for e in solution.examples],
+                solution.batch_loss),
             "graph": _figure(solution, format, figure, layered), "graph_boxes": boxes,
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES), "headings": headings,
             "label_prefix": label_prefix,
