@@ -205,6 +205,22 @@ GREEK = {
 ACCENTS = {"bar": r"\bar", "hat": r"\hat", "tilde": r"\tilde", "dot": r"\dot", "vec": r"\vec"}
 
 
+def name_parts(name: str) -> tuple[str, str, str | None, list[str]]:
+    """A name read as notes write it: its letters, the digits after them, an accent suffix (ybar,
+    y_hat) and its subscripts: out_h1 -> ("out", "", None, ["h1"]), ybar -> ("y", "", "bar", [])."""
+    head, *subscripts = name.split("_")
+    letters = head.rstrip("0123456789")
+    digits = head[len(letters):]
+    accent = None
+    for suffix in ACCENTS:
+        if letters.endswith(suffix) and len(letters) > len(suffix):
+            letters, accent = letters[: -len(suffix)], suffix
+            break
+    if subscripts and subscripts[-1] in ACCENTS and accent is None:
+        accent = subscripts.pop()
+    return letters, digits, accent, subscripts
+
+
 @functools.lru_cache(maxsize=4096)
 def latex_name(name: str) -> str:
     """A user's name as a reader writes it: w3 -> w_{3}, x_n -> x_{n}, ybar -> \\bar{y},
@@ -213,19 +229,10 @@ def latex_name(name: str) -> str:
     Names are letters, digits and underscores (parsing.expressions.check_name), so nothing here
     can inject TeX.
     """
-    head, *subscripts = name.split("_")
-    letters = head.rstrip("0123456789")
-    digits = head[len(letters):]
-    accent = None
-    for suffix, command in ACCENTS.items():
-        if letters.endswith(suffix) and len(letters) > len(suffix):
-            letters, accent = letters[: -len(suffix)], command
-            break
-    if subscripts and subscripts[-1] in ACCENTS and accent is None:
-        accent = ACCENTS[subscripts.pop()]
+    letters, digits, accent, subscripts = name_parts(name)
     base = _latex_base(letters)
     if accent:
-        base = f"{accent}{{{base}}}"
+        base = f"{ACCENTS[accent]}{{{base}}}"
     parts = ([digits] if digits else []) + [latex_name(s) if s[:1].isalpha() else s
                                              for s in subscripts if s]
     return f"{base}_{{{','.join(parts)}}}" if parts else base
@@ -329,20 +336,11 @@ def unicode_name(name: str) -> str:
     out_h1 -> outₕ₁, w1_21 -> w₁,₂₁, ybar -> ȳ, eta -> η. A subscript with a letter Unicode has no
     subscript form of keeps its underscore (net_b1 -> net_b1): a drawing that cannot typeset must
     still be read right. Names are letters, digits and underscores, so nothing here is markup."""
-    head, *subscripts = name.split("_")
-    letters = head.rstrip("0123456789")
-    digits = head[len(letters):]
-    accent = None
-    for suffix, mark in UNICODE_ACCENTS.items():
-        if letters.endswith(suffix) and len(letters) > len(suffix):
-            letters, accent = letters[: -len(suffix)], mark
-            break
-    if subscripts and subscripts[-1] in UNICODE_ACCENTS and accent is None:
-        accent = UNICODE_ACCENTS[subscripts.pop()]
+    letters, digits, accent, subscripts = name_parts(name)
     base = GREEK_LETTERS.get(letters, letters)
     if accent:
         # Composed where Unicode has the letter (ȳ, ŷ): fonts draw those better than a mark.
-        base = unicodedata.normalize("NFC", base + accent)
+        base = unicodedata.normalize("NFC", base + UNICODE_ACCENTS[accent])
     parts = ([digits] if digits else []) + [s for s in subscripts if s]
     if not parts:
         return base
