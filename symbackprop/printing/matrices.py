@@ -19,6 +19,9 @@ from .formats import Format
 
 
 class MatrixWriter:
+    """The matrix form's sections (forward, backward, update), one entry per layer: a heading, its
+    equations and the sentences that say the shapes."""
+
     def __init__(self, form: MatrixForm, fmt: Format, both: bool = False):
         self.form = form
         self.f = fmt
@@ -67,7 +70,7 @@ class MatrixWriter:
                          (f.eq, self.values(layer.a_prev))),
             ]
             if any(layer.bias_names):
-                equations.append(equation(b, (f.eq, self.names([[n] for n in layer.bias_names])),
+                equations.append(equation(b, (f.eq, self.names([[bias] for bias in layer.bias_names])),
                                           (f.eq, self.values(layer.b))))
             equations.append(equation(
                 z, (f.eq, f"{W} {a_prev}" + (f" + {b}" if any(layer.bias_names) else "")),
