@@ -119,10 +119,9 @@ def matrix_form(solution: Solution) -> MatrixForm:
             if activation is not None and last is not None and last.reduction is not None:
                 # Cross-entropy through a softmax or sigmoid: delta^L = y - t (the scalar pass's
                 # reduction, said there); t is what makes y - t the reduced form.
-                reduced = _columns([[step[u.net].reduction.reduced.xreplace(_symbols(k)) for u in units]
-                                    for step, k in zip(steps, knowns)])
-                targets = _carried(a - reduced)
-                delta = _carried(a - targets)
+                delta = _carried(_columns([[step[u.net].reduction.reduced.xreplace(_symbols(k))
+                                             for u in units] for step, k in zip(steps, knowns)]))
+                targets = _carried(a - delta)
             elif activation == "softmax":
                 raise NoMatrixForm("its softmax output is not under cross-entropy with targets that "
                                    "sum to 1, so delta is not y - t")

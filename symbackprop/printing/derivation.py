@@ -54,7 +54,7 @@ class DerivationPrinter(StepPrinter):
         reduction = last.reduction
         equations, chain, named, numbers, values = [], [], [], [], []
         for step in paths:
-            inline = step.local_general is None and (step.local.is_Symbol or step.local.is_number)
+            inline = written_inline(step)
             # A local derivative of its own line, unless a single name or number (out_h1, w5, 1), or
             # a cross-entropy reduction, whose sum of paths shows each one in general form.
             if not inline and reduction is None:
@@ -99,3 +99,8 @@ class DerivationPrinter(StepPrinter):
             return []
         return self._numbers(self.f.substituted(expr, names), *names.values())
 
+
+def written_inline(step: ChainStep) -> bool:
+    """Whether a local derivative is written inside the product (out_h1, w5, 1), not on its own
+    line: a single name or number, with no kink to settle."""
+    return step.local_general is None and (step.local.is_Symbol or step.local.is_number)

@@ -71,10 +71,7 @@ class StepPrinter:
     def _numbers(self, text: str, *values: sp.Expr) -> Segments:
         """'= the formula with numbers in', or '≈' where a number in it is rounded (as written, a
         sigmoid's value is its decimal)."""
-        if self.symbolic:
-            return []
-        exact = all(self.f.shown_exactly(v) for v in values)
-        return [(self.f.eq if exact else self.f.approx, text)]
+        return [] if self.symbolic else [(self.f.relation(*values), text)]
 
     # --- steps -----------------------------------------------------------------------------------
     def _print_ForwardStep(self, step: ForwardStep) -> list[Equation]:

@@ -39,7 +39,6 @@ MAX_SHOWN_LENGTH = 160
 MAX_EXACT_DECIMAL_DIGITS = 12
 
 
-
 @dataclass(frozen=True)
 class NumberStyle:
     """How a solution writes its numbers, one policy for every format and for the check report.
@@ -117,8 +116,7 @@ class Format:
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
-        bare = {n: self.inside(v) if v.is_number else self.expr(v)
-                for n, v in values.items()}
+        bare = {n: self.inside(v) for n, v in values.items()}
         shown, settings = self._settings(e)
         return printers.SubstitutingStrPrinter(
             names, bare, {**(settings or {"decimals": self.decimals}), "reader": True}).doprint(shown)
@@ -275,10 +273,17 @@ class Format:
         """Whether a value inside a formula is written exactly (so "=" follows it, not "≈")."""
         return not value.is_number or self.exact(value) is not None or self.saturated(value) is not None
 
+    def relation(self, *values: sp.Expr) -> str:
+        """"=" before a formula or value written with these numbers exactly, else "≈"."""
+        return self.eq if all(self.shown_exactly(v) for v in values) else self.approx
+
     def inside(self, value: sp.Expr) -> str:
-        """A number inside a formula: its exact form where short, else its decimal, unless that
-        decimal is a whole number the value is not (sigmoid(400) ≈ 1.00000, which would make
-        1 - p a zero to divide by): then its closed form, sigmoid(400)."""
+        """A value inside a formula or a table: its exact form where short, else its decimal,
+        unless that decimal is a whole number the value is not (sigmoid(400) ≈ 1.00000, which would
+        make 1 - p a zero to divide by): then its closed form, sigmoid(400). A formula (a value in
+        unknown symbols) as it is."""
+        if not value.is_number:
+            return self.expr(value)
         return self.exact(value) or self.saturated(value) or self.shown_decimal(value)
 
     def saturated(self, value: sp.Expr) -> str | None:
@@ -297,8 +302,7 @@ class Format:
         if not (self.style.as_written and value.func in _SIGMOIDS and value.args[0].is_number):
             return None
         negated = -value.args[0]
-        relation = self.eq if self.shown_exactly(negated) else self.approx
-        return relation, self.sigmoid_form(self.exact(negated) or self.shown_decimal(negated))
+        return self.relation(negated), self.sigmoid_form(self.inside(negated))
 
     def sigmoid_form(self, negated: str) -> str:
         """1/(1 + e^(-z)), given the text of -z."""
@@ -408,11 +412,9 @@ class MarkdownFormat(Format):
             names, bare, settings or {"decimals": self.decimals}, dict(self._notation_pairs)).doprint(shown)
 
     def _substitute(self, value: sp.Expr) -> str:
-        if not value.is_number:
-            return self.expr(value)
         # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.
         text = self.inside(value)
-        if len(text) > MAX_SUBSTITUTED_LENGTH:
+        if value.is_number and len(text) > MAX_SUBSTITUTED_LENGTH:
             text = self.shown_decimal(value)     # a long closed form inside a formula hides its shape
         return text
 

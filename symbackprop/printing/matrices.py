@@ -45,8 +45,7 @@ class MatrixWriter:
 
     def rel(self, *matrices: sp.Matrix) -> str:
         """= where every entry is written exactly, else ≈."""
-        exact = all(self.f.shown_exactly(v) for m in matrices for v in m)
-        return self.f.eq if exact else self.f.approx
+        return self.f.relation(*(v for m in matrices for v in m))
 
     def shape(self, m: sp.Matrix) -> str:
         return self.f.math(f"{m.rows} {self.f.times} {m.cols}")

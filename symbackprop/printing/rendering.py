@@ -168,9 +168,9 @@ def align_block(equations: list[dict], label_prefix: str | None = None,
     With a label prefix, an equation the view marks "numbered" gets its number on its last line,
     and its label there (\\label{PREFIX:dE-dw5}); every other line is \\notag (align_environment)."""
     blocks = []
+    numbering = align_environment(equations, label_prefix) == "align"
+    width = MAX_LINE_LENGTH if line_length is None else line_length
     for e in equations:
-        numbering = align_environment(equations, label_prefix) == "align"
-        width = MAX_LINE_LENGTH if line_length is None else line_length
         # A number beside the last line takes its room, or LaTeX sets the number a line lower.
         lines = align_lines([e], width - NUMBER_LENGTH if numbering and e.get("numbered") else width)
         if numbering:

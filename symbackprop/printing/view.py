@@ -16,7 +16,7 @@ from ..engine import teaching
 from ..engine.solution import Solution
 from ..model.operations import BY_KEY, row
 from ..model.steps import Branch, ChainStep, Reduction, SumStep
-from .derivation import DerivationPrinter
+from .derivation import DerivationPrinter, written_inline
 from .equations import Equation, StepPrinter, equation
 from .formats import Format
 from .notes import delta_key, partial_key
@@ -152,8 +152,8 @@ class _SolutionView:
             "columns": ["parameter", "its input", "its unit's delta", "gradient",
                         *(["after the update"] if updated else [])],
             "rows": [[f.math(f.symbol(r.parameter)), self.plain(r.step.local_value),
-                      f.math(f"{self.derivation.name(r.unit)} {self.approx_or_eq(r.step.upstream_value)} "
-                             f"{self.cell(r.step.upstream_value)}"),
+                      f.math(f"{self.derivation.name(r.unit)} {f.relation(r.step.upstream_value)} "
+                             f"{f.inside(r.step.upstream_value)}"),
                       self.plain(r.step.value),
                       *([self.plain(updated[r.parameter])] if r.parameter in updated else [])]
                      for r in rows],
@@ -162,13 +162,7 @@ class _SolutionView:
     def plain(self, value: sp.Expr) -> str:
         """A value in a table cell: its exact form where short, else its rounded decimal (as
         mathematics, so that -0.02 has a minus sign, not a hyphen)."""
-        return self.f.math(self.cell(value))
-
-    def cell(self, value: sp.Expr) -> str:
-        return self.f.exact(value) or self.f.shown_decimal(value) if value.is_number else self.f.expr(value)
-
-    def approx_or_eq(self, value: sp.Expr) -> str:
-        return self.f.eq if self.f.shown_exactly(value) else self.f.approx
+        return self.f.math(self.f.inside(value))
 
     def legend(self) -> list[str]:
         """Each rule the blocks use, said once."""
@@ -225,7 +219,7 @@ class _SolutionView:
         paths = self.paths.get(name, [])
         lhs = f.partial(self.loss, name)
         if self.problem.data is None and len(paths) == 1 and paths[0].via in self.plan.deltas \
-                and paths[0].local_general is None and (paths[0].local.is_Symbol or paths[0].local.is_number):
+                and written_inline(paths[0]):
             via_delta = f.product(self.derivation.name(paths[0].via), f.expr(paths[0].local))
             return equation(lhs, (f.eq, via_delta), self.printer.values(gradient.value))
         return equation(lhs, self.printer.general(gradient.general), self.printer.values(gradient.value))
