@@ -203,3 +203,8 @@ def test_a_shared_bias_that_is_no_parameter_is_not_updated_per_unit():
     text = solve(EXAMPLES / "sigmoid_2_2_2.yaml", "--form", "matrix")
     assert "b^(1)+" not in text and "W^(1)+ = W^(1) - eta dE/dW^(1)" in text
     assert "b1 is shared by several units of this layer: its gradient is the sum of their entries." in text
+
+
+def test_an_option_named_in_the_matrix_form_is_code_not_an_en_dash():
+    tex = solve(EXAMPLES / "seed004_matrix_form.yaml", "--format", "tex")
+    assert r"\texttt{-{}-form both}" in tex and "(--form" not in tex

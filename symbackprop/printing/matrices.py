@@ -102,7 +102,7 @@ class MatrixWriter:
                 sentences.append("Under cross-entropy with targets that sum to 1, the output layer's "
                                  "delta is its output minus the target" +
                                  (": the derivation entry by entry below shows why." if self.both else
-                                  " (--form both derives it entry by entry)."))
+                                  f" ({f.code('--form both')} derives it entry by entry)."))
             elif position == len(layers) - 1 and layer.activation is None:
                 # A linear output: its delta is the loss's own derivative.
                 upstream = f.partial_matrix(self.example_loss, self.name("a", n))
