@@ -97,6 +97,15 @@ class Mistakes:
                     return Diagnosis(key, title, detail, value)
         return None
 
+    def candidates(self, quantity: Quantity, skip: tuple[str, ...] = ()) -> Iterator[Diagnosis]:
+        """Every value a mistake of the catalogue gives for the quantity, in the order they are
+        tried (the wrong answers a quiz anticipates), but those in `skip`."""
+        for key, title, candidates in self.catalogue:
+            if key not in skip:
+                for detail, value in candidates(quantity):
+                    if value is not None:
+                        yield Diagnosis(key, title, detail, value)
+
     # --- the mistakes, in the order they are tried ---------------------------------------------
 
     def _sign(self, q: Quantity) -> Iterator[Candidate]:

@@ -9,6 +9,8 @@ import sympy as sp
 
 from .data import Dataset
 from .graph import Graph
+from .homework import Draw, Task
+from .quantities import Quantity
 
 #: How a solution writes numbers: as the problem writes them (decimals stay decimals, fractions stay
 #: fractions), or exact (every rational as p/q beside its decimal).
@@ -55,6 +57,13 @@ class Problem:
     #: The lecturer's LaTeX for a name (a node, a symbol, or a key of notation.EXTRA_KEYS such as
     #: eta), checked by notation.refusal: net_h1 -> z^{(1)}_1. LaTeX and Markdown use it; text does not.
     notation: dict[str, str] = field(default_factory=dict)
+    #: The question sheet's own tasks (`tasks:`), or None: the sheets generate them.
+    tasks: tuple[Task, ...] | None = None
+    #: The quantities a blanks sheet leaves for the student to fill in.
+    blank: tuple[Quantity, ...] = ()
+    #: What a student's variant draws afresh, and what a drawn variant must meet (issue 14).
+    vary: tuple[Draw, ...] = ()
+    require: dict[str, object] = field(default_factory=dict)
 
     def without_values(self) -> "Problem":
         """The same network with every symbol left symbolic: the general derivation alone, with the

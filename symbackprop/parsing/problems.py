@@ -7,7 +7,6 @@ expressions go through `expressions.py`, numbers through `expressions.parse_numb
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -21,6 +20,7 @@ from ..model.data import Dataset
 from ..model.graph import Graph
 from ..model.problem import FORMS, NUMBER_POLICIES, Problem
 from ..model.rules import check_supported
+from . import homework
 from . import layers as layers_module
 from .data import read_dataset
 from .expressions import (
@@ -31,6 +31,7 @@ from .expressions import (
     parse_expression,
     parse_number,
 )
+from .texts import paragraph
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 20_000
@@ -62,6 +63,10 @@ KEYS = {
     "form": "scalar (default), matrix or both: how a layered network's derivation is written",
     "numbers": "as-written (default: decimals stay decimals) or exact (fractions beside decimals)",
     "notation": "LaTeX for names in the LaTeX and Markdown solutions: net_h1: \"z^{(1)}_1\"",
+    "tasks": "the question sheet's tasks: texts, or {task: text, answers: [dE/dw5, w5+]}",
+    "blank": "the quantities a blanks sheet leaves for the student: [dE/dw5, w5+]",
+    "vary": "what each student's variant draws: w5: {from: 0.1, to: 0.9, step: 0.05} or i1: [0.05, 0.1]",
+    "require": "what a drawn variant must meet: [relu_units_active, loss_decreases, ...]",
 }
 #: The keys whose numbers tell how the problem writes them (decimals or fractions).
 NUMBER_KEYS = ("values", "context", "given", "data", "layers", "learning_rate")
@@ -337,7 +342,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     # A unit's delta takes its own notation too: delta_net_h1: '\delta^{(1)}_1'.
     names = [*graph.nodes, *graph.symbols, *context, *notation_module.EXTRA_KEYS,
              *(f"{notation_module.DELTA_PREFIX}{n}" for n in graph.nodes)]
-    return Problem(
+    problem = Problem(
         nodes=nodes, loss=loss, values=values, given=given, context=context, parameters=parameters,
         learning_rate=learning_rate, kink=kink, title=_text(data.get("title"), "title"),
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
@@ -347,6 +352,12 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         detail=names_or_all(data.get("detail"), "detail"),
         fractions=any(_writes_fractions(data.get(key)) for key in NUMBER_KEYS),
     )
+    # Read against the problem they belong to: their keys name its quantities and values.
+    problem.tasks = homework.tasks(data.get("tasks"), problem)
+    problem.blank = homework.quantities(data.get("blank"), problem, "blank")
+    problem.vary = homework.vary(data.get("vary"), problem)
+    problem.require = homework.require(data.get("require"))
+    return problem
 
 
 def names_or_all(raw: Any, key: str) -> str | tuple[str, ...] | None:
@@ -504,7 +515,7 @@ def _text(value: Any, key: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return _paragraph(value, key)
+        return paragraph(value, key)
     raise ProblemError("must be text", key=key)
 
 
@@ -512,23 +523,7 @@ def _notes(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return (_paragraph(value, "notes"),)
+        return (paragraph(value, "notes"),)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(_paragraph(v, f"notes.{i}") for i, v in enumerate(value))
+        return tuple(paragraph(v, f"notes.{i}") for i, v in enumerate(value))
     raise ProblemError("notes: must be text or a list of texts", key="notes")
-
-
-def _paragraph(text: str, key: str) -> str:
-    """A title or note as one paragraph: a blank line inside would end LaTeX's \\section{...} or
-    \\emph{...} mid-argument (pdflatex stops) and Markdown's quote; a control character (YAML's
-    "\\a") is not text at all."""
-    control = next((c for c in text if unicodedata.category(c) == "Cc" and not c.isspace()), None)
-    if control is not None:
-        raise ProblemError(f"contains the control character U+{ord(control):04X}", key=key)
-    # $...$ is written into LaTeX and Markdown as mathematics: refused here, with its key, rather
-    # than shown as escaped text, so that a lecturer's typo (or \input) is said, not printed.
-    # Checked before the spaces are joined: a tab there is YAML's "\t" of a "\text" in double quotes.
-    problem = notation_module.math_refusal(text.replace("\n", " ").replace("\r", " "))
-    if problem:
-        raise ProblemError(f"{problem} (write \\$ for a dollar sign)", key=key)
-    return " ".join(text.split())

@@ -1,0 +1,89 @@
+"""Each asked quantity of a solved variant as a grader marks it: the correct value, its window, and
+the wrong values the named mistakes give, kept outside that window (issue 14).
+
+The window is one unit in the last significant digit asked: a student who rounds the right value
+either way at a half-way point, or slips by a unit in the last digit, is right. A mistake's value
+is offered as a wrong answer only where its window overlaps neither the correct one nor an earlier
+mistake's (Moodle takes the first answer that matches, so an overlap would mark a right answer
+wrong or name the wrong mistake).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy as sp
+
+from ..arithmetic import numeric
+from ..check.answers import Answers
+from ..check.mistakes import Mistakes
+from ..engine.tasks import tasks_of
+from ..model.quantities import Quantity
+from ..printing.printers import unicode_name
+from .records import Answer, Distractor
+
+#: Significant digits a variant's answers are asked to, unless the lecturer says otherwise.
+DEFAULT_DIGITS = 4
+#: Rounding early is how a hand calculation is done, not a wrong answer: its values lie close to the
+#: correct one and would only crowd the window.
+NOT_DISTRACTORS = ("rounding",)
+
+
+def answers_of(problem, solution, digits: int = DEFAULT_DIGITS) -> tuple[Answer, ...]:
+    """The asked quantities of each task, in task order, each once."""
+    correct = Answers.of(solution)
+    mistakes = Mistakes(problem, solution)
+    result: list[Answer] = []
+    seen: set[Quantity] = set()
+    for task in tasks_of(problem):
+        for quantity in task.answers:
+            if quantity in seen:
+                continue
+            seen.add(quantity)
+            value = correct.value(quantity)
+            shown, tolerance = rounded(value, digits)
+            result.append(Answer(task.label, quantity.key(problem.loss), label(quantity, problem.loss),
+                                 value, shown, tolerance,
+                                 _distractors(mistakes, quantity, value, tolerance, digits)))
+    return tuple(result)
+
+
+def rounded(value: sp.Expr, digits: int) -> tuple[str, sp.Rational]:
+    """The value to `digits` significant digits as a plain decimal (no exponent: a student types
+    0.0004386), and one unit in its last digit."""
+    r = numeric.rounded(value, digits)
+    if r.digits == "0":
+        return "0", sp.Rational(1, 10 ** digits)
+    places = digits - 1 - r.exponent
+    text = r.digits.ljust(digits, "0")
+    if places <= 0:
+        body = text + "0" * (-places)
+    elif places >= len(text):
+        body = "0." + "0" * (places - len(text)) + text
+    else:
+        body = f"{text[:-places]}.{text[-places:]}"
+    return ("-" if r.negative else "") + body, sp.Rational(Fraction(10) ** -places)
+
+
+def label(quantity: Quantity, loss: str) -> str:
+    """The quantity in Unicode as a sheet names it: ∂E/∂w₅, w₅⁺, E⁺."""
+    name = unicode_name(quantity.name)
+    text = {"gradient": f"∂{unicode_name(loss)}/∂{name}", "updated": f"{name}⁺",
+            "after_update": f"{name}⁺"}.get(quantity.kind, name)
+    return text if quantity.example is None else f"{text} (example {quantity.example + 1})"
+
+
+def _distractors(mistakes: Mistakes, quantity: Quantity, value: sp.Expr, tolerance: sp.Rational,
+                 digits: int) -> tuple[Distractor, ...]:
+    windows = [(value, tolerance)]
+    kept: list[Distractor] = []
+    for diagnosis in mistakes.candidates(quantity, skip=NOT_DISTRACTORS):
+        try:
+            _, width = rounded(diagnosis.value, digits)
+            if any(numeric.sign(abs(diagnosis.value - v) - (w + width)) <= 0 for v, w in windows):
+                continue
+        except (numeric.NumericError, TypeError):
+            continue        # a value that is not a number (a formula) or cannot be placed
+        windows.append((diagnosis.value, width))
+        kept.append(Distractor(diagnosis.mistake, diagnosis.title, diagnosis.detail, diagnosis.value, width))
+    return tuple(kept)

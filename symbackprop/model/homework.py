@@ -1,0 +1,46 @@
+"""What a problem says about homework (issue 14): the tasks a question sheet sets, the answers a
+blanks sheet leaves out, what a student's variant draws afresh (`vary:`) and what makes a drawn
+variant good for hand calculation (`require:`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .quantities import Quantity
+
+#: The conditions `require:` can name, with what each asks of a variant and its argument.
+CONDITIONS = {
+    "relu_units_active": "every ReLU-type unit is active (its input above 0): true",
+    "no_zero_gradient": "no gradient asked for is 0: true",
+    "loss_decreases": "the loss after the update is below the loss before it: true",
+    "gradients_at_least": "every gradient asked for is at least this in magnitude: a number",
+    "max_decimals": "no given value has more decimal places than this: a whole number",
+}
+#: The conditions that take true (or false, to switch one off).
+FLAG_CONDITIONS = ("relu_units_active", "no_zero_gradient", "loss_decreases")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One part of the homework, (a), (b), ...: what it asks and the quantities that answer it."""
+
+    label: str
+    #: "forward" (the forward pass and the loss), "gradients", "update", or "custom" (the problem's
+    #: own words in `text`).
+    kind: str
+    answers: tuple[Quantity, ...]
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How one value varies between students: one of `choices`, each a number as the problem
+    writes it (its text, so a variant's problem file writes 0.15, not 3/20)."""
+
+    name: str
+    choices: tuple[str, ...]
+
+    def values(self) -> tuple[sp.Rational, ...]:
+        return tuple(sp.Rational(text) for text in self.choices)
