@@ -11,25 +11,39 @@ from ..check.claims import load_claims
 from ..check.judge import judge_claims
 from ..check.report import CHECK_FORMATS, WRONG_EXIT, render_report
 from ..errors import ProblemError
+from ..homework import gradescope_results as gradescope
 from . import options
-from .common import input_error, limited, load_problem, write_output
+from .common import InputError, input_error, limited, load_problem, write_output
+
+FORMATS = (*CHECK_FORMATS, "gradescope")
 
 
 @click.command()
 @options.problem()
 @click.argument("claims", type=options.FILE)
-@options.output_format(CHECK_FORMATS, "txt", "txt for the terminal, md for GitHub, json: a summary and one "
-                       "record per claim.")
+@options.output_format(FORMATS, "txt", "txt for the terminal, md for GitHub, json: a summary and one "
+                       "record per claim, gradescope: Gradescope's results.json, one test per asked "
+                       "quantity.")
 @click.option("--rel-tol", type=options.ExactNumber(0),
               help="Judge decimals by this relative tolerance instead of the digits written (half a "
                    "unit in the last place).")
+@click.option("--points", type=click.FloatRange(0, min_open=True),
+              help=f"--format gradescope: the points of each asked quantity [default: "
+                   f"{gradescope.DEFAULT_POINTS}].")
+@click.option("--visibility", type=click.Choice(gradescope.VISIBILITIES),
+              help=f"--format gradescope: when students see the tests [default: "
+                   f"{gradescope.DEFAULT_VISIBILITY}].")
 @options.output
 @options.time_limit
-def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, output: Path | None,
-          time_limit: float) -> None:
+def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, points: float | None,
+          visibility: str | None, output: Path | None, time_limit: float) -> None:
     """Check CLAIMS (a YAML file: quantity -> claimed value) against PROBLEM: which claims are
     wrong, the correct values and the steps to them, which wrong claim the others follow from, and
     the mistake that reproduces each wrong number. Exit status: 0 all right, 1 any wrong, 2 bad input.
+
+    With --format gradescope the results are written on bad input too (one failed test that says
+    why, worth the whole problem), so that an autograder always has its results.json; the exit
+    status is the same.
 
     \b
     out_h1: 0.593269992     a forward value
@@ -39,13 +53,32 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, output
     E+: 0.291027924         a value in the forward pass after the update
     E[3]: 0.1304            with data: example 3's value (E alone is the batch loss)
     """
+    if fmt != "gradescope" and (points is not None or visibility is not None):
+        raise InputError(f"option '{'--points' if points is not None else '--visibility'}': "
+                         "applies to --format gradescope only")
+    points = gradescope.DEFAULT_POINTS if points is None else points
+    loaded = None
     try:
         with limited(time_limit, problem):
             loaded = load_problem(problem, False)
             report = judge_claims(loaded, load_claims(claims, loaded), rel_tol, str(claims))
-            written = render_report(report, fmt)
-    except ProblemError as exc:
-        raise input_error(exc) from None
+            written = (gradescope.render(gradescope.results(report, points, visibility or
+                                                            gradescope.DEFAULT_VISIBILITY))
+                       if fmt == "gradescope" else render_report(report, fmt))
+    except (ProblemError, InputError) as exc:
+        error = input_error(exc) if isinstance(exc, ProblemError) else exc
+        if fmt == "gradescope":
+            write_output(gradescope.render(gradescope.error_results(_said(error, loaded), loaded, points)),
+                         output)
+        raise error from None
     write_output(written, output)
     if not report.all_right:
         click.get_current_context().exit(WRONG_EXIT)
+
+
+def _said(error: InputError, problem) -> str:
+    """The error as a student reads it: theirs (the answers), or the course's (the problem)."""
+    if problem is None:
+        return f"Your answers could not be marked: the problem could not be read ({error.message}). " \
+               "This is not your fault: please tell the course staff."
+    return f"Your answers could not be read: {error.message}"
