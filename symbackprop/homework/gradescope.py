@@ -1,0 +1,127 @@
+"""The Gradescope autograder bundle of a homework problem (issue 14): what a lecturer uploads so
+that each student's answers.yaml is marked against their own variant.
+
+The bundle (gradescope/autograder_samples, docs/specs.md: setup.sh and an executable
+run_autograder at the root of the zip):
+
+- setup.sh: run once when Gradescope builds the image. It installs symbackprop into a virtual
+  environment (/opt/symbackprop) and links the command into /usr/local/bin. symbackprop needs
+  Python 3.11; Gradescope's default image is Ubuntu 22.04 (docs/base_images.md), whose python3 is
+  3.10, so there it takes python3.11 from Ubuntu's archive; a venv because the system Python of
+  Ubuntu 24.04 refuses pip installs (PEP 668). It installs the wheel or sdist bundled with
+  `package`, else this version of symbackprop from PyPI: pinned, since a variant drawn by another
+  version might not be the one on the student's sheet.
+- run_autograder: homework/run_autograder.py, which finds the student on the roster, rebuilds
+  their variant with `symbackprop variants` and marks the answers with `symbackprop check --format
+  gradescope` (read its docstring for the matching order).
+- autograder.json: the class seed, the file names, the options for check and the problem's points
+  (for the results of a submission that cannot be marked).
+- the problem file and the roster under their own names (a variant is drawn from them as given).
+- autograder.zip: all of the above at the root of the archive, ready to upload.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+from .. import __version__
+from ..engine.tasks import answers_of
+from ..errors import ProblemError
+from ..parsing.expressions import parse_number
+from ..parsing.problems import load
+from . import gradescope_results
+
+#: The directory of symbackprop's virtual environment on the autograder image.
+VENV = "/opt/symbackprop"
+#: Relative tolerance the autograder judges decimals by: about four significant digits, as the
+#: Moodle and Canvas exports ask. Judged by the digits written instead, 0.1 would pass for 0.0822.
+DEFAULT_REL_TOL = "0.001"
+ZIP = "autograder.zip"
+
+SETUP = """#!/usr/bin/env bash
+# Run once by Gradescope when it builds the autograder image (as root, on Ubuntu).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+# symbackprop needs Python 3.11 or later: Ubuntu 22.04's python3 is 3.10, so take python3.11 there.
+if python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    apt-get install -y python3-venv
+    python=python3
+else
+    apt-get install -y python3.11 python3.11-venv
+    python=python3.11
+fi
+# A virtual environment: newer Ubuntu refuses pip installs into the system Python (PEP 668).
+"$python" -m venv {venv}
+{venv}/bin/pip install --upgrade pip
+{venv}/bin/pip install {requirement}
+ln -sf {venv}/bin/symbackprop /usr/local/bin/symbackprop
+symbackprop --version
+"""
+
+
+def write_autograder(directory: Path, problem_file: Path, seed: str, roster_csv: Path | None, *,
+                     package: Path | None = None, points: float = gradescope_results.DEFAULT_POINTS,
+                     visibility: str = gradescope_results.DEFAULT_VISIBILITY,
+                     rel_tol: str | None = DEFAULT_REL_TOL) -> Path:
+    """Write the bundle into `directory` and return the zip to upload. Without a roster every
+    student is marked against the problem itself (no variants). `rel_tol` None judges decimals by
+    the digits each answer writes."""
+    problem = load(problem_file)          # a bad problem is said now, not at the first submission
+    if visibility not in gradescope_results.VISIBILITIES:
+        raise ProblemError(f"must be one of {', '.join(gradescope_results.VISIBILITIES)}, got "
+                           f"'{visibility}'", key="visibility")
+    if not points > 0:
+        raise ProblemError(f"must be greater than 0, got {points}", key="points")
+    if rel_tol is not None:
+        try:
+            tolerance = parse_number(rel_tol)
+        except ProblemError as exc:
+            raise ProblemError(exc.message, key="rel_tol") from None
+        if not tolerance >= 0:
+            raise ProblemError(f"must be at least 0, got {rel_tol}", key="rel_tol")
+    for path, what in ((roster_csv, "roster"), (package, "package")):
+        if path is not None and not Path(path).is_file():
+            raise ProblemError(f"the {what} file does not exist", source=str(path))
+    if package is not None and not package.name.endswith((".whl", ".tar.gz")):
+        raise ProblemError("a package is a wheel (.whl) or an sdist (.tar.gz)", source=str(package))
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [_copy(problem_file, directory), *(_copy(p, directory) for p in (roster_csv, package) if p)]
+    options = ["--points", f"{points:g}", "--visibility", visibility]
+    options += ["--rel-tol", rel_tol] if rel_tol is not None else []
+    config = {"problem": problem_file.name, "roster": roster_csv.name if roster_csv else None,
+              "seed": seed, "check_options": options,
+              "max_score": points * len(answers_of(problem))}
+    files.append(_write(directory / "autograder.json", json.dumps(config, indent=2) + "\n"))
+    requirement = f"/autograder/source/{package.name}" if package else f"symbackprop=={__version__}"
+    files.append(_write(directory / "setup.sh", SETUP.format(venv=VENV, requirement=requirement)))
+    script = (Path(__file__).parent / "run_autograder.py").read_text(encoding="utf-8")
+    files.append(_write(directory / "run_autograder", script, executable=True))
+    return _zip(directory / ZIP, files)
+
+
+def _copy(path: Path, directory: Path) -> Path:
+    target = directory / path.name
+    if target.resolve() != path.resolve():
+        shutil.copyfile(path, target)
+    return target
+
+
+def _write(path: Path, text: str, executable: bool = False) -> Path:
+    path.write_text(text, encoding="utf-8", newline="\n")     # Unix line endings for bash
+    path.chmod(0o755 if executable else 0o644)
+    return path
+
+
+def _zip(path: Path, files: list[Path]) -> Path:
+    """The files at the root of the archive (Gradescope looks for setup.sh there, not in a folder),
+    with their permissions, so that run_autograder stays executable."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            info = zipfile.ZipInfo.from_file(file, file.name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, file.read_bytes())
+    return path
