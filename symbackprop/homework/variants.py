@@ -22,10 +22,12 @@ from typing import Mapping, Sequence
 
 import yaml
 
+from ..check.answers import Answers
 from ..check.claims import loads_claims
 from ..check.judge import judge_claims
 from ..errors import ProblemError
 from ..parsing.problems import FloatText, loads, read_yaml
+from ..parsing.quantities import parse_key
 from ..printing.rendering import render
 from .answers import DEFAULT_DIGITS, answers_of
 from .drawing import Drawn, draw, variant_seed
@@ -108,8 +110,8 @@ def check_before_release(problem_yaml: str, answers: Sequence[Answer], drawn: Dr
     """The variant's own problem file solved again gives the same exact answers, and its key, as
     a claims file to the digits asked, is judged right: else the variant is not released."""
     again = loads(problem_yaml, f"{student.directory}/problem.yaml")
-    rebuilt = answers_of(again, again.solve(), homework.digits)
-    if [(a.key, a.value) for a in rebuilt] != [(a.key, a.value) for a in answers]:
+    rebuilt = Answers.of(again.solve())
+    if any(rebuilt.value(parse_key(a.key, again)) != a.value for a in answers):
         raise ProblemError("its problem file, read back, gives other answers than the variant drawn "
                            "(a value lost in writing); not released")
     claims = loads_claims("".join(f"{a.key}: {a.shown}\n" for a in answers), again, "key")
