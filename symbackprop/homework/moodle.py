@@ -137,13 +137,16 @@ def cloze_feedback(text: str) -> str:
 def _blank(answer: Answer, catch_all: bool) -> str:
     """One NUMERICAL sub-question: the correct value first (Moodle takes the first alternative whose
     window holds the response), then each named mistake at 0%, then `*`."""
-    alternatives = [f"={written(answer.value, answer.tolerance)}:{written(answer.tolerance, answer.tolerance)}"
-                    f"#{cloze_feedback(CORRECT_FEEDBACK)}"]
-    alternatives += [f"%0%{written(d.value, d.tolerance)}:{written(d.tolerance, d.tolerance)}"
-                     f"#{cloze_feedback(mistake_feedback(d))}" for d in answer.distractors]
+    alternatives = [f"={_window(answer.value, answer.tolerance)}#{cloze_feedback(CORRECT_FEEDBACK)}"]
+    alternatives += [f"%0%{_window(d.value, d.tolerance)}#{cloze_feedback(mistake_feedback(d))}"
+                     for d in answer.distractors]
     if catch_all:
         alternatives.append(f"%0%*#{cloze_feedback(OTHER_FEEDBACK)}")
     return "{1:NUMERICAL:" + "~".join(alternatives) + "}"
+
+
+def _window(value: sp.Expr, tolerance: sp.Rational) -> str:
+    return f"{written(value, tolerance)}:{written(tolerance, tolerance)}"
 
 
 def _question_html(variant: Variant) -> str:
