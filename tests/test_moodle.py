@@ -266,11 +266,11 @@ def test_the_written_numbers_are_plain_decimals_centred_on_the_value():
         moodle.written(sp.Integer(1), sp.Integer(0))
 
 
-def test_category_names_follow_moodles_path_escaping():
+def test_category_names_follow_moodles_path_escaping(variants):
     # question/format.php assemble_category_path
     assert moodle.category_path("a/b") == "a//b"
     assert moodle.category_path("/x/") == " //x// "
-    document = moodle.moodle_xml([], "Tom & <Jerry>")
+    document = moodle.moodle_xml(variants[:1], "Tom & <Jerry>")
     assert _tree(document).findtext("question/category/text") == "$course$/symbackprop/Tom & <Jerry>"
 
 
@@ -294,6 +294,8 @@ def test_an_unknown_mode_or_an_empty_category_is_refused(variants):
         moodle.moodle_xml(variants, "x", mode="essay")
     with pytest.raises(ProblemError, match="category"):
         moodle.moodle_xml(variants, " ")
+    with pytest.raises(ProblemError, match="no variants"):
+        moodle.moodle_xml([], "x")
 
 
 # --- the schema catches a broken file -------------------------------------------------------------------

@@ -54,11 +54,13 @@ def moodle_xml(variants: Sequence[Variant], category: str, mode: str = "cloze",
         raise ProblemError(f"unknown Moodle mode '{mode}'; it may be " + " or ".join(MODES))
     if not category.strip():
         raise ProblemError("the Moodle category (the problem's name) is empty")
+    if not variants:
+        raise ProblemError("there are no variants to write into the Moodle file")
     root = "$course$/symbackprop/" + category_path(category)
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     if mode == "cloze":
         parts.append(_category(root))
-        parts += [_cloze(variant, catch_all) for variant in variants]
+        parts += [_cloze(variant, _pages(variant), catch_all) for variant in variants]
     else:
         # One subcategory per asked quantity, in the order the tasks ask them: a quiz draws one
         # random question from each, as one cloze question would ask them all.
@@ -66,9 +68,10 @@ def moodle_xml(variants: Sequence[Variant], category: str, mode: str = "cloze",
         for variant in variants:
             for answer in variant.answers:
                 order.setdefault((answer.task, answer.key), f"({answer.task}) {answer.label}")
+        pages = [_pages(variant) for variant in variants]       # each variant's HTML, made once
         for (task, key), title in order.items():
             parts.append(_category(root + "/" + category_path(title)))
-            parts += [_numerical(variant, answer, catch_all) for variant in variants
+            parts += [_numerical(variant, answer, page, catch_all) for variant, page in zip(variants, pages)
                       for answer in variant.answers if (answer.task, answer.key) == (task, key)]
     parts.append("</quiz>\n")
     return check("\n".join(parts))
@@ -149,32 +152,33 @@ def _window(value: sp.Expr, tolerance: sp.Rational) -> str:
     return f"{written(value, tolerance)}:{written(tolerance, tolerance)}"
 
 
-def _question_html(variant: Variant) -> str:
+def _pages(variant: Variant) -> tuple[str, str]:
+    """The variant's question and worked solution as HTML."""
     text = markdown_html(variant.question_md)
-    if _BLANK_LIKE.search(text):
-        raise ProblemError(f"the question text of variant {variant.seed} holds "
-                           f"'{_BLANK_LIKE.search(text).group(0)}', which Moodle would read as a cloze blank")
-    return text
+    if found := _BLANK_LIKE.search(text):
+        raise ProblemError(f"the question text of variant {variant.seed} holds '{found.group(0)}', "
+                           "which Moodle would read as a cloze blank")
+    return text, markdown_html(variant.solution_md)
 
 
 def _asked(answer: Answer) -> str:
     return html.escape(f"({answer.task}) {answer.label} = ", quote=False)
 
 
-def _cloze(variant: Variant, catch_all: bool) -> str:
+def _cloze(variant: Variant, pages: tuple[str, str], catch_all: bool) -> str:
     blanks = "".join(f"<p>{_asked(a)}{_blank(a, catch_all)}</p>\n" for a in variant.answers)
-    return _question("cloze", f"{variant.title} {variant.seed}", _question_html(variant) + blanks,
-                     variant, len(variant.answers), variant.seed, "")
+    return _question("cloze", f"{variant.title} {variant.seed}", pages[0] + blanks, pages[1],
+                     len(variant.answers), variant.seed, "")
 
 
-def _numerical(variant: Variant, answer: Answer, catch_all: bool) -> str:
-    text = _question_html(variant) + f"<p>{_asked(answer)}?</p>\n"
+def _numerical(variant: Variant, answer: Answer, pages: tuple[str, str], catch_all: bool) -> str:
+    text = pages[0] + f"<p>{_asked(answer)}?</p>\n"
     rows = [_answer(100, written(answer.value, answer.tolerance), answer.tolerance, CORRECT_FEEDBACK)]
     rows += [_answer(0, written(d.value, d.tolerance), d.tolerance, mistake_feedback(d))
              for d in answer.distractors]
     if catch_all:
         rows.append(_answer(0, "*", None, OTHER_FEEDBACK))
-    return _question("numerical", f"{variant.seed} ({answer.task}) {answer.label}", text, variant, 1,
+    return _question("numerical", f"{variant.seed} ({answer.task}) {answer.label}", text, pages[1], 1,
                      f"{variant.seed} {answer.key}", "".join(rows))
 
 
@@ -185,14 +189,13 @@ def _answer(fraction: int, value: str, tolerance: sp.Rational | None, feedback: 
             f"    <tolerance>{width}</tolerance>\n  </answer>\n")
 
 
-def _question(kind: str, name: str, text: str, variant: Variant, grade: int, idnumber: str,
+def _question(kind: str, name: str, text: str, solution: str, grade: int, idnumber: str,
               answers: str) -> str:
     # The elements in the order Moodle's own export writes them.
     return (f'<question type="{kind}">\n'
             f"  <name><text>{_escape(name)}</text></name>\n"
             f'  <questiontext format="html"><text>{_cdata(text)}</text></questiontext>\n'
-            f'  <generalfeedback format="html"><text>{_cdata(markdown_html(variant.solution_md))}'
-            f"</text></generalfeedback>\n"
+            f'  <generalfeedback format="html"><text>{_cdata(solution)}</text></generalfeedback>\n'
             f"  <defaultgrade>{grade}</defaultgrade>\n  <penalty>{PENALTY}</penalty>\n"
             f"  <hidden>0</hidden>\n  <idnumber>{_escape(idnumber)}</idnumber>\n"
             f"{answers}</question>")
