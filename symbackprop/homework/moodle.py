@@ -8,8 +8,11 @@ with a NUMERICAL blank per asked quantity; mode "numerical" writes one question 
 variant, each quantity in its own subcategory (a random draw from one category per quantity).
 
 Read from moodle/moodle's own code: question/format/xml/format.php (import_headers,
-import_numerical, import_multianswer, import_category; commit 9094211d) and
-question/type/multianswer/questiontype.php (qtype_multianswer_extract_question, the cloze grammar).
+import_numerical, import_multianswer, import_category; commit 9094211d), question/format.php
+(assemble_category_path) and question/type/multianswer/questiontype.php
+(qtype_multianswer_extract_question, the cloze grammar; Moodle 4.x as in andrewnicols/moodle
+b70448bd, the grammar unchanged since moodle/moodle 3e52ba10). tests/test_moodle.py re-reads every
+blank with a port of that parser.
 """
 
 from __future__ import annotations
