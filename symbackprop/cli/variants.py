@@ -12,6 +12,7 @@ import click
 from ..errors import ProblemError
 from ..homework import output
 from ..homework.answers import DEFAULT_DIGITS
+from ..homework.moodle import MODES as MOODLE_MODES
 from ..homework.variants import Homework, Student, build_class, numbered, read_roster
 from ..parsing.problems import read_text
 from . import options
@@ -31,10 +32,13 @@ from .common import input_error
 @click.option("--student", metavar="ID", help="Rebuild this student's variant only.")
 @click.option("--digits", type=click.IntRange(1, 12), default=DEFAULT_DIGITS, show_default=True,
               help="Significant digits the answers are asked to; one unit in the last is the tolerance.")
+@click.option("--moodle", type=click.Choice(MOODLE_MODES), default="cloze", show_default=True,
+              help="moodle.xml: one cloze question per variant (a blank per asked quantity), or one "
+                   "numerical question per quantity with the named mistakes' feedback.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes that build variants (default: one per core).")
 def variants(problem: Path, count: int | None, roster: Path | None, seed: str, directory: Path,
-             student: str | None, digits: int, jobs: int | None) -> None:
+             student: str | None, digits: int, moodle: str, jobs: int | None) -> None:
     """Draw one variant of PROBLEM per student from its vary: values until it meets require:,
     solve and check each, and write into DIR each student's problem.yaml, question and solution
     sheets (md, tex) and key.json; for the class, questions.tex, solutions.tex and answers.csv."""
@@ -49,7 +53,7 @@ def variants(problem: Path, count: int | None, roster: Path | None, seed: str, d
         built = build_class(homework, students, jobs or os.cpu_count() or 1)
         files = output.variant_files(built)
         if student is None:
-            files.update(output.class_files(built))
+            files.update(output.class_files(built, problem.stem, moodle))
         output.write_files(directory, files)
     except ProblemError as exc:
         raise input_error(exc) from None

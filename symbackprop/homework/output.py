@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ProblemError
+from .canvas import canvas_qti_zip
+from .moodle import moodle_xml
 from .variants import Built
 
 #: The LaTeX between a sheet's preamble and its body, and after its body.
@@ -62,8 +64,12 @@ def answers_csv(built: Sequence[Built]) -> str:
     return out.getvalue()
 
 
-def class_files(built: Sequence[Built]) -> dict[str, str]:
-    """The files of the whole class: both sheets of everyone, and the answers."""
+def class_files(built: Sequence[Built], name: str, moodle: str = "cloze") -> dict[str, str | bytes]:
+    """The files of the whole class: both sheets of everyone, the answers, and the exports, whose
+    category (Moodle) and quiz title (Canvas) are `name`."""
+    variants = [b.variant for b in built]
     return {"questions.tex": class_document([b.files["question.tex"] for b in built]),
             "solutions.tex": class_document([b.files["solution.tex"] for b in built]),
-            "answers.csv": answers_csv(built)}
+            "answers.csv": answers_csv(built),
+            "moodle.xml": moodle_xml(variants, name, moodle),
+            "canvas_qti.zip": canvas_qti_zip(variants, name)}
