@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symbackprop"
-SUB_PACKAGES = {"arithmetic", "model", "parsing", "engine", "printing", "check", "study", "cli"}
+SUB_PACKAGES = {"arithmetic", "model", "parsing", "engine", "printing", "check", "study", "homework", "cli"}
 #: (module, imported module) pairs allowed inside a function: the lazy facades.
 FACADES = {("symbackprop.model.problem", "symbackprop.engine.solution"),
            ("symbackprop.engine.solution", "symbackprop.printing")}

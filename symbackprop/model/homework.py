@@ -5,6 +5,7 @@ variant good for hand calculation (`require:`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
@@ -44,3 +45,11 @@ class Draw:
 
     def values(self) -> tuple[sp.Rational, ...]:
         return tuple(sp.Rational(text) for text in self.choices)
+
+
+def decimal_places(number: Fraction) -> int | None:
+    """The decimal places of a terminating decimal (0.15: 2), None for one that does not (1/3)."""
+    for places in range(0, 60):
+        if (number * 10 ** places).denominator == 1:
+            return places
+    return None

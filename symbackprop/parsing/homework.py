@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import sympy as sp
 
 from ..errors import ProblemError
-from ..model.homework import CONDITIONS, FLAG_CONDITIONS, Draw, Task
+from ..model.homework import CONDITIONS, FLAG_CONDITIONS, Draw, Task, decimal_places
 from ..model.problem import Problem
 from ..model.quantities import Quantity
 from .expressions import parse_number
@@ -132,29 +132,21 @@ def _decimal_text(value: Any, key: str) -> str:
     except ProblemError as exc:
         exc.key = key
         raise
-    if not isinstance(number, sp.Rational) or _places_of(Fraction(str(number))) is None:
+    if not isinstance(number, sp.Rational) or decimal_places(Fraction(str(number))) is None:
         raise ProblemError(f"{value} is not a decimal number (a drawn value is copied onto a "
                            "sheet, so it must terminate)", key=key)
     return str(value).strip() if isinstance(value, str) else str(value)
 
 
-def _places_of(number: Fraction) -> int | None:
-    """The decimal places of a terminating decimal, None for one that does not terminate."""
-    for places in range(0, 60):
-        if (number * 10 ** places).denominator == 1:
-            return places
-    return None
-
-
 def _written(number: Fraction) -> str:
     """A grid point as a decimal with no more places than it needs: 0.1 and 0.15, not 1/10."""
-    places = _places_of(number) or 0
+    places = decimal_places(number) or 0
     scaled = number * 10 ** places
     sign, digits = ("-" if scaled < 0 else ""), str(abs(scaled.numerator)).rjust(places + 1, "0")
     return sign + (digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}")
 
 
-def require(raw: Any) -> dict[str, Any]:
+def require(raw: Any, problem: Problem) -> dict[str, Any]:
     """`require:`: a list of condition names, or a mapping of names to their arguments."""
     if raw is None:
         return {}
@@ -172,6 +164,8 @@ def require(raw: Any) -> dict[str, Any]:
         if name in FLAG_CONDITIONS:
             if not isinstance(argument, bool):
                 raise ProblemError("takes true or false", key=key)
+            if name == "loss_decreases" and argument and problem.learning_rate is None:
+                raise ProblemError("needs a learning_rate: without one there is no update", key=key)
             if argument:
                 conditions[name] = True
         elif name == "max_decimals":

@@ -356,7 +356,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     problem.tasks = homework.tasks(data.get("tasks"), problem)
     problem.blank = homework.quantities(data.get("blank"), problem, "blank")
     problem.vary = homework.vary(data.get("vary"), problem)
-    problem.require = homework.require(data.get("require"))
+    problem.require = homework.require(data.get("require"), problem)
     return problem
 
 

@@ -1,0 +1,196 @@
+"""Issue 14: per-student variants. The same seed and roster give the same bytes, every variant's
+answers are re-derived here from its own problem file by sympy.diff of the closed form (not by
+symbackprop), drawn values lie on the declared grid and meet every `require:`, and bad input or an
+impossible condition says so in one line with exit status 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import sympy as sp
+import yaml
+from click.testing import CliRunner
+
+from symbackprop.cli import main
+from symbackprop.homework.drawing import MAX_DRAWS, variant_seed
+from symbackprop.parsing.problems import load, loads
+
+ROOT = Path(__file__).resolve().parent.parent
+HOMEWORK = ROOT / "worked_examples" / "homework"
+PROBLEM = HOMEWORK / "homework.yaml"
+ROSTER = HOMEWORK / "roster.csv"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("class")
+    result = run("variants", PROBLEM, "--roster", ROSTER, "--seed", "ml-2026", "-o", out, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_the_same_seed_and_roster_give_the_same_bytes_with_a_process_pool_too(klass, tmp_path):
+    result = run("variants", PROBLEM, "--roster", ROSTER, "--seed", "ml-2026", "-o", tmp_path, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert files_of(tmp_path) == files_of(klass)
+    other = tmp_path / "other"
+    run("variants", PROBLEM, "--roster", ROSTER, "--seed", "ml-2027", "-o", other, "--jobs", "1")
+    assert files_of(other)["answers.csv"] != files_of(klass)["answers.csv"]
+
+
+def test_every_artefact_of_a_variant_holds_its_seed(klass):
+    for row in csv.DictReader((klass / "answers.csv").open(encoding="utf-8")):
+        seed = variant_seed("ml-2026", PROBLEM.read_text(encoding="utf-8"), row["id"])
+        assert row["seed"] == seed
+        for name in ("problem.yaml", "question.md", "question.tex", "solution.md", "solution.tex", "key.json"):
+            assert seed in (klass / row["id"] / name).read_text(encoding="utf-8"), name
+
+
+def test_one_student_is_rebuilt_alone_to_the_same_bytes(klass, tmp_path):
+    result = run("variants", PROBLEM, "--roster", ROSTER, "--seed", "ml-2026", "-o", tmp_path,
+                 "--student", "s2304")
+    assert result.exit_code == 0, result.output
+    assert sorted(files_of(tmp_path)) == sorted(f"s2304/{n}" for n in (
+        "problem.yaml", "question.md", "question.tex", "solution.md", "solution.tex", "key.json"))
+    assert all(files_of(tmp_path)[n] == files_of(klass)[n] for n in files_of(tmp_path))
+
+
+def closed_form(problem_file: Path) -> tuple[dict, sp.Expr, dict]:
+    """The loss as one expression of the symbols, built from the file's node texts by sympy alone."""
+    data = yaml.safe_load(problem_file.read_text(encoding="utf-8"))
+    sigmoid = sp.Lambda(sp.Symbol("x"), 1 / (1 + sp.exp(-sp.Symbol("x"))))
+    nodes: dict[str, sp.Expr] = {}
+    for name, text in data["nodes"].items():
+        nodes[name] = sp.sympify(text, locals={"sigmoid": sigmoid}).subs(
+            {sp.Symbol(n): e for n, e in nodes.items()})
+    values = {sp.Symbol(n): sp.Rational(str(v)) for n, v in data["values"].items()}
+    return data, nodes["E"], values
+
+
+def test_every_key_is_re_derived_by_sympy_diff_of_the_closed_form(klass):
+    for row in csv.DictReader((klass / "answers.csv").open(encoding="utf-8")):
+        data, loss, values = closed_form(klass / row["id"] / "problem.yaml")
+        eta = sp.Rational(str(data["learning_rate"]))
+        gradients = {w: sp.diff(loss, sp.Symbol(w)).subs(values) for w in ("w5", "w1")}
+        updated = {**values, **{sp.Symbol(n): values[sp.Symbol(n)] - eta * sp.diff(loss, sp.Symbol(n)).subs(values)
+                                for n in data["parameters"]}}
+        expected = {"E": loss.subs(values), "dE/dw5": gradients["w5"], "dE/dw1": gradients["w1"],
+                    "w5+": updated[sp.Symbol("w5")], "w1+": updated[sp.Symbol("w1")], "E+": loss.subs(updated)}
+        key = json.loads((klass / row["id"] / "key.json").read_text(encoding="utf-8"))
+        answers = {a["quantity"]: a for a in key["variant"]["answers"]}
+        assert list(answers) == list(expected)
+        for name, value in expected.items():
+            exact = sp.N(value, 30)
+            shown = sp.Rational(answers[name]["answer"])
+            # The answer is the value rounded to 4 significant digits: within half a unit of it.
+            assert abs(shown - exact) <= sp.Rational(answers[name]["tolerance"]) / 2, (row["id"], name)
+            assert abs(sp.N(sp.sympify(answers[name]["exact"], locals={"sigmoid": sp.Function("sigmoid")})
+                            .replace(sp.Function("sigmoid"), lambda z: 1 / (1 + sp.exp(-z))), 30) - exact) < 1e-25
+            assert row[next(c for c in row if c.endswith(f") {name}"))] == answers[name]["answer"]
+
+
+def test_drawn_values_lie_on_the_grid_and_meet_every_condition(klass):
+    problem = load(PROBLEM)
+    grid = {d.name: set(d.choices) for d in problem.vary}
+    for row in csv.DictReader((klass / "answers.csv").open(encoding="utf-8")):
+        key = json.loads((klass / row["id"] / "key.json").read_text(encoding="utf-8"))
+        drawn = key["variant"]["drawn"]
+        assert set(drawn) == set(grid) and all(drawn[n] in grid[n] for n in drawn)
+        data, loss, values = closed_form(klass / row["id"] / "problem.yaml")
+        assert all(str(v).split(".")[-1].__len__() <= 2 for v in data["values"].values())   # max_decimals: 2
+        for w in ("w5", "w1"):
+            assert abs(sp.diff(loss, sp.Symbol(w)).subs(values)) >= sp.Rational("0.0005")
+        answers = {a["quantity"]: sp.Rational(a["answer"]) for a in key["variant"]["answers"]}
+        assert answers["E+"] < answers["E"]
+
+
+def test_the_grid_reads_as_written():
+    problem = load(PROBLEM)
+    assert {d.name: d.choices for d in problem.vary}["w1"] == ("0.1", "0.15", "0.2", "0.25", "0.3")
+
+
+def test_check_accepts_a_variants_problem_file_and_judges_its_answers(klass, tmp_path):
+    row = next(csv.DictReader((klass / "answers.csv").open(encoding="utf-8")))
+    claims = tmp_path / "answers.yaml"
+    claims.write_text("".join(f"{c.split(') ')[1]}: {v}\n" for c, v in row.items() if c.startswith("(")),
+                      encoding="utf-8")
+    assert run("check", klass / row["id"] / "problem.yaml", claims).exit_code == 0
+    wrong = claims.read_text(encoding="utf-8").replace("dE/dw5: ", "dE/dw5: -")
+    claims.write_text(wrong, encoding="utf-8")
+    result = run("check", klass / row["id"] / "problem.yaml", claims)
+    assert result.exit_code == 1 and "sign flipped" in result.output
+
+
+def test_an_impossible_condition_fails_naming_it(tmp_path):
+    problem = tmp_path / "impossible.yaml"
+    problem.write_text(PROBLEM.read_text(encoding="utf-8").replace("gradients_at_least: 0.0005",
+                                                                   "gradients_at_least: 5"), encoding="utf-8")
+    result = run("variants", problem, "--count", "3", "--seed", "x", "-o", tmp_path / "out", "--jobs", "1")
+    assert result.exit_code == 2
+    assert "key 'require.gradients_at_least'" in result.output and "no variant met" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_small_grid_is_exhausted_before_the_draws_run_out():
+    text = PROBLEM.read_text(encoding="utf-8").split("vary:")[0] + (
+        "vary:\n  w5: [0.4, 0.5]\nrequire:\n  gradients_at_least: 5\n")
+    from symbackprop.errors import ProblemError
+    from symbackprop.homework.drawing import draw
+    with pytest.raises(ProblemError, match="in 2 of 2 different draws"):
+        draw(loads(text), "seed")
+    assert MAX_DRAWS >= 100
+
+
+@pytest.mark.parametrize("text, key", [
+    ("vary:\n  w9: [0.1]\n", "vary.w9"),
+    ("vary:\n  w5: {from: 0.1, to: 0.9}\n", "vary.w5"),
+    ("vary:\n  w5: {from: 0.9, to: 0.1, step: 0.1}\n", "vary.w5.to"),
+    ("vary:\n  w5: [1/3]\n", "vary.w5.0"),
+    ("vary:\n  w5: []\n", "vary.w5"),
+    ("require: [hard_enough]\n", "require.hard_enough"),
+    ("require: {max_decimals: -1}\n", "require.max_decimals"),
+    ("require: {gradients_at_least: 0}\n", "require.gradients_at_least"),
+    ("tasks: [{task: 'the gradient', answers: [dE/dw9]}]\n", "tasks.0.answers.0"),
+    ("tasks: 3\n", "tasks"),
+    ("blank: [dE/dw5, dE/dw5]\n", "blank.1"),
+    ("blank: [w5]\n", "blank.0"),
+])
+def test_bad_homework_keys_are_one_line_naming_the_key(tmp_path, text, key):
+    base = PROBLEM.read_text(encoding="utf-8").split("vary:")[0]
+    problem = tmp_path / "bad.yaml"
+    problem.write_text(base + text, encoding="utf-8")
+    result = run("variants", problem, "--count", "1", "--seed", "x", "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert f"key '{key}'" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("roster, message", [
+    ("name\nAda\n", "no id column"),
+    ("id,name\ns1,Ada\ns1,Alan\n", "line 3: the id s1 is on line 2 already"),
+    ("id,name\n,Ada\n", "line 2: a student without an id"),
+    ("id,name\n", "lists no student"),
+    ("id,name\na/b,Ada\na_b,Alan\n", "same directory name"),
+])
+def test_a_bad_roster_is_one_line_naming_the_file(tmp_path, roster, message):
+    path = tmp_path / "roster.csv"
+    path.write_text(roster, encoding="utf-8")
+    result = run("variants", PROBLEM, "--roster", path, "--seed", "x", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and message in result.output and str(path) in result.output
+
+
+def test_count_or_roster_and_a_known_student(tmp_path):
+    assert "give either --count N or --roster" in run("variants", PROBLEM, "--seed", "x", "-o", tmp_path).output
+    result = run("variants", PROBLEM, "--count", "2", "--seed", "x", "-o", tmp_path, "--student", "007")
+    assert result.exit_code == 2 and "no student 007" in result.output
