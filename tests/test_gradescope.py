@@ -29,6 +29,8 @@ from symbackprop.engine.tasks import answers_of
 from symbackprop.homework import gradescope_results, run_autograder
 from symbackprop.homework.answers import answers_of as marked_answers
 from symbackprop.homework.gradescope import write_autograder
+from symbackprop.homework.variants import Homework, Student, build_variant
+from symbackprop.parsing.problems import read_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "worked_examples"
@@ -275,12 +277,20 @@ def test_bundle_with_a_package(tmp_path):
 
 @pytest.mark.parametrize("kwargs, said", [
     ({"visibility": "soon"}, "visibility"), ({"points": 0}, "points"),
+    ({"roster_csv": Path("nowhere.csv")}, "cannot read the roster"),
     ({"package": Path("nowhere.whl")}, "does not exist"), ({"rel_tol": "a lot"}, "cannot parse"),
     ({"rel_tol": "-0.1"}, "at least 0"),
 ])
 def test_bundle_bad_input(tmp_path, kwargs, said):
     with pytest.raises(symbackprop.ProblemError, match=said):
-        write_autograder(tmp_path, SIGMOID, "1", None, **kwargs)
+        write_autograder(tmp_path, SIGMOID, "1", **{"roster_csv": None, **kwargs})
+
+
+def test_bundle_refuses_a_roster_variants_cannot_read(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text("name,email\nAda,ada@uni.edu\n")
+    with pytest.raises(symbackprop.ProblemError, match="no id column"):
+        write_autograder(tmp_path / "b", SIGMOID, "1", roster)
 
 
 def autograde(bundle: Path, tmp_path: Path, answers: str | None, users: list[dict],
@@ -358,6 +368,7 @@ def test_run_autograder_without_a_roster(tmp_path):
 def test_find_student_order(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("Name,Student_ID,Email\nAda,123,ada@uni.edu\nAlan,456,\nGrace,grace@uni.edu,\n")
+    assert run_autograder.read_roster(tmp_path / "r.csv")[0]["email"] == "ada@uni.edu"
     roster = run_autograder.read_roster(path)
     assert [r["id"] for r in roster] == ["123", "456", "grace@uni.edu"]
     find = run_autograder.find_student
@@ -375,3 +386,30 @@ def test_roster_written_by_csv_module_round_trips(tmp_path):
     with path.open("w", newline="") as file:
         csv.writer(file).writerows([["id", "email"], ["a,b", "q@r.s"]])
     assert run_autograder.read_roster(path) == [{"id": "a,b", "email": "q@r.s"}]
+
+
+def test_run_autograder_with_the_real_variants_command(tmp_path):
+    """End to end with `symbackprop variants` itself: the homework's roster and seed, the student
+    found by email, their own variant rebuilt, and their answers (the variant's key, one sign
+    flipped) marked against it."""
+    homework_dir = EXAMPLES / "homework"
+    problem, roster = homework_dir / "homework.yaml", homework_dir / "roster.csv"
+    write_autograder(tmp_path / "bundle", problem, "ML 2025", roster)
+    homework = Homework(read_text(problem), str(problem), "ML 2025")
+    try:
+        key = build_variant(homework, Student("s2303", "Grace Hopper", "grace@example.edu")).variant.answers
+    except TypeError as exc:
+        # main at cffd12b: variants calls the sheets' render(sheet=...), which is not merged yet.
+        pytest.skip(f"symbackprop variants cannot run on this main yet: {exc}")
+    wrong = next(a for a in key if a.key == "dE/dw5")
+    answers = "".join(f"{a.key}: {'-' if a is wrong else ''}{a.shown}\n" for a in key)
+    command = tmp_path / "symbackprop"
+    command.write_text(f"#!/bin/sh\nexec {sys.executable} -m symbackprop \"$@\"\n")
+    command.chmod(0o755)
+    record, _ = autograde(tmp_path / "bundle", tmp_path, answers,
+                          [{"email": "grace@example.edu", "id": 4711, "name": "Grace Hopper"}],
+                          SYMBACKPROP=str(command))
+    graded = {t["extra_data"]["key"]: t for t in record["tests"]}
+    assert set(graded) == {a.key for a in key}
+    assert graded["dE/dw5"]["status"] == "failed" and "sign flipped" in graded["dE/dw5"]["output"]
+    assert all(t["status"] == "passed" for k, t in graded.items() if k != "dE/dw5")

@@ -57,28 +57,20 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, points
         raise InputError(f"option '{'--points' if points is not None else '--visibility'}': "
                          "applies to --format gradescope only")
     points = gradescope.DEFAULT_POINTS if points is None else points
+    visibility = visibility or gradescope.DEFAULT_VISIBILITY
     loaded = None
     try:
         with limited(time_limit, problem):
             loaded = load_problem(problem, False)
             report = judge_claims(loaded, load_claims(claims, loaded), rel_tol, str(claims))
-            written = (gradescope.render(gradescope.results(report, points, visibility or
-                                                            gradescope.DEFAULT_VISIBILITY))
+            written = (gradescope.render(gradescope.results(report, points, visibility))
                        if fmt == "gradescope" else render_report(report, fmt))
     except (ProblemError, InputError) as exc:
         error = input_error(exc) if isinstance(exc, ProblemError) else exc
         if fmt == "gradescope":
-            write_output(gradescope.render(gradescope.error_results(_said(error, loaded), loaded, points)),
-                         output)
+            write_output(gradescope.render(gradescope.error_results(error.message, loaded, points)), output)
         raise error from None
     write_output(written, output)
     if not report.all_right:
         click.get_current_context().exit(WRONG_EXIT)
 
-
-def _said(error: InputError, problem) -> str:
-    """The error as a student reads it: theirs (the answers), or the course's (the problem)."""
-    if problem is None:
-        return f"Your answers could not be marked: the problem could not be read ({error.message}). " \
-               "This is not your fault: please tell the course staff."
-    return f"Your answers could not be read: {error.message}"

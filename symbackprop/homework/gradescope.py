@@ -33,6 +33,7 @@ from ..errors import ProblemError
 from ..parsing.expressions import parse_number
 from ..parsing.problems import load
 from . import gradescope_results
+from .variants import read_roster
 
 #: The directory of symbackprop's virtual environment on the autograder image.
 VENV = "/opt/symbackprop"
@@ -83,9 +84,10 @@ def write_autograder(directory: Path, problem_file: Path, seed: str, roster_csv:
             raise ProblemError(exc.message, key="rel_tol") from None
         if not tolerance >= 0:
             raise ProblemError(f"must be at least 0, got {rel_tol}", key="rel_tol")
-    for path, what in ((roster_csv, "roster"), (package, "package")):
-        if path is not None and not Path(path).is_file():
-            raise ProblemError(f"the {what} file does not exist", source=str(path))
+    if roster_csv is not None:
+        read_roster(roster_csv)          # as `symbackprop variants` will read it at marking time
+    if package is not None and not package.is_file():
+        raise ProblemError("the package file does not exist", source=str(package))
     if package is not None and not package.name.endswith((".whl", ".tar.gz")):
         raise ProblemError("a package is a wheel (.whl) or an sdist (.tar.gz)", source=str(package))
     directory.mkdir(parents=True, exist_ok=True)

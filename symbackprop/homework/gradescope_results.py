@@ -88,18 +88,19 @@ def results(report: Report, points: float = DEFAULT_POINTS,
     return {"output": f"{read}\n{marks}", "output_format": "text", "tests": tests}
 
 
-def error_results(message: str, problem: Problem | None, points: float = DEFAULT_POINTS) -> dict[str, Any]:
-    """Results saying why a submission could not be marked: one failed test worth every asked
-    quantity's points (0 of N, not 0 of 0), always visible, since the student must fix it."""
-    max_score = points * len(answers_of(problem)) if problem is not None else 0
-    return error_record(message, max_score)
-
-
-def error_record(message: str, max_score: float) -> dict[str, Any]:
-    return {"output": message, "output_format": "text",
-            "tests": [{"name": "Your submission", "score": 0, "max_score": max_score,
-                       "status": "failed", "output": message, "output_format": "text",
-                       "visibility": "visible"}]}
+def error_results(error: str, problem: Problem | None, points: float = DEFAULT_POINTS) -> dict[str, Any]:
+    """Results saying why a submission could not be marked: the student's answers (the problem was
+    read) or the course's problem (it was not). One failed test worth every asked quantity's
+    points (0 of N, not 0 of 0), always visible, since it must be put right before anything else."""
+    if problem is None:
+        message = (f"Your answers could not be marked: the problem could not be read ({error}). "
+                   "This is not your fault: please tell the course staff.")
+    else:
+        message = f"Your answers could not be read: {error}"
+    test = {"name": "Your submission", "score": 0,
+            "max_score": points * len(answers_of(problem)) if problem is not None else 0,
+            "status": "failed", "output": message, "output_format": "text", "visibility": "visible"}
+    return {"output": message, "output_format": "text", "tests": [test]}
 
 
 def render(record: dict[str, Any]) -> str:

@@ -34,8 +34,9 @@ from pathlib import Path
 
 #: The file a student uploads: a claims file, `dE/dw5: 0.08217` lines.
 ANSWERS = "answers.yaml"
-#: Roster columns that hold the student's id, in order of preference; the first column otherwise.
-ID_COLUMNS = ("id", "student_id", "sid", "student id")
+#: Roster columns that hold the student's id, in order of preference: homework/variants.py's
+#: read_roster, which write_autograder has read the roster with already.
+ID_COLUMNS = ("id", "student_id", "sid")
 
 
 class Stop(Exception):
@@ -100,14 +101,14 @@ def variant(command: str, source: Path, config: dict, root: Path, scratch: Path)
 
 
 def read_roster(path: Path) -> list[dict[str, str]]:
-    """The roster's rows as {"id", "email"}: the id column (ID_COLUMNS, else the first) and the
-    email column where there is one."""
+    """The roster's rows as {"id", "email"}: the id column (ID_COLUMNS) and the email column
+    where there is one."""
     with path.open(newline="", encoding="utf-8-sig") as file:
         rows = list(csv.reader(file))
-    if not rows:
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    id_at = next((header.index(c) for c in ID_COLUMNS if c in header), None)
+    if id_at is None:
         return []
-    header = [h.strip().lower() for h in rows[0]]
-    id_at = next((header.index(c) for c in ID_COLUMNS if c in header), 0)
     email_at = header.index("email") if "email" in header else None
     return [{"id": row[id_at].strip(),
              "email": row[email_at].strip() if email_at is not None and email_at < len(row) else ""}
