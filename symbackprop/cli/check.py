@@ -73,4 +73,3 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, points
     write_output(written, output)
     if not report.all_right:
         click.get_current_context().exit(WRONG_EXIT)
-

@@ -10,8 +10,8 @@ At run time (gradescope/autograder_samples, docs/specs.md, "File hierarchy"): th
 AUTOGRADER_ROOT moves /autograder (for a test), SYMBACKPROP names the command.
 
 The student is found on the roster by, in order: the student id Gradescope gives as a user's
-`sid` (the course roster's Student ID; real metadata carries it, docs/submission_metadata.md does
-not list it, so it is used where present), then the email (the roster's email column, or its id
+`sid` (the course roster's Student ID: docs/submission_metadata.md lists only email, id and name,
+so it is used where present and never required), then the email (the roster's email column, or its id
 column where the ids are emails), then Gradescope's own user id. Of a group, the first member found
 is marked. The variant is rebuilt with `symbackprop variants` from the class seed, exactly as the
 lecturer's sheets were, and the answers are checked with `symbackprop check --format gradescope`,
