@@ -12,6 +12,7 @@ import click
 from ..errors import ProblemError
 from ..homework import output
 from ..homework.answers import DEFAULT_DIGITS
+from ..homework.gradescope import write_autograder
 from ..homework.moodle import MODES as MOODLE_MODES
 from ..homework.variants import Homework, Student, build_class, numbered, read_roster
 from ..parsing.problems import read_text
@@ -41,7 +42,8 @@ def variants(problem: Path, count: int | None, roster: Path | None, seed: str, d
              student: str | None, digits: int, moodle: str, jobs: int | None) -> None:
     """Draw one variant of PROBLEM per student from its vary: values until it meets require:,
     solve and check each, and write into DIR each student's problem.yaml, question and solution
-    sheets (md, tex) and key.json; for the class, questions.tex, solutions.tex and answers.csv."""
+    sheets (md, tex) and key.json; for the class, questions.tex, solutions.tex, answers.csv,
+    moodle.xml and canvas_qti.zip, and with --roster a Gradescope autograder (gradescope/)."""
     started = time.perf_counter()
     try:
         if (count is None) == (roster is None):
@@ -55,6 +57,9 @@ def variants(problem: Path, count: int | None, roster: Path | None, seed: str, d
         if student is None:
             files.update(output.class_files(built, problem.stem, moodle))
         output.write_files(directory, files)
+        if student is None and roster is not None:
+            # Marking by student needs the roster: --count's numbers are no one's Gradescope id.
+            write_autograder(directory / "gradescope", problem, seed, roster)
     except ProblemError as exc:
         raise input_error(exc) from None
     click.echo(f"wrote {len(built)} variant{'s' if len(built) != 1 else ''} into {directory} in "

@@ -124,6 +124,7 @@ def _zip(path: Path, files: list[Path]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in files:
             info = zipfile.ZipInfo.from_file(file, file.name)
+            info.date_time = (1980, 1, 1, 0, 0, 0)   # not the file's time: the same bundle, the same bytes
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, file.read_bytes())
     return path
