@@ -74,7 +74,9 @@ def check_sheet(sheet: str | None, blank: tuple[Quantity, ...], student: Mapping
 
 def blanked(solution: Solution, blank: tuple[Quantity, ...]) -> tuple[Quantity, ...]:
     """The quantities a blanks sheet boxes: those given, else every answer the tasks ask for."""
-    chosen = blank or solution.problem.blank or answers_of(solution.problem)
+    chosen = blank or solution.problem.blank or tuple(
+        # By default, the answers that have a number here (no E+ where the pass after is not shown).
+        q for q in answers_of(solution.problem) if getattr(value_of(solution, q), "is_number", False))
     if not chosen:
         raise ProblemError("nothing to blank: the problem's tasks name no answers; give --blank dE/dw5,w5+ "
                            "or blank: in the problem", key="--blank")
@@ -111,7 +113,16 @@ def value_of(solution: Solution, quantity: Quantity) -> sp.Expr | None:
 
 
 def blank_values(solution: Solution, quantities: tuple[Quantity, ...]) -> frozenset[sp.Expr]:
-    return frozenset(v for q in quantities if (v := value_of(solution, q)) is not None and v.is_number)
+    """The values to box; a quantity without a number in this solution is bad input (its box
+    would stand nowhere)."""
+    values = set()
+    for q in quantities:
+        value = value_of(solution, q)
+        if value is None or not value.is_number:
+            raise ProblemError(f"{q.key(solution.loss)} has no numeric value in this solution (no update, "
+                               "or unknown symbols), so there is nothing to box", key="--blank")
+        values.add(value)
+    return frozenset(values)
 
 
 # --- the box, written by the Format ----------------------------------------------------------------
