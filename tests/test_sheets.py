@@ -18,12 +18,19 @@ from pathlib import Path
 import pytest
 import sympy as sp
 from click.testing import CliRunner
+from test_rendered_outputs import (
+    KATEX_CHECK,
+    KATEX_PACKAGE,
+    SETUP,
+    missing,
+    parse_markdown,
+    pdflatex,
+)
 
 import symbackprop
 from symbackprop.cli import main
 from symbackprop.printing.formats import Format
 from symbackprop.printing.sheets import BOXES
-from test_rendered_outputs import KATEX_CHECK, KATEX_PACKAGE, SETUP, missing, parse_markdown, pdflatex
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "worked_examples").glob("*.yaml"))
@@ -120,7 +127,8 @@ def test_the_question_sheet_names_the_tasks_in_each_format(solutions):
 def test_a_data_problem_question_lists_the_batch(solutions):
     txt = solutions["minibatch_relu"].render("txt", sheet="question")
     assert "example 1: x1 = 0.5, x2 = -1, t = 1" in txt
-    assert "(a) Compute the forward pass for examples 1 and 2 and the batch loss E (mean over the batch)." in txt
+    assert ("(a) Compute the forward pass for examples 1 and 2 and the batch loss E (mean over the "
+            "batch).") in txt
 
 
 def test_a_student_fills_the_name_line(solutions):
@@ -217,6 +225,14 @@ def test_the_problems_blank_key_is_used():
     assert not occurs("0.291028", sheet) and occurs("0.0821670", sheet)
 
 
+def test_the_api_takes_blanks_as_keys(solutions):
+    solution = solutions["sigmoid_2_2_2"]
+    assert solution.render("txt", sheet="blanks", blank=["w5+"]) == \
+        solution.render("txt", sheet="blanks", blank=_keys(solution, "w5+"))
+    with pytest.raises(symbackprop.ProblemError, match="blank"):
+        solution.render("txt", sheet="blanks", blank=["dE/dzz"])
+
+
 def _keys(solution, *keys):
     from symbackprop.parsing.homework import quantities
     return quantities(list(keys), solution.problem, "--blank")
@@ -232,6 +248,7 @@ def _keys(solution, *keys):
     (["--sheet", "blanks", "--blank", "dE/dzz"], "--blank"),
     (["--sheet", "blanks", "--blank", "dE/dw5,dE/dw5"], "--blank"),
     (["--sheet", "question", "--symbolic"], "--sheet"),
+    (["--sheet", "blanks", "--steps", "2"], "--sheet"),
 ])
 def test_bad_sheet_options_are_one_line_and_exit_2(args, key):
     result = CliRunner().invoke(main, ["solve", str(MAZUR), *args])
@@ -262,8 +279,8 @@ def test_latex_sheets_compile(solutions, name: str, sheet: str, tmp_path: Path):
     if shutil.which("pdflatex") is None:
         missing(f"pdflatex is not installed: {SETUP}")
     tex = tmp_path / f"{name}.tex"
-    tex.write_text(solutions[name].render("tex", sheet=sheet, student={"name": "Ada", "id": "s1", "seed": "3fa2"}),
-                   encoding="utf-8")
+    student = {"name": "Ada", "id": "s1", "seed": "3fa2"}
+    tex.write_text(solutions[name].render("tex", sheet=sheet, student=student), encoding="utf-8")
     code, log = pdflatex(tex)
     assert code == 0, f"{name} {sheet} sheet does not compile:\n{log[-3000:]}"
 
@@ -302,3 +319,13 @@ def test_markdown_sheets_parse_with_katex(solutions):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_a_courses_own_solution_template_never_reaches_the_question_sheet(solutions, tmp_path: Path):
+    """A course's solution.md.j2 that knows nothing of sheets (it writes every forward value) is
+    its solution's; the question sheet stays the shipped one, with no answer in it."""
+    (tmp_path / "solution.md.j2").write_text("{% for f in forward %}{{ f.equation.rhs }}\n{% endfor %}")
+    solution = solutions["sigmoid_2_2_2"]
+    assert "0.593270" in solution.render("md", template_dir=tmp_path)
+    question = solution.render("md", sheet="question", template_dir=tmp_path)
+    assert "## Tasks" in question and not occurs("0.593270", question)

@@ -262,7 +262,7 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     they answer) or "blanks" (the solution with the values of the quantities `blank`, by default
     the tasks' answers, each an empty box). `student` ({"name", "id", "seed"}, each optional) fills
     the name and ID lines of the sheet."""
-    sheets.check_sheet(sheet, tuple(blank), student, format, symbolic)
+    sheets.check_sheet(sheet, tuple(blank), student, format, symbolic, solution.run is not None)
     layered = _network(solution, figure)
     # A symbolic derivation is the scalar one: the matrix form multiplies numbers out.
     form = "scalar" if symbolic else form or solution.problem.form

@@ -23,6 +23,7 @@ from ..engine.tasks import answers_of, task_of, tasks_of
 from ..errors import ProblemError
 from ..model.homework import Task
 from ..model.quantities import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
+from ..parsing.homework import quantities
 from .formats import Format
 
 SHEETS = ("question", "solution", "blanks")
@@ -54,7 +55,7 @@ def labels(solution: Solution, format: str, sheet: str | None) -> dict[str, str]
 
 
 def check_sheet(sheet: str | None, blank: tuple[Quantity, ...], student: Mapping[str, str] | None,
-                format: str, symbolic: bool) -> None:
+                format: str, symbolic: bool, trained: bool = False) -> None:
     """Bad combinations, each said in one line naming its option."""
     if sheet not in (None, *SHEETS):
         raise ProblemError(f"unknown sheet '{sheet}'; use one of " + ", ".join(SHEETS), key="sheet")
@@ -65,6 +66,10 @@ def check_sheet(sheet: str | None, blank: tuple[Quantity, ...], student: Mapping
                            "(use --sheet solution, or txt, md or tex)", key="--sheet")
     if sheet is not None and symbolic:
         raise ProblemError("a homework sheet has numbers; leave out --symbolic", key="--sheet")
+    if sheet in ("question", "blanks") and trained:
+        # The run's table would print the loss and the parameters after the first update unboxed.
+        raise ProblemError(f"a {sheet} sheet asks for one update; leave out --steps and --epochs",
+                           key="--sheet")
     if student is not None:
         if not isinstance(student, Mapping) or set(student) - set(STUDENT_KEYS) or \
                 not all(isinstance(v, str) for v in student.values()):
@@ -72,8 +77,12 @@ def check_sheet(sheet: str | None, blank: tuple[Quantity, ...], student: Mapping
                                key="student")
 
 
-def blanked(solution: Solution, blank: tuple[Quantity, ...]) -> tuple[Quantity, ...]:
-    """The quantities a blanks sheet boxes: those given, else every answer the tasks ask for."""
+def blanked(solution: Solution, blank: tuple[Quantity | str, ...]) -> tuple[Quantity, ...]:
+    """The quantities a blanks sheet boxes: those given (Quantity, or keys such as "dE/dw5"), else
+    the problem's blank:, else every answer the tasks ask for."""
+    if any(isinstance(q, str) for q in blank):
+        blank = quantities([q if isinstance(q, str) else q.key(solution.loss) for q in blank],
+                           solution.problem, "blank")
     chosen = blank or solution.problem.blank or tuple(
         # By default, the answers that have a number here (no E+ where the pass after is not shown).
         q for q in answers_of(solution.problem) if getattr(value_of(solution, q), "is_number", False))
