@@ -329,3 +329,10 @@ def test_a_courses_own_solution_template_never_reaches_the_question_sheet(soluti
     assert "0.593270" in solution.render("md", template_dir=tmp_path)
     question = solution.render("md", sheet="question", template_dir=tmp_path)
     assert "## Tasks" in question and not occurs("0.593270", question)
+
+
+def test_a_given_value_equal_to_a_blanked_one_stays_in_the_statement(solutions):
+    """seed003's context gives x4 = 1, and its loss E is 1: the statement keeps x4 = 1, the
+    derivation boxes E."""
+    sheet = solutions["seed003_relu_unit"].render("txt", sheet="blanks", blank=["E"])
+    assert "x4 = 1" in sheet and "E = [________]" in sheet

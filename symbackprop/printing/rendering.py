@@ -262,7 +262,8 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     they answer) or "blanks" (the solution with the values of the quantities `blank`, by default
     the tasks' answers, each an empty box). `student` ({"name", "id", "seed"}, each optional) fills
     the name and ID lines of the sheet."""
-    sheets.check_sheet(sheet, tuple(blank), student, format, symbolic, solution.run is not None)
+    blank = (blank,) if isinstance(blank, str) else tuple(blank)      # "dE/dw5, w5+" as one text
+    sheets.check_sheet(sheet, blank, student, format, symbolic, solution.run is not None)
     layered = _network(solution, figure)
     # A symbolic derivation is the scalar one: the matrix form multiplies numbers out.
     form = "scalar" if symbolic else form or solution.problem.form
@@ -279,8 +280,9 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
                            key="format")
     fmt = FORMAT_BY_NAME[format].of(solution.problem, digits, numbers, decimals)
     problem = solution.problem
-    blank = sheets.blanked(solution, tuple(blank)) if sheet == "blanks" else ()
+    blank = sheets.blanked(solution, blank) if sheet == "blanks" else ()
     boxed = sheets.blank_values(solution, blank)
+    statement = fmt                       # the problem and the tasks as given, never boxed
     if boxed:
         fmt = sheets.blanking(fmt, boxed)
     plan = {"gradients": gradients if gradients is not None else problem.gradients,
@@ -288,13 +290,13 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     # graph_boxes lets the template say why a graph too large for the page is not drawn.
     boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)
     entries = entry_of(matrices, fmt) if matrices is not None and form == "both" else None
-    data = {**view(solution, fmt, symbolic=symbolic, plan=plan, entries=entries), "fragment": fragment,
-            "form": form, "matrix": None if matrices is None else matrix_view(
+    data = {**view(solution, fmt, symbolic=symbolic, plan=plan, entries=entries, statement=statement),
+            "fragment": fragment, "form": form, "matrix": None if matrices is None else matrix_view(
                 matrices, fmt, form == "both", [e.forward[problem.loss].value for e in solution.examples],
                 solution.batch_loss),
             "graph": _figure(sheets.figure_solution(solution, sheet, boxed), format, figure, layered),
             "graph_boxes": boxes, "labels": sheets.labels(solution, format, sheet),
-            "sheet": None if sheet is None else sheets.sheet_view(solution, fmt, sheet, blank, student),
+            "sheet": None if sheet is None else sheets.sheet_view(solution, statement, sheet, blank, student),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES), "headings": headings,
             "label_prefix": label_prefix,
             "line_length": notes.FRAGMENT_LINE_LENGTH if fragment else MAX_LINE_LENGTH}

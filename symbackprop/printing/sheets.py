@@ -191,7 +191,7 @@ def figure_solution(solution: Solution, sheet: str | None, values: frozenset[sp.
         box = FigureBox(FIGURE_BOXES["md"])
 
         def keep(value, given):
-            return box if value in values or -value in values else value
+            return box if not given and (value in values or -value in values) else value
     else:
         return solution
     return _masked(solution, keep)
