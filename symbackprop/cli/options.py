@@ -156,3 +156,20 @@ def notes(levels):
                                  "all one down, below paragraph as bold run-in text); none: no "
                                  "title, parts at subsection. Headings are unnumbered.")(function)
     return decorate
+
+
+def sheet(choices):
+    """--sheet and --blank: a homework sheet of the problem (printing/sheets.py)."""
+    def decorate(function):
+        function = click.option("--blank", metavar="KEYS",
+                                help="--sheet blanks: box these quantities' values (dE/dw5,w5+,E+); "
+                                     "default: the problem's blank:, else every answer its tasks "
+                                     "ask for.")(function)
+        return click.option("--sheet", type=click.Choice(choices), default=None,
+                            help="A homework sheet: question (the problem, its figure without "
+                                 "computed values, the tasks (a), (b), ... and a line for the "
+                                 "student's name; --digits is the significant digits it asks for), "
+                                 "solution (the worked solution, its parts headed by their task's "
+                                 "label) or blanks (the solution with answer boxes). json takes "
+                                 "solution only (the answer key).")(function)
+    return decorate

@@ -10,8 +10,9 @@ import sympy as sp
 
 from ..engine.training import steps_for
 from ..errors import ProblemError
+from ..parsing.homework import quantities
 from ..parsing.problems import names_or_all
-from ..printing import notes, rendering
+from ..printing import notes, rendering, sheets
 from . import options
 from .common import input_error, limited, load_problem, write_output
 
@@ -31,6 +32,7 @@ from .common import input_error, limited, load_problem, write_output
 @options.derivation
 @options.form
 @options.figure(rendering.FIGURES)
+@options.sheet(sheets.SHEETS)
 @options.notes(notes.SECTION_LEVELS)
 @options.kink
 @options.gates
@@ -43,6 +45,7 @@ from .common import input_error, limited, load_problem, write_output
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, numbers: str | None, decimals: int | None, delta: bool,
           detail: str | None, all_gradients: bool, form: str | None, figure: str | None, no_figure: bool,
+          sheet: str | None, blank: str | None,
           section_level: str | None, label_prefix: str | None, kink: sp.Expr | None,
           gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
           time_limit: float) -> None:
@@ -56,7 +59,7 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
                                           "gradients": "all" if all_gradients else None,
                                           "detail": detail, "figure": "none" if no_figure else figure,
                                           "section_level": section_level, "label_prefix": label_prefix,
-                                          "form": form})
+                                          "form": form, "sheet": sheet, "blank": blank})
     write_output(text, output)
 
 
@@ -72,6 +75,8 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
                                key="--symbolic")
         if symbolic:
             loaded = loaded.without_values()
+        # The keys are read against the problem, before the solving, which may take long.
+        style["blank"] = quantities(style["blank"], loaded, "--blank")
         solution = _solve_with_progress(loaded, kink, steps, epochs)
         return rendering.render(solution, fmt, digits=digits, symbolic=symbolic, fragment=fragment,
                                 template_dir=template_dir, **style)

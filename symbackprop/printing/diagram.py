@@ -258,9 +258,11 @@ def _tikz(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: in
     for used, name in edges:
         out.append(f"  \\draw[->] (n_{used}.east) -- (n_{name}.west);")
     gradient, _, which = gradients.partition(" ")        # "gradients", "of the batch (...)"
-    legend = (f"\\textcolor{{{FORWARD_TIKZ}}}{{{values}}}\\qquad "
-              f"\\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} $\\partial {tikz_name(loss, notation)}"
-              f"/\\partial(\\cdot)$" + (f" {which}" if which else "") + "}")
+    legend = f"\\textcolor{{{FORWARD_TIKZ}}}{{{values}}}"
+    if any(b.gradient is not None for b in boxes):      # none on a question sheet's figure
+        legend += (f"\\qquad \\textcolor{{{GRADIENT_TIKZ}}}{{{gradient} "
+                   f"$\\partial {tikz_name(loss, notation)}/\\partial(\\cdot)$"
+                   + (f" {which}" if which else "") + "}")
     out.append(f"  \\node[anchor=north, font=\\scriptsize] at ([yshift=-2mm]current bounding "
                f"box.south) {{{legend}}};")
     out.append(r"\end{tikzpicture}")

@@ -129,9 +129,12 @@ def tikz(solution, network: Network, digits: int = 4) -> str:
     out.extend(labels)
     unlabelled = "" if all(labelled) else (
         f"; a layer of more than {MAX_LABELLED_WEIGHTS} weights has them in the equations only")
+    # A figure drawn without computed values (a question sheet's) has none below its neurons to explain.
+    shown = any(below[u.output] for layer in network.layers for u in layer)
+    legend = (f"\\textcolor{{{diagram.FORWARD_TIKZ}}}{{{values}s: below a neuron its weighted sum, then its "
+              f"output}}\\\\ " if shown else "")
     out.append(f"  \\node[anchor=north, font=\\scriptsize, align=center] at ([yshift=-2mm]current bounding "
-               f"box.south) {{\\textcolor{{{diagram.FORWARD_TIKZ}}}{{{values}s: below a neuron its weighted "
-               f"sum, then its output}}\\\\ on the edges: the weights, and from the units $1$ the "
+               f"box.south) {{{legend}on the edges: the weights, and from the units $1$ the "
                f"biases{unlabelled}}};")
     out.append(r"\end{tikzpicture}")
     return "\n".join(out) + "\n"

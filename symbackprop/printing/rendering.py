@@ -24,7 +24,7 @@ from ..engine.matrix import MatrixForm, NoMatrixForm, matrix_form
 from ..engine.solution import Solution
 from ..errors import ProblemError
 from ..model.problem import FORMS
-from . import diagram, network, notes
+from . import diagram, network, notes, sheets
 from .formats import FORMAT_BY_NAME, MarkdownFormat, exact_and_decimal
 from .matrices import answer_key as matrix_answer_key
 from .matrices import entry_of, matrix_view
@@ -243,7 +243,8 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
            decimals: int | None = None, gradients: str | list[str] | None = None,
            detail: str | list[str] | None = None, delta: bool = True, figure: str | None = None,
            section_level: str | None = None, label_prefix: str | None = None,
-           form: str | None = None) -> str:
+           form: str | None = None, sheet: str | None = None, blank: tuple = (),
+           student: dict[str, str] | None = None) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
     alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
     policy (as-written or exact); `decimals` fixes the decimal places of approximations; `gradients`
@@ -254,7 +255,15 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     notes.SECTION_LEVELS ("section" by default); `label_prefix` numbers the results and labels
     them PREFIX:dE-dw5, PREFIX:delta-o1 (none by default: no numbers). `form` is one of FORMS
     (the problem's form:, scalar by default): matrix writes each layer's equations as matrices,
-    both adds the scalar derivation, each weight linked to its entry."""
+    both adds the scalar derivation, each weight linked to its entry.
+
+    Homework (sheets.py): `sheet` is one of sheets.SHEETS: "question" (the problem, its figure
+    without computed values, the tasks), "solution" (the parts headed by the label of the task
+    they answer) or "blanks" (the solution with the values of the quantities `blank`, by default
+    the tasks' answers, each an empty box). `student` ({"name", "id", "seed"}, each optional) fills
+    the name and ID lines of the sheet."""
+    blank = (blank,) if isinstance(blank, str) else tuple(blank)      # "dE/dw5, w5+" as one text
+    sheets.check_sheet(sheet, blank, student, format, symbolic, solution.run is not None)
     layered = _network(solution, figure)
     # A symbolic derivation is the scalar one: the matrix form multiplies numbers out.
     form = "scalar" if symbolic else form or solution.problem.form
@@ -271,20 +280,27 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
                            key="format")
     fmt = FORMAT_BY_NAME[format].of(solution.problem, digits, numbers, decimals)
     problem = solution.problem
+    blank = sheets.blanked(solution, blank) if sheet == "blanks" else ()
+    boxed = sheets.blank_values(solution, blank)
+    statement = fmt                       # the problem and the tasks as given, never boxed
+    if boxed:
+        fmt = sheets.blanking(fmt, boxed)
     plan = {"gradients": gradients if gradients is not None else problem.gradients,
             "detail": detail if detail is not None else problem.detail, "delta": delta}
     # graph_boxes lets the template say why a graph too large for the page is not drawn.
     boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)
     entries = entry_of(matrices, fmt) if matrices is not None and form == "both" else None
-    data = {**view(solution, fmt, symbolic=symbolic, plan=plan, entries=entries), "fragment": fragment,
-            "form": form, "matrix": None if matrices is None else matrix_view(
+    data = {**view(solution, fmt, symbolic=symbolic, plan=plan, entries=entries, statement=statement),
+            "fragment": fragment, "form": form, "matrix": None if matrices is None else matrix_view(
                 matrices, fmt, form == "both", [e.forward[problem.loss].value for e in solution.examples],
                 solution.batch_loss),
-            "graph": _figure(solution, format, figure, layered), "graph_boxes": boxes,
+            "graph": _figure(sheets.figure_solution(solution, sheet, boxed), format, figure, layered),
+            "graph_boxes": boxes, "labels": sheets.labels(solution, format, sheet),
+            "sheet": None if sheet is None else sheets.sheet_view(solution, statement, sheet, blank, student),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES), "headings": headings,
             "label_prefix": label_prefix,
             "line_length": notes.FRAGMENT_LINE_LENGTH if fragment else MAX_LINE_LENGTH}
-    return fill(f"solution.{format}.j2", data, template_dir)
+    return fill(f"{'question' if sheet == 'question' else 'solution'}.{format}.j2", data, template_dir)
 
 
 def _matrix_form(solution: Solution, form: str) -> MatrixForm | None:

@@ -53,8 +53,10 @@ class _SolutionView:
         self.derivation = DerivationPrinter(fmt, self.loss, self.plan, known, symbolic=symbolic)
 
     # --- sections ------------------------------------------------------------------------------
-    def problem_view(self) -> dict[str, Any]:
-        f, p = self.f, self.problem
+    def problem_view(self, f: Format | None = None) -> dict[str, Any]:
+        """The problem as stated; `f` writes it where the rest is written otherwise (a blanks
+        sheet boxes answers, never a given value that happens to equal one)."""
+        f, p = f or self.f, self.problem
         nodes = [equation(f.symbol(n), (f.eq, f.expr(e))) for n, e in p.nodes.items()]
         values = [] if self.symbolic else [
             equation(f.symbol(n), f.value_chain(v)[:1]) for n, v in p.values.items()]
@@ -367,9 +369,11 @@ def evenly_spread(count: int, limit: int) -> list[int]:
 
 
 def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
-         plan: dict | None = None, entries: dict[str, str] | None = None) -> dict[str, Any]:
+         plan: dict | None = None, entries: dict[str, str] | None = None,
+         statement: Format | None = None) -> dict[str, Any]:
     """Everything a template needs, as strings and lists: no SymPy object reaches a template.
-    `plan` holds teaching.plan's options: gradients, detail and delta."""
+    `plan` holds teaching.plan's options: gradients, detail and delta; `statement` writes the
+    problem's statement (fmt by default)."""
     w = _SolutionView(solution, fmt, symbolic, plan, entries)
     problem = solution.problem
     return {
@@ -379,7 +383,7 @@ def view(solution: Solution, fmt: Format, *, symbolic: bool = False,
         "digits": fmt.digits,
         "loss": fmt.symbol(problem.loss),
         "loss_partial": fmt.partial(problem.loss, problem.loss),
-        "problem": w.problem_view(),
+        "problem": w.problem_view(statement),
         "forward": w.forward_view(),
         "loss_equation": equation(fmt.symbol(problem.loss),
                                   w.printer.values(solution.forward[problem.loss].value) or
