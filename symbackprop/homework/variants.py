@@ -28,6 +28,7 @@ from ..check.judge import judge_claims
 from ..errors import ProblemError
 from ..parsing.problems import FloatText, loads, read_yaml
 from ..parsing.quantities import parse_key
+from ..printing.formats import exact_and_decimal
 from ..printing.rendering import render
 from .answers import DEFAULT_DIGITS, answers_of
 from .drawing import Drawn, draw, variant_seed
@@ -93,15 +94,15 @@ def build_variant(homework: Homework, student: Student) -> Built:
         problem_yaml = variant_yaml(homework, student, drawn)
         answers = answers_of(drawn.problem, drawn.solution, homework.digits)
         check_before_release(problem_yaml, answers, drawn, homework, student)
-        files = {"problem.yaml": problem_yaml, **_sheets(drawn, student),
-                 "key.json": _key(drawn, student, answers)}
+        sheets, anonymous = _sheets(drawn, student, homework.digits)
+        files = {"problem.yaml": problem_yaml, **sheets, "key.json": _key(drawn, student, answers)}
     except ProblemError as exc:
         if exc.key and exc.key.startswith("require."):
             raise       # the problem's conditions, not this student's: said once, with its key
         raise ProblemError(f"the variant of student {student.id}: {exc.message}", source=exc.source,
                            line=exc.line, key=exc.key) from None
-    variant = Variant(student.id, student.name, seed, dict(drawn.values), answers,
-                      files["question.md"], files["solution.md"], problem.title or Path(homework.source).stem)
+    variant = Variant(student.id, student.name, seed, dict(drawn.values), answers, anonymous["question"],
+                      anonymous["solution"], problem.title or Path(homework.source).stem)
     return Built(student, variant, files)
 
 
@@ -144,10 +145,16 @@ _Dumper.add_representer(list, lambda d, v: d.represent_sequence(
     "tag:yaml.org,2002:seq", v, flow_style=all(isinstance(x, (str, int, float)) for x in v)))
 
 
-def _sheets(drawn: Drawn, student: Student) -> dict[str, str]:
+def _sheets(drawn: Drawn, student: Student, digits: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The question and solution sheets, with the student's name, id and seed, at the digits
+    asked; and the question again without them, for the exports (an LMS shows one variant's text
+    to other students too)."""
     who = {"id": student.id, "name": student.name, "seed": drawn.seed}
-    return {name: render(drawn.solution, name.split(".")[1], sheet=name.split(".")[0], student=who)
-            for name in SHEETS}
+    sheets = {name: render(drawn.solution, name.split(".")[1], sheet=name.split(".")[0], student=who,
+                           digits=digits) for name in SHEETS}
+    anonymous = {part: render(drawn.solution, "md", sheet=part, digits=digits)
+                 for part in ("question", "solution")}
+    return sheets, anonymous
 
 
 def _key(drawn: Drawn, student: Student, answers: Sequence[Answer]) -> str:
@@ -157,7 +164,7 @@ def _key(drawn: Drawn, student: Student, answers: Sequence[Answer]) -> str:
     head = {"student": {"id": student.id, "name": student.name}, "seed": drawn.seed,
             "drawn": drawn.values,
             "answers": [{"task": a.task, "quantity": a.key, "answer": a.shown,
-                         "tolerance": str(a.tolerance), "exact": str(a.value)} for a in answers]}
+                         "tolerance": str(a.tolerance), **exact_and_decimal(a.value)} for a in answers]}
     return json.dumps({"variant": head, **key}, indent=2, ensure_ascii=False) + "\n"
 
 
