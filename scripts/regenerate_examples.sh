@@ -12,3 +12,6 @@ done
 (cd study && for format in md tex; do
   ${SYMBACKPROP:-symbackprop} train lr_study.yaml --lr 0.05 --lr 1 --lr 1.5 --lr 2.5 --steps 200 -o . --format "$format"
 done)
+# Homework for a class of five (issue 14): every file `symbackprop variants` writes.
+(cd homework && rm -rf class && ${SYMBACKPROP:-symbackprop} variants homework.yaml --roster roster.csv \
+  --seed ml-2026 -o class)
