@@ -223,3 +223,41 @@ def test_the_class_documents_compile_one_student_after_another(klass, name, tmp_
     if name == "questions.tex":
         for row in csv.DictReader((klass / "answers.csv").open(encoding="utf-8")):
             assert not any(value in text for column, value in row.items() if column.startswith("("))
+
+
+def test_the_exports_hold_every_variants_correct_values(klass):
+    """moodle.xml has one question per variant (its idnumber the seed) whose blanks open with the
+    variant's correct values; canvas_qti.zip has, per quantity, an item per variant whose varequal
+    is that value (times the power of ten the item asks for)."""
+    import re
+    import zipfile
+
+    from lxml import etree
+
+    keys = {}
+    for row in csv.DictReader((klass / "answers.csv").open(encoding="utf-8")):
+        key = json.loads((klass / row["id"] / "key.json").read_text(encoding="utf-8"))
+        keys[row["seed"]] = [sp.Rational(a["decimal"]) for a in key["variant"]["answers"]]
+    quiz = etree.parse(str(klass / "moodle.xml")).getroot()
+    questions = {q.findtext("idnumber"): q for q in quiz.iter("question") if q.get("type") == "cloze"}
+    assert set(questions) == set(keys)
+    for seed, values in keys.items():
+        text = questions[seed].findtext("questiontext/text")
+        blanks = re.findall(r"\{1:NUMERICAL:=([-0-9.]+):([0-9.e-]+)", text)
+        assert len(blanks) == len(values)
+        for (value, tolerance), exact in zip(blanks, values):
+            assert abs(sp.Rational(value) - exact) < sp.Rational(tolerance) / 1000
+    with zipfile.ZipFile(klass / "canvas_qti.zip") as archive:
+        name = next(n for n in archive.namelist() if n.count("/") == 1 and "assessment_meta" not in n
+                    and n.endswith(".xml"))
+        root = etree.fromstring(archive.read(name))
+    ns = {"q": "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"}
+    groups = root.findall("q:assessment/q:section/q:section", ns)
+    assert len(groups) == len(next(iter(keys.values())))
+    for index, group in enumerate(groups):
+        found = sorted(sp.Rational(v.text) for v in group.iterfind(".//q:varequal", ns))
+        expected = [value[index] for value in keys.values()]
+        scale = min(found) / min(expected)          # the power of ten the items ask for, if any
+        assert scale == 10 ** round(sp.log(scale, 10))
+        assert all(abs(f - e * scale) < sp.Rational(1, 10**9) * abs(e * scale)
+                   for f, e in zip(found, sorted(expected)))
