@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ..arithmetic import numeric
+from ..arithmetic import certified, numeric
 from ..check.answers import Answers
 from ..check.mistakes import Mistakes
 from ..engine.tasks import tasks_of
@@ -75,15 +75,29 @@ def label(quantity: Quantity, loss: str) -> str:
 
 def _distractors(mistakes: Mistakes, quantity: Quantity, value: sp.Expr, tolerance: sp.Rational,
                  digits: int) -> tuple[Distractor, ...]:
-    windows = [(value, tolerance)]
+    windows = [(_near(value), Fraction(int(tolerance.p), int(tolerance.q)))]
     kept: list[Distractor] = []
     for diagnosis in mistakes.candidates(quantity, skip=NOT_DISTRACTORS):
         try:
             _, width = rounded(diagnosis.value, digits)
-            if any(numeric.sign(abs(diagnosis.value - v) - (w + width)) <= 0 for v, w in windows):
-                continue
-        except (numeric.NumericError, TypeError):
+            near = _near(diagnosis.value)
+        except (ArithmeticError, TypeError, ValueError):     # NumericError is a ValueError
             continue        # a value that is not a number (a formula) or cannot be placed
-        windows.append((diagnosis.value, width))
+        half = Fraction(int(width.p), int(width.q))
+        # The margin covers the approximations' error: a window that only touches another counts
+        # as overlapping, so no right answer is ever marked by a mistake's feedback.
+        if any(abs(near - v) <= w + half + MARGIN * (abs(near) + abs(v)) for v, w in windows):
+            continue
+        windows.append((near, half))
         kept.append(Distractor(diagnosis.mistake, diagnosis.title, diagnosis.detail, diagnosis.value, width))
     return tuple(kept)
+
+
+#: Windows are compared on approximations correct to 100 bits (certified): far finer than any
+#: window a sheet asks for, and a hundred times cheaper than SymPy's exact Abs on closed forms.
+APPROXIMATION_BITS = 100
+MARGIN = Fraction(1, 2 ** 90)
+
+
+def _near(value: sp.Expr) -> Fraction:
+    return certified.approximation(value, APPROXIMATION_BITS)
