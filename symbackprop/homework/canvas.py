@@ -257,18 +257,21 @@ def _assessment(quiz: str, title: str, variants: Sequence[Variant], points: int 
     assessment = _el(root, "assessment", ident=quiz, title=title)
     _fields(assessment, "qtimetadata", [("cc_maxattempts", "1")])
     sections = _el(assessment, "section", ident="root_section")
+    # Each variant's question and solution as HTML, once: every one of its items carries them.
+    pages = [(markdown_html(v.question_md), markdown_html(v.solution_md)) for v in variants]
     for index, first in enumerate(variants[0].answers):
         group = _el(sections, "section", ident=_ident("group", quiz, first.key),
                     title=f"({first.task}) {first.label}")
         selection = _el(_el(group, "selection_ordering"), "selection")
         _el(selection, "selection_number", "1")
         _el(_el(selection, "selection_extension"), "points_per_item", str(points))
-        for variant in variants:
-            _item(group, quiz, variant, variant.answers[index], points)
+        for variant, page in zip(variants, pages):
+            _item(group, quiz, variant, variant.answers[index], points, page)
     return _xml(root)
 
 
-def _item(group: ET.Element, quiz: str, variant: Variant, answer: Answer, points: int | float) -> None:
+def _item(group: ET.Element, quiz: str, variant: Variant, answer: Answer, points: int | float,
+          page: tuple[str, str]) -> None:
     key = numeric_key(answer, variant)
     ident = _ident("item", quiz, variant.student, variant.seed, answer.key)
     item = _el(group, "item", ident=ident, title=f"{answer.label}, variant {variant.seed[:8]}")
@@ -277,7 +280,8 @@ def _item(group: ET.Element, quiz: str, variant: Variant, answer: Answer, points
         ("original_answer_ids", _ident("answer", ident)),
         ("assessment_question_identifierref", _ident("question", ident))])
     presentation = _el(item, "presentation")
-    _el(_el(presentation, "material"), "mattext", markdown_html(variant.question_md) + _ask(answer, key),
+    question, solution = page
+    _el(_el(presentation, "material"), "mattext", question + _ask(answer, key),
         texttype="text/html")
     response = _el(presentation, "response_str", ident="response1", rcardinality="Single")
     _el(_el(response, "render_fib", fibtype="Decimal"), "response_label", ident="answer1")
@@ -296,7 +300,7 @@ def _item(group: ET.Element, quiz: str, variant: Variant, answer: Answer, points
     _el(within, "varlte", plain(key.high), respident="response1")
     _el(correct, "setvar", "100", action="Set", varname="SCORE")
     feedback = _el(item, "itemfeedback", ident="general_fb")
-    _el(_el(_el(feedback, "flow_mat"), "material"), "mattext", markdown_html(variant.solution_md),
+    _el(_el(_el(feedback, "flow_mat"), "material"), "mattext", solution,
         texttype="text/html")
 
 
