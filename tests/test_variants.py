@@ -261,3 +261,20 @@ def test_the_exports_hold_every_variants_correct_values(klass):
         scale = sp.Integer(10) ** round(float(sp.log(min(found) / min(expected), 10)))
         assert all(abs(f - e * scale) < sp.Rational(1, 10**9) * abs(e * scale)
                    for f, e in zip(found, sorted(expected)))
+
+
+def test_a_line_break_in_a_roster_name_cannot_reach_the_variants_problem_file(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text('id,name\ns1,"Ada\nvalues: {w5: 9}"\n', encoding="utf-8")
+    result = run("variants", PROBLEM, "--roster", path, "--seed", "x", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "control character U+000A" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_values_the_file_lists_can_vary(tmp_path):
+    problem = tmp_path / "layers.yaml"
+    problem.write_text("layers:\n  inputs: {x1: 1}\n  dense:\n    - {activation: relu, weights: [[0.5]], "
+                       "biases: [0.1]}\n  targets: {t1: 2}\n  loss: cross_entropy\n"
+                       "vary:\n  w1_11: [0.1, 0.2]\n", encoding="utf-8")
+    result = run("variants", problem, "--count", "1", "--seed", "x", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "key 'vary.w1_11'" in result.output, result.output

@@ -15,7 +15,7 @@ from ..homework.answers import DEFAULT_DIGITS
 from ..homework.gradescope import write_autograder
 from ..homework.moodle import MODES as MOODLE_MODES
 from ..homework.variants import Homework, Student, build_class, numbered, read_roster
-from ..parsing.problems import read_text
+from ..parsing.problems import loads, read_text
 from . import options
 from .common import input_error
 
@@ -52,6 +52,7 @@ def variants(problem: Path, count: int | None, roster: Path | None, seed: str, d
         if student is not None:
             students = _only(students, student)
         homework = Homework(read_text(problem), str(problem), seed, digits)
+        loads(homework.text, homework.source)     # the problem's own errors, said once, not per student
         built = build_class(homework, students, jobs or os.cpu_count() or 1)
         files = output.variant_files(built)
         if student is None:

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,12 @@ def read_roster(path: Path) -> list[Student]:
         if not any(cell.strip() for cell in row):
             continue
         record = _record(header, row)
+        control = next((c for cell in row for c in cell if unicodedata.category(c) == "Cc"), None)
+        if control is not None:
+            # A line break in a quoted name would end the comment naming the student in the
+            # variant's problem file, and what followed it would be read as YAML.
+            raise ProblemError(f"a cell holds the control character U+{ord(control):04X}",
+                               source=str(path), line=line)
         student = Student(record.get(header[column], ""), record.get("name", ""), record.get("email", ""))
         if not student.id:
             raise ProblemError("a student without an id", source=str(path), line=line)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import sympy as sp
 
@@ -78,8 +78,10 @@ def quantities(raw: Any, problem: Problem, key: str) -> tuple[Quantity, ...]:
     return tuple(result)
 
 
-def vary(raw: Any, problem: Problem) -> tuple[Draw, ...]:
-    """`vary:`: each name under values: mapped to a list of numbers or a grid {from, to, step}."""
+def vary(raw: Any, problem: Problem, written: Iterable[str]) -> tuple[Draw, ...]:
+    """`vary:`: each name under values: mapped to a list of numbers or a grid {from, to, step}.
+    `written` are the names the file itself lists under values: (not those layers: sets), since
+    a variant's problem file is the file with those values replaced."""
     if raw is None:
         return ()
     if not isinstance(raw, Mapping) or not raw:
@@ -88,7 +90,7 @@ def vary(raw: Any, problem: Problem) -> tuple[Draw, ...]:
     draws = []
     for name, spec in raw.items():
         key = f"vary.{name}"
-        if name not in problem.values:
+        if name not in written:
             raise ProblemError(f"'{name}' has no value under values:, so it cannot vary (vary: "
                                "changes given values)", key=key)
         if problem.data is not None and name in problem.data.symbols:

@@ -355,7 +355,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     # Read against the problem they belong to: their keys name its quantities and values.
     problem.tasks = homework.tasks(data.get("tasks"), problem)
     problem.blank = homework.quantities(data.get("blank"), problem, "blank")
-    problem.vary = homework.vary(data.get("vary"), problem)
+    problem.vary = homework.vary(data.get("vary"), problem, data.get("values") or {})
     problem.require = homework.require(data.get("require"), problem)
     return problem
 
