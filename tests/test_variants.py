@@ -278,3 +278,42 @@ def test_only_values_the_file_lists_can_vary(tmp_path):
                        "vary:\n  w1_11: [0.1, 0.2]\n", encoding="utf-8")
     result = run("variants", problem, "--count", "1", "--seed", "x", "-o", tmp_path / "out")
     assert result.exit_code == 2 and "key 'vary.w1_11'" in result.output, result.output
+
+
+RELU_UNIT = """
+nodes:
+  h: relu(w1*x + b)
+  y: w2*h
+  E: (y - t)**2/2
+values: {x: 1, w1: 0.5, b: 0, w2: 1, t: 2}
+parameters: [w1, w2]
+learning_rate: 0.1
+"""
+
+
+def test_relu_units_active_and_no_zero_gradient_are_met_or_said():
+    from symbackprop.errors import ProblemError
+    from symbackprop.homework.drawing import draw
+
+    # Half the grid leaves the unit off (w1*x + b <= 0), which zeroes dE/dw1 and dE/dw2.
+    text = RELU_UNIT + "vary:\n  b: {from: -1, to: 1, step: 0.25}\n  x: [-1, 1]\n"
+    for seed in ("a", "b", "c", "d"):
+        for condition in ("relu_units_active", "no_zero_gradient"):
+            drawn = draw(loads(text + f"require: [{condition}]\n"), seed)
+            h = drawn.solution.forward["h"].value
+            assert h > 0, (seed, condition, drawn.values)
+    unmet = text.replace("from: -1, to: 1", "from: -2, to: -1").replace("x: [-1, 1]", "x: [1, 2]")
+    for condition in ("relu_units_active", "no_zero_gradient"):
+        with pytest.raises(ProblemError, match=f"no variant met the condition {condition}") as error:
+            draw(loads(unmet + f"require: [{condition}]\n"), "a")
+        assert error.value.key == f"require.{condition}"
+
+
+def test_max_decimals_counts_every_given_value():
+    from symbackprop.errors import ProblemError
+    from symbackprop.homework.drawing import draw
+
+    text = RELU_UNIT + "vary:\n  w1: [0.125, 0.25, 0.375]\nrequire: {max_decimals: 2}\n"
+    assert draw(loads(text), "a").values == {"w1": "0.25"}
+    with pytest.raises(ProblemError, match="max_decimals"):
+        draw(loads(text.replace("0.25,", "0.255,")), "a")
