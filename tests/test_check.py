@@ -19,7 +19,7 @@ import symbackprop
 from symbackprop import ProblemError
 from symbackprop.arithmetic import certified
 from symbackprop.model import functions as fn
-from symbackprop.check.judge import Checker, agrees
+from symbackprop.check.judge import Checker, Tolerance, agrees
 from symbackprop.check.claims import decimal_places, loads_claims, parse_key
 from symbackprop.cli.check import check as check_command
 from symbackprop.check.equivalence import _settle_kinks
@@ -80,9 +80,9 @@ def relu_net() -> Checker:
     return Checker(symbackprop.loads(RELU_PROBLEM))
 
 
-def verdicts(checker: Checker, claims: str, rel_tol=None) -> dict:
+def verdicts(checker: Checker, claims: str, tolerance=None) -> dict:
     parsed = loads_claims(textwrap.dedent(claims), checker.problem, "claims.yaml")
-    return {v.claim.key: v for v in checker.judge_all(parsed, rel_tol).verdicts}
+    return {v.claim.key: v for v in checker.judge_all(parsed, tolerance).verdicts}
 
 
 def judge(checker: Checker, key: str, value: str):
@@ -143,8 +143,8 @@ def test_integers_and_fractions_claim_the_exact_value(seed003):
 def test_relative_tolerance_overrides_the_digits(sigmoid):
     claims = "dE/dw5: 0.0825\n"       # 4 places claimed, off by 3.3e-4
     assert not verdicts(sigmoid, claims)["dE/dw5"].right
-    assert verdicts(sigmoid, claims, rel_tol=sp.Rational(1, 100))["dE/dw5"].right
-    assert not verdicts(sigmoid, claims, rel_tol=sp.Rational(1, 1000))["dE/dw5"].right
+    assert verdicts(sigmoid, claims, tolerance=Tolerance(relative=sp.Rational(1, 100)))["dE/dw5"].right
+    assert not verdicts(sigmoid, claims, tolerance=Tolerance(relative=sp.Rational(1, 1000)))["dE/dw5"].right
 
 
 # --- formulas ------------------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def test_bundle_files(bundle):
     assert f"pip install symbackprop=={symbackprop.__version__}" in setup and "\r" not in setup
     config = json.loads((bundle / "autograder.json").read_text())
     assert config["seed"] == "c0ffee" and config["max_score"] == 2 * ASKED
-    assert config["check_options"] == ["--points", "2", "--visibility", "visible", "--rel-tol", "0.001"]
+    assert config["check_options"] == ["--points", "2", "--visibility", "visible", "--digits", "4"]
     with zipfile.ZipFile(bundle / "autograder.zip") as archive:
         assert names == set(archive.namelist())                   # at the root, not in a folder
         mode = archive.getinfo("run_autograder").external_attr >> 16
@@ -268,18 +268,17 @@ def test_bundle_files(bundle):
 def test_bundle_with_a_package(tmp_path):
     wheel = tmp_path / "symbackprop-0.1.0-py3-none-any.whl"
     wheel.write_bytes(b"not really a wheel")
-    write_autograder(tmp_path / "b", SIGMOID, "1", None, package=wheel, rel_tol=None)
+    write_autograder(tmp_path / "b", SIGMOID, "1", None, package=wheel, digits=None)
     assert "pip install /autograder/source/symbackprop-0.1.0-py3-none-any.whl" in \
         (tmp_path / "b" / "setup.sh").read_text()
     config = json.loads((tmp_path / "b" / "autograder.json").read_text())
-    assert config["roster"] is None and "--rel-tol" not in config["check_options"]
+    assert config["roster"] is None and "--digits" not in config["check_options"]
 
 
 @pytest.mark.parametrize("kwargs, said", [
     ({"visibility": "soon"}, "visibility"), ({"points": 0}, "points"),
     ({"roster_csv": Path("nowhere.csv")}, "cannot read the roster"),
-    ({"package": Path("nowhere.whl")}, "does not exist"), ({"rel_tol": "a lot"}, "cannot parse"),
-    ({"rel_tol": "-0.1"}, "at least 0"),
+    ({"package": Path("nowhere.whl")}, "does not exist"), ({"digits": 0}, "between 1 and 30"),
 ])
 def test_bundle_bad_input(tmp_path, kwargs, said):
     with pytest.raises(symbackprop.ProblemError, match=said):

@@ -196,6 +196,13 @@ def rounded(expr: sp.Expr, digits: int) -> certified.Rounded:
     return _certainly(lambda: certified.rounded(expr, digits), expr)
 
 
+def last_digit_unit(expr: sp.Expr, digits: int) -> sp.Rational:
+    """One unit in the last of `digits` significant digits of the value rounded to them (0.08217:
+    1/100000); for 0, one unit in the `digits`-th decimal place."""
+    r = rounded(expr, digits)
+    return sp.Integer(10) ** (r.exponent - digits + 1 if r.digits != "0" else -digits)
+
+
 def decimal_string(expr: sp.Expr | arb | fmpq, digits: int = DECIMAL_DIGITS) -> str | None:
     """The value to `digits` significant digits, correctly rounded (half to even) and every digit
     certain, in SymPy's layout of a Float (0.400000000000000, 2.97713e+138); None while it still

@@ -49,6 +49,30 @@ class AfterUpdateStep:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """How near a decimal claim must lie to the correct value, where not to the digits the claim
+    writes (half a unit in its last place): within `relative` times the value, or within one unit
+    in the `digits`-th significant digit of the value, the window the homework exports give."""
+
+    relative: sp.Expr | None = None
+    digits: int | None = None
+
+    def bound(self, value: sp.Expr) -> sp.Expr:
+        if self.digits is not None:
+            return numeric.last_digit_unit(value, self.digits)
+        return self.relative * numeric.sign(value) * value
+
+    def __str__(self) -> str:
+        if self.digits is not None:
+            return f"within one unit in the {_ordinal(self.digits)} significant digit"
+        return f"by the relative tolerance {float(self.relative):g}"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+@dataclass(frozen=True)
 class Verdict:
     claim: Claim
     right: bool
@@ -81,7 +105,7 @@ class Report:
     solution: Solution
     claims_source: str | None
     verdicts: tuple[Verdict, ...]
-    rel_tol: sp.Expr | None = None
+    tolerance: Tolerance | None = None
 
     @property
     def all_right(self) -> bool:
@@ -101,9 +125,9 @@ class Report:
 
 
 def agrees(claim: Claim, claimed: sp.Expr, value: sp.Expr | None,
-           rel_tol: sp.Expr | None = None) -> bool:
+           tolerance: Tolerance | None = None) -> bool:
     """Whether `value` is what the claim says, to the claim's precision: within half a unit of its
-    last written place (or `rel_tol` relative to value), exactly for an integer or fraction, by
+    last written place (or within the `tolerance`), exactly for an integer or fraction, by
     mathematical equivalence for a formula."""
     if value is None:
         return False
@@ -112,10 +136,10 @@ def agrees(claim: Claim, claimed: sp.Expr, value: sp.Expr | None,
     # |claimed - value| is written as a sign times the difference, not sp.Abs: SymPy decides an
     # Abs's sign by its own floating-point evaluation, which -log(1 - sigmoid(400)) defeats.
     difference = claimed - value
-    if claim.places is None and rel_tol is None:
+    if claim.places is None and tolerance is None:
         return numeric.sign(difference) == 0           # exact: equal, decided with certainty
     distance = numeric.sign(difference) * difference
-    bound = rel_tol * numeric.sign(value) * value if rel_tol is not None else half_unit(claim.places)
+    bound = tolerance.bound(value) if tolerance is not None else half_unit(claim.places)
     return numeric.sign(bound - distance) >= 0
 
 
@@ -132,24 +156,24 @@ class Checker:
         self.mistakes = Mistakes(problem, self.solution)
         self.formulas = Formulas(self.solution)
 
-    def judge_all(self, claims: list[Claim], rel_tol: sp.Expr | None = None,
+    def judge_all(self, claims: list[Claim], tolerance: Tolerance | None = None,
               claims_source: str | None = None) -> Report:
         """Every claim judged, each wrong one diagnosed and placed as root cause or consequence."""
-        verdicts = [self._judged(claim, rel_tol, claims_source) for claim in claims]
+        verdicts = [self._judged(claim, tolerance, claims_source) for claim in claims]
         return Report(self.problem, self.solution, claims_source,
-                      tuple(_place_causes(verdicts, self.solution, rel_tol)), rel_tol)
+                      tuple(_place_causes(verdicts, self.solution, tolerance)), tolerance)
 
-    def _judged(self, claim: Claim, rel_tol: sp.Expr | None, source: str | None) -> Verdict:
+    def _judged(self, claim: Claim, tolerance: Tolerance | None, source: str | None) -> Verdict:
         """judge(), with a claim that cannot be judged with certainty said as bad input naming it."""
         try:
-            return self.judge(claim, rel_tol)
+            return self.judge(claim, tolerance)
         except numeric.NumericError as exc:
             reason = str(exc)
             reason = reason if len(reason) <= 100 else reason[:60] + " ... " + reason[-35:]
             raise ProblemError(f"'{claim.text}' cannot be judged with certainty: {reason}",
                                key=claim.key, source=source, line=claim.line) from None
 
-    def judge(self, claim: Claim, rel_tol: sp.Expr | None = None) -> Verdict:
+    def judge(self, claim: Claim, tolerance: Tolerance | None = None) -> Verdict:
         """One claim: right or wrong, and for a wrong one the steps to the correct value and the
         mistake that reproduces it (root causes need the other claims: see judge_all)."""
         quantity = claim.quantity
@@ -160,7 +184,7 @@ class Checker:
             # First as a formula: equivalent, or wrong as a formula even where its value is right.
             if self.formulas.equivalent(claim.value, quantity):
                 return Verdict(claim, True, value, claimed, sp.S.Zero)
-            if agrees(claim, claimed, value, rel_tol):
+            if agrees(claim, claimed, value, tolerance):
                 general = self.general_form(quantity)
                 detail = (f"{claim.text}, with the problem's values put in" if general is None else
                           f"{claim.text} (the general form is {plain_text(general)}), with the "
@@ -172,9 +196,9 @@ class Checker:
         difference = difference if difference.is_number else sp.simplify(difference)
         if difference.is_number and numeric.sign(difference) == 0:
             difference = sp.S.Zero     # 1/(1 + exp(-1/2)) for sigmoid(1/2): equal, so exactly 0
-        if agrees(claim, claimed, value, rel_tol):
+        if agrees(claim, claimed, value, tolerance):
             return Verdict(claim, True, value, claimed, difference)
-        diagnosis = self.mistakes.diagnose(quantity, lambda v: agrees(claim, claimed, v, rel_tol))
+        diagnosis = self.mistakes.diagnose(quantity, lambda v: agrees(claim, claimed, v, tolerance))
         return Verdict(claim, False, value, claimed, difference, steps, diagnosis)
 
     def general_form(self, quantity: Quantity) -> sp.Expr | None:
@@ -189,10 +213,10 @@ class Checker:
         return None
 
 
-def judge_claims(problem: Problem, claims: list[Claim], rel_tol: sp.Expr | None = None,
+def judge_claims(problem: Problem, claims: list[Claim], tolerance: Tolerance | None = None,
           claims_source: str | None = None) -> Report:
     """Check one set of claims against a problem."""
-    return Checker(problem).judge_all(claims, rel_tol, claims_source)
+    return Checker(problem).judge_all(claims, tolerance, claims_source)
 
 
 def _with_known_values(claim: Claim, problem: Problem, correct: Answers) -> sp.Expr:
@@ -217,7 +241,7 @@ def _with_known_values(claim: Claim, problem: Problem, correct: Answers) -> sp.E
 # --- root cause versus consequence -------------------------------------------------------------
 
 def _place_causes(verdicts: list[Verdict], solution: Solution,
-                  rel_tol: sp.Expr | None) -> list[Verdict]:
+                  tolerance: Tolerance | None) -> list[Verdict]:
     """Each wrong claim with the wrong claims it follows from: those upstream of it from whose
     claimed values, put in alone (or all together), it is recomputed as claimed."""
     wrong = [v for v in verdicts if not v.right]
@@ -238,7 +262,7 @@ def _place_causes(verdicts: list[Verdict], solution: Solution,
             def reproduces(sources: list[Verdict]) -> bool:
                 overrides = {w.claim.quantity: w.claimed for w in sources}
                 return reproduces_with(claim.quantity, solution, overrides,
-                                       lambda v: agrees(claim, verdict.claimed, v, rel_tol))
+                                       lambda v: agrees(claim, verdict.claimed, v, tolerance))
             follows = [w for w in usable if reproduces([w])]
             if not follows and len(usable) > 1 and reproduces(usable):
                 follows = usable

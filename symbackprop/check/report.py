@@ -119,8 +119,11 @@ def _precision(v: Verdict, report: Report, f: Format) -> str:
     if claim.is_formula:
         return ("a formula: right when it is equivalent as a formula (the names it uses vary), "
                 "not only equal at these values")
-    if report.rel_tol is not None:
-        return f"judged by the relative tolerance {f.math(f.decimal(report.rel_tol))}"
+    tolerance = report.tolerance
+    if tolerance is not None and tolerance.digits is not None:
+        return f"judged {tolerance}"
+    if tolerance is not None:
+        return f"judged by the relative tolerance {f.math(f.decimal(tolerance.relative))}"
     if claim.places is None:
         return "an exact value: right only when equal"
     half = f.times_ten_to("5", -claim.places - 1)                   # 5e-10 for nine places

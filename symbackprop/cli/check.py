@@ -8,7 +8,7 @@ import click
 import sympy as sp
 
 from ..check.claims import load_claims
-from ..check.judge import judge_claims
+from ..check.judge import Tolerance, judge_claims
 from ..check.report import CHECK_FORMATS, WRONG_EXIT, render_report
 from ..errors import ProblemError
 from ..homework import gradescope_results as gradescope
@@ -27,6 +27,9 @@ FORMATS = (*CHECK_FORMATS, "gradescope")
 @click.option("--rel-tol", type=options.ExactNumber(0),
               help="Judge decimals by this relative tolerance instead of the digits written (half a "
                    "unit in the last place).")
+@click.option("--digits", type=click.IntRange(1, 30),
+              help="Judge decimals as right within one unit in this significant digit of the correct "
+                   "value (the window of `symbackprop variants` and its Moodle and Canvas exports).")
 @click.option("--points", type=click.FloatRange(0, min_open=True),
               help=f"--format gradescope: the points of each asked quantity [default: "
                    f"{gradescope.DEFAULT_POINTS}].")
@@ -35,7 +38,8 @@ FORMATS = (*CHECK_FORMATS, "gradescope")
                    f"{gradescope.DEFAULT_VISIBILITY}].")
 @options.output
 @options.time_limit
-def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, points: float | None,
+def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, digits: int | None,
+          points: float | None,
           visibility: str | None, output: Path | None, time_limit: float) -> None:
     """Check CLAIMS (a YAML file: quantity -> claimed value) against PROBLEM: which claims are
     wrong, the correct values and the steps to them, which wrong claim the others follow from, and
@@ -56,13 +60,17 @@ def check(problem: Path, claims: Path, fmt: str, rel_tol: sp.Expr | None, points
     if fmt != "gradescope" and (points is not None or visibility is not None):
         raise InputError(f"option '{'--points' if points is not None else '--visibility'}': "
                          "applies to --format gradescope only")
+    if rel_tol is not None and digits is not None:
+        raise InputError("option '--digits': give --rel-tol or --digits, not both")
+    tolerance = (Tolerance(relative=rel_tol) if rel_tol is not None else
+                 Tolerance(digits=digits) if digits is not None else None)
     points = gradescope.DEFAULT_POINTS if points is None else points
     visibility = visibility or gradescope.DEFAULT_VISIBILITY
     loaded = None
     try:
         with limited(time_limit, problem):
             loaded = load_problem(problem, False)
-            report = judge_claims(loaded, load_claims(claims, loaded), rel_tol, str(claims))
+            report = judge_claims(loaded, load_claims(claims, loaded), tolerance, str(claims))
             written = (gradescope.render(gradescope.results(report, points, visibility))
                        if fmt == "gradescope" else render_report(report, fmt))
     except (ProblemError, InputError) as exc:

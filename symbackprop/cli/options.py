@@ -161,6 +161,10 @@ def notes(levels):
 def sheet(choices):
     """--sheet and --blank: a homework sheet of the problem (printing/sheets.py)."""
     def decorate(function):
+        function = click.option("--answer-digits", type=click.IntRange(1, 100),
+                                help="--sheet question or blanks: the significant digits the answers "
+                                     "are asked to, fewer than --digits, which the steps then carry "
+                                     "(default: --digits).")(function)
         function = click.option("--blank", metavar="KEYS",
                                 help="--sheet blanks: box these quantities' values (dE/dw5,w5+,E+); "
                                      "default: the problem's blank:, else every answer its tasks "

@@ -45,7 +45,7 @@ from .common import input_error, limited, load_problem, write_output
 def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symbolic: bool,
           fragment: bool, numbers: str | None, decimals: int | None, delta: bool,
           detail: str | None, all_gradients: bool, form: str | None, figure: str | None, no_figure: bool,
-          sheet: str | None, blank: str | None,
+          sheet: str | None, blank: str | None, answer_digits: int | None,
           section_level: str | None, label_prefix: str | None, kink: sp.Expr | None,
           gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
           time_limit: float) -> None:
@@ -59,7 +59,8 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
                                           "gradients": "all" if all_gradients else None,
                                           "detail": detail, "figure": "none" if no_figure else figure,
                                           "section_level": section_level, "label_prefix": label_prefix,
-                                          "form": form, "sheet": sheet, "blank": blank})
+                                          "form": form, "sheet": sheet, "blank": blank,
+                                          "answer_digits": answer_digits})
     write_output(text, output)
 
 

@@ -60,7 +60,7 @@ def variants(problem: Path, count: int | None, roster: Path | None, seed: str, d
         output.write_files(directory, files)
         if student is None and roster is not None:
             # Marking by student needs the roster: --count's numbers are no one's Gradescope id.
-            write_autograder(directory / "gradescope", problem, seed, roster)
+            write_autograder(directory / "gradescope", problem, seed, roster, digits=digits)
     except ProblemError as exc:
         raise input_error(exc) from None
     click.echo(f"wrote {len(built)} variant{'s' if len(built) != 1 else ''} into {directory} in "

@@ -2,7 +2,8 @@
 
 A problem's own `tasks:` are taken as written. Otherwise they follow the solution's parts: (a) the
 forward pass and the loss, (b) the gradients asked for (the parameters', or `gradients:`), (c) where
-there is a learning rate, those parameters after one update and the loss after it. The question
+there is a learning rate, those parameters after one update, and the loss after it where (b) asks
+for every parameter's gradient (a student cannot update the rest without theirs). The question
 sheet, the solution sheet, the answer columns of a class and every export number them alike, so
 "(b)" means the same thing everywhere.
 """
@@ -27,7 +28,10 @@ def tasks_of(problem: Problem) -> tuple[Task, ...]:
         parts.append(("gradients", tuple(_batch(problem, GRADIENT, n) for n in gradients)))
     updated = [n for n in gradients if n in problem.parameters]
     if problem.learning_rate is not None and updated:
-        parts.append(("update", (*(Quantity(UPDATED, n) for n in updated), Quantity(AFTER, problem.loss))))
+        # The loss after the update needs every parameter updated: asked only where (b) asks for
+        # every parameter's gradient, or the student would need gradients no task asks for.
+        after = (Quantity(AFTER, problem.loss),) if set(updated) == set(problem.parameters) else ()
+        parts.append(("update", (*(Quantity(UPDATED, n) for n in updated), *after)))
     return tuple(Task(chr(ord("a") + i), kind, answers) for i, (kind, answers) in enumerate(parts))
 
 

@@ -50,10 +50,11 @@ def answers_of(problem, solution, digits: int = DEFAULT_DIGITS) -> tuple[Answer,
 
 def rounded(value: sp.Expr, digits: int) -> tuple[str, sp.Rational]:
     """The value to `digits` significant digits as a plain decimal (no exponent: a student types
-    0.0004386), and one unit in its last digit."""
+    0.0004386), and one unit in its last digit (the window `check --digits` judges by too)."""
     r = numeric.rounded(value, digits)
+    unit = numeric.last_digit_unit(value, digits)
     if r.digits == "0":
-        return "0", sp.Rational(1, 10 ** digits)
+        return "0", unit
     places = digits - 1 - r.exponent
     text = r.digits.ljust(digits, "0")
     if places <= 0:
@@ -62,7 +63,7 @@ def rounded(value: sp.Expr, digits: int) -> tuple[str, sp.Rational]:
         body = "0." + "0" * (places - len(text)) + text
     else:
         body = f"{text[:-places]}.{text[-places:]}"
-    return ("-" if r.negative else "") + body, sp.Rational(Fraction(10) ** -places)
+    return ("-" if r.negative else "") + body, unit
 
 
 def label(quantity: Quantity, loss: str) -> str:

@@ -30,16 +30,13 @@ from pathlib import Path
 from .. import __version__
 from ..engine.tasks import answers_of
 from ..errors import ProblemError
-from ..parsing.expressions import parse_number
 from ..parsing.problems import load
 from . import gradescope_results
+from .answers import DEFAULT_DIGITS
 from .variants import read_roster
 
 #: The directory of symbackprop's virtual environment on the autograder image.
 VENV = "/opt/symbackprop"
-#: Relative tolerance the autograder judges decimals by: about four significant digits, as the
-#: Moodle and Canvas exports ask. Judged by the digits written instead, 0.1 would pass for 0.0822.
-DEFAULT_REL_TOL = "0.001"
 ZIP = "autograder.zip"
 
 SETUP = """#!/usr/bin/env bash
@@ -67,23 +64,20 @@ symbackprop --version
 def write_autograder(directory: Path, problem_file: Path, seed: str, roster_csv: Path | None, *,
                      package: Path | None = None, points: float = gradescope_results.DEFAULT_POINTS,
                      visibility: str = gradescope_results.DEFAULT_VISIBILITY,
-                     rel_tol: str | None = DEFAULT_REL_TOL) -> Path:
+                     digits: int | None = DEFAULT_DIGITS) -> Path:
     """Write the bundle into `directory` and return the zip to upload. Without a roster every
-    student is marked against the problem itself (no variants). `rel_tol` None judges decimals by
-    the digits each answer writes."""
+    student is marked against the problem itself (no variants). Decimals are judged right within
+    one unit in the `digits`-th significant digit of the correct value, the window of the Moodle
+    and Canvas exports (judged by the digits written instead, 0.1 would pass for 0.0822); None
+    judges them by the digits each answer writes."""
     problem = load(problem_file)          # a bad problem is said now, not at the first submission
     if visibility not in gradescope_results.VISIBILITIES:
         raise ProblemError(f"must be one of {', '.join(gradescope_results.VISIBILITIES)}, got "
                            f"'{visibility}'", key="visibility")
     if not points > 0:
         raise ProblemError(f"must be greater than 0, got {points}", key="points")
-    if rel_tol is not None:
-        try:
-            tolerance = parse_number(rel_tol)
-        except ProblemError as exc:
-            raise ProblemError(exc.message, key="rel_tol") from None
-        if not tolerance >= 0:
-            raise ProblemError(f"must be at least 0, got {rel_tol}", key="rel_tol")
+    if digits is not None and not 1 <= digits <= 30:
+        raise ProblemError(f"must be between 1 and 30, got {digits}", key="digits")
     if roster_csv is not None:
         read_roster(roster_csv)          # as `symbackprop variants` will read it at marking time
     if package is not None and not package.is_file():
@@ -93,7 +87,7 @@ def write_autograder(directory: Path, problem_file: Path, seed: str, roster_csv:
     directory.mkdir(parents=True, exist_ok=True)
     files = [_copy(problem_file, directory), *(_copy(p, directory) for p in (roster_csv, package) if p)]
     options = ["--points", f"{points:g}", "--visibility", visibility]
-    options += ["--rel-tol", rel_tol] if rel_tol is not None else []
+    options += ["--digits", str(digits)] if digits is not None else []
     config = {"problem": problem_file.name, "roster": roster_csv.name if roster_csv else None,
               "seed": seed, "check_options": options,
               "max_score": points * len(answers_of(problem))}

@@ -143,8 +143,8 @@ def _judged(v: Verdict, report: Report) -> str:
 def _precision(v: Verdict, report: Report) -> str:
     if v.claim.is_formula:
         return "a formula is judged as a formula, not only at these values"
-    if report.rel_tol is not None:
-        return f"judged by the relative tolerance {float(report.rel_tol):g}"
+    if report.tolerance is not None:
+        return f"judged {report.tolerance}"
     if v.claim.places is None:
         return "an exact value is judged exactly"
     return f"judged to the {v.claim.places} decimal places you wrote"

@@ -39,6 +39,8 @@ from .records import Answer, Variant
 SHEETS = ("question.md", "question.tex", "solution.md", "solution.tex")
 #: The keys a variant's problem file leaves out: it is one variant, drawn already.
 HOMEWORK_ONLY_KEYS = ("vary", "require")
+#: The digits the sheets carry beyond those the answers are asked to.
+WORKING_DIGITS = 2
 #: Characters a directory name keeps; every other becomes "_".
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -151,11 +153,18 @@ def _sheets(drawn: Drawn, student: Student, digits: int) -> tuple[dict[str, str]
     asked; and the question again without them, for the exports (an LMS shows one variant's text
     to other students too)."""
     who = {"id": student.id, "name": student.name, "seed": drawn.seed}
+    # The sheets carry WORKING_DIGITS more digits than the answers are asked to: a student who
+    # rounds each step to the digits asked lands several units off in the last one.
+    shown = {"digits": digits + WORKING_DIGITS}
     sheets = {name: render(drawn.solution, name.split(".")[1], sheet=name.split(".")[0], student=who,
-                           digits=digits) for name in SHEETS}
-    anonymous = {part: render(drawn.solution, "md", sheet=part, digits=digits)
+                           **shown, **_asked(name, digits)) for name in SHEETS}
+    anonymous = {part: render(drawn.solution, "md", sheet=part, **shown, **_asked(part, digits))
                  for part in ("question", "solution")}
     return sheets, anonymous
+
+
+def _asked(sheet: str, digits: int) -> dict[str, int]:
+    return {"answer_digits": digits} if sheet.startswith("question") else {}
 
 
 def _key(drawn: Drawn, student: Student, answers: Sequence[Answer]) -> str:

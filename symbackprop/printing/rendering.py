@@ -244,7 +244,7 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
            detail: str | list[str] | None = None, delta: bool = True, figure: str | None = None,
            section_level: str | None = None, label_prefix: str | None = None,
            form: str | None = None, sheet: str | None = None, blank: tuple = (),
-           student: dict[str, str] | None = None) -> str:
+           student: dict[str, str] | None = None, answer_digits: int | None = None) -> str:
     """The worked solution as text, Markdown, LaTeX (a whole document, or with fragment=True the body
     alone, to \\input into lecture notes) or the JSON answer key. `numbers` overrides the problem's
     policy (as-written or exact); `decimals` fixes the decimal places of approximations; `gradients`
@@ -261,9 +261,11 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     without computed values, the tasks), "solution" (the parts headed by the label of the task
     they answer) or "blanks" (the solution with the values of the quantities `blank`, by default
     the tasks' answers, each an empty box). `student` ({"name", "id", "seed"}, each optional) fills
-    the name and ID lines of the sheet."""
+    the name and ID lines of the sheet. `answer_digits` (at most `digits`) is the significant
+    digits the answers are asked to; the steps carry `digits`."""
     blank = (blank,) if isinstance(blank, str) else tuple(blank)      # "dE/dw5, w5+" as one text
     sheets.check_sheet(sheet, blank, student, format, symbolic, solution.run is not None)
+    sheets.check_answer_digits(answer_digits, digits, sheet)
     layered = _network(solution, figure)
     # A symbolic derivation is the scalar one: the matrix form multiplies numbers out.
     form = "scalar" if symbolic else form or solution.problem.form
@@ -296,7 +298,8 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
                 solution.batch_loss),
             "graph": _figure(sheets.figure_solution(solution, sheet, boxed), format, figure, layered),
             "graph_boxes": boxes, "labels": sheets.labels(solution, format, sheet),
-            "sheet": None if sheet is None else sheets.sheet_view(solution, statement, sheet, blank, student),
+            "sheet": None if sheet is None else sheets.sheet_view(solution, statement, sheet, blank, student,
+                                                                         answer_digits),
             "tikz_libraries": ",".join(diagram.TIKZ_LIBRARIES), "headings": headings,
             "label_prefix": label_prefix,
             "line_length": notes.FRAGMENT_LINE_LENGTH if fragment else MAX_LINE_LENGTH}

@@ -54,6 +54,17 @@ def labels(solution: Solution, format: str, sheet: str | None) -> dict[str, str]
             else f"({found[kind].label}) " for part, kind in PARTS.items()}
 
 
+def check_answer_digits(answer_digits: int | None, digits: int, sheet: str | None) -> None:
+    if answer_digits is None:
+        return
+    if sheet not in ("question", "blanks"):
+        raise ProblemError("applies to --sheet question or blanks, which ask for answers",
+                           key="--answer-digits")
+    if not 1 <= answer_digits <= digits:
+        raise ProblemError(f"must be between 1 and --digits ({digits}): the steps carry at least the "
+                           f"digits the answers are asked to, got {answer_digits}", key="--answer-digits")
+
+
 def check_sheet(sheet: str | None, blank: tuple[Quantity, ...], student: Mapping[str, str] | None,
                 format: str, symbolic: bool, trained: bool = False) -> None:
     """Bad combinations, each said in one line naming its option."""
@@ -209,12 +220,18 @@ def _masked(solution: Solution, keep: Callable[[sp.Expr, bool], sp.Expr | None])
 # --- the words -------------------------------------------------------------------------------------
 
 def sheet_view(solution: Solution, fmt: Format, sheet: str, blank: tuple[Quantity, ...],
-               student: Mapping[str, str] | None) -> dict[str, Any]:
+               student: Mapping[str, str] | None, answer_digits: int | None = None) -> dict[str, Any]:
     """What a sheet adds to the solution's view: its tasks, its instruction, the student's line,
     and whether the task list stands above the solution (a problem's own tasks, which no part
     answers alone)."""
     problem = solution.problem
-    digits = f"Give numerical answers to {fmt.digits} significant digits."
+    asked = answer_digits or fmt.digits
+    digits = f"Give numerical answers to {asked} significant digits."
+    if asked < fmt.digits:
+        # Rounding every step to the digits asked moves the answers by several units in the last
+        # digit (seen on the homework example: up to 6), outside the graders' window.
+        digits = (f"Give numerical answers to {asked} significant digits, carrying at least "
+                  f"{fmt.digits} through the steps before them.")
     instruction = {
         "question": digits,
         "blanks": f"Fill in each box: {_listed([_quantity(fmt, problem, q) for q in blank])}. {digits}",
@@ -268,8 +285,10 @@ def task_text(task: Task, solution: Solution, fmt: Format) -> str:
     after = [_quantity(fmt, problem, q) for q in task.answers if q.kind == AFTER]
     eta = fmt.math(f"{'η' if fmt.name == 'txt' else fmt.symbol('eta')} = {fmt.inside(problem.learning_rate)}")
     text = f"Update {_listed(updated)} by one step of gradient descent with {eta}"
+    if not after:
+        return text + "."
     loss_after = f"the batch loss {after[0]}" if data else f"the loss {after[0]}"
-    return text + (f", and compute {loss_after} after the update." if after else ".")
+    return text + f", and compute {loss_after} after the update."
 
 
 def _quantity(fmt: Format, problem, q: Quantity) -> str:
