@@ -111,7 +111,8 @@ class Mistakes:
     def _sign(self, q: Quantity) -> Iterator[Candidate]:
         correct = self.correct.value(q)
         if correct is not None:
-            yield "the correct value with its sign flipped", -correct
+            yield ("the right size with the opposite sign, as from a factor written the other way "
+                   "round (t - out for out - t) or a minus lost", -correct)
 
     def _batch_sum(self, q: Quantity) -> Iterator[Candidate]:
         return self._other_reduction(q, "sum", "the {n} examples' values summed instead of averaged "

@@ -18,7 +18,7 @@ from ..arithmetic import certified, numeric
 from ..check.answers import Answers
 from ..check.mistakes import Mistakes
 from ..engine.tasks import tasks_of
-from ..model.quantities import Quantity
+from ..model.quantities import GRADIENT, Quantity
 from ..printing.printers import unicode_name
 from .records import Answer, Distractor
 
@@ -27,6 +27,9 @@ DEFAULT_DIGITS = 4
 #: Rounding early is how a hand calculation is done, not a wrong answer: its values lie close to the
 #: correct one and would only crowd the window.
 NOT_DISTRACTORS = ("rounding",)
+#: A sign slip is a mistake of a gradient; a loss is never negative and a weight's sign flipped is
+#: no one's mistake (a lecturer's review of the quiz found "sign flipped" offered for E and w5+).
+SIGNED_KINDS = (GRADIENT,)
 
 
 def answers_of(problem, solution, digits: int = DEFAULT_DIGITS) -> tuple[Answer, ...]:
@@ -78,7 +81,8 @@ def _distractors(mistakes: Mistakes, quantity: Quantity, value: sp.Expr, toleran
                  digits: int) -> tuple[Distractor, ...]:
     windows = [(_near(value), Fraction(int(tolerance.p), int(tolerance.q)))]
     kept: list[Distractor] = []
-    for diagnosis in mistakes.candidates(quantity, skip=NOT_DISTRACTORS):
+    skip = NOT_DISTRACTORS + (() if quantity.kind in SIGNED_KINDS else ("sign",))
+    for diagnosis in mistakes.candidates(quantity, skip=skip):
         try:
             _, width = rounded(diagnosis.value, digits)
             near = _near(diagnosis.value)

@@ -126,8 +126,8 @@ def written(value: sp.Expr, tolerance: sp.Rational) -> str:
 
 def mistake_feedback(distractor: Distractor) -> str:
     """A named mistake's feedback as HTML: what went wrong and what was recomputed."""
-    title = distractor.title[:1].upper() + distractor.title[1:]
-    return html.escape(f"{title}: {distractor.detail}.", quote=False)
+    return html.escape(f"This is the value a common mistake gives, {distractor.title}: "
+                       f"{distractor.detail}.", quote=False)
 
 
 def cloze_feedback(text: str) -> str:

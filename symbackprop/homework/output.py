@@ -44,13 +44,18 @@ def variant_files(built: Sequence[Built]) -> dict[str, str]:
     return {f"{b.student.directory}/{name}": text for b in built for name, text in b.files.items()}
 
 
+#: Between two students' sheets: a new page, and an empty one where the sheet ended on an odd
+#: page, so that a double-sided print never puts two students on one sheet of paper; then the
+#: next student's pages are counted from 1.
+_NEXT_STUDENT = "\n\\clearpage\n\\ifodd\\value{page}\\else\\null\\clearpage\\fi\n\\setcounter{page}{1}\n"
+
+
 def class_document(sheets: Sequence[str]) -> str:
     """One LaTeX document of many sheets of the same problem: the first's preamble, then every
-    sheet's body, each on a new page numbered from 1 (a student's pages are counted alone)."""
+    sheet's body, each starting a new sheet of paper, its pages numbered from 1."""
     preamble = sheets[0][:sheets[0].index(_BEGIN)]
     bodies = [sheet[sheet.index(_BEGIN) + len(_BEGIN):sheet.rindex(_END)].strip("\n") for sheet in sheets]
-    pages = "\n\\clearpage\n\\setcounter{page}{1}\n".join(bodies)
-    return f"{preamble}{_BEGIN}\n{pages}\n{_END}\n"
+    return f"{preamble}{_BEGIN}\n{_NEXT_STUDENT.join(bodies)}\n{_END}\n"
 
 
 def answers_csv(built: Sequence[Built]) -> str:

@@ -158,7 +158,7 @@ def _sheets(drawn: Drawn, student: Student, digits: int) -> tuple[dict[str, str]
     shown = {"digits": digits + WORKING_DIGITS}
     sheets = {name: render(drawn.solution, name.split(".")[1], sheet=name.split(".")[0], student=who,
                            **shown, **_asked(name, digits)) for name in SHEETS}
-    anonymous = {part: render(drawn.solution, "md", sheet=part, **shown, **_asked(part, digits))
+    anonymous = {part: render(drawn.solution, "md", sheet=part, student={}, **shown, **_asked(part, digits))
                  for part in ("question", "solution")}
     return sheets, anonymous
 

@@ -261,8 +261,9 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     without computed values, the tasks), "solution" (the parts headed by the label of the task
     they answer) or "blanks" (the solution with the values of the quantities `blank`, by default
     the tasks' answers, each an empty box). `student` ({"name", "id", "seed"}, each optional) fills
-    the name and ID lines of the sheet. `answer_digits` (at most `digits`) is the significant
-    digits the answers are asked to; the steps carry `digits`."""
+    the name and ID lines of the sheet; {} leaves them out (a quiz online knows who answers).
+    `answer_digits` (at most `digits`) is the significant digits the answers are asked to; the
+    steps carry `digits`."""
     blank = (blank,) if isinstance(blank, str) else tuple(blank)      # "dE/dw5, w5+" as one text
     sheets.check_sheet(sheet, blank, student, format, symbolic, solution.run is not None)
     sheets.check_answer_digits(answer_digits, digits, sheet)

@@ -249,7 +249,10 @@ def sheet_view(solution: Solution, fmt: Format, sheet: str, blank: tuple[Quantit
 
 def _student(fmt: Format, student: Mapping[str, str] | None, sheet: str) -> dict[str, str] | None:
     """The name and ID filled in, or lines to write them on (a sheet handed to students); a
-    solution sheet without a student has none."""
+    solution sheet without a student has none, and neither has a sheet for `{}` (no one: a quiz
+    online, which knows who answers)."""
+    if student is not None and not student:
+        return None
     if student is None:
         return None if sheet == "solution" else {"name": None, "id": None, "seed": None}
     return {key: fmt.prose(student[key]) if student.get(key) else None for key in STUDENT_KEYS}
