@@ -255,12 +255,20 @@ def test_bundle_files(bundle):
     ast.parse((bundle / "run_autograder").read_text(), feature_version=(3, 8))
     subprocess.run(["bash", "-n", str(bundle / "setup.sh")], check=True)
     setup = (bundle / "setup.sh").read_text()
-    assert f"pip install symbackprop=={symbackprop.__version__}" in setup and "\r" not in setup
+    # The source that drew the variants, pinned requirements, and a command that runs it.
+    assert "pip install -r /autograder/source/requirements.txt" in setup and "\r" not in setup
+    assert "PYTHONPATH=/autograder/source exec /opt/symbackprop/bin/python -P -m symbackprop" in setup
+    requirements = (bundle / "requirements.txt").read_text().split()
+    assert any(r.startswith("sympy==") for r in requirements) and not any("pytest" in r for r in requirements)
+    assert (bundle / "symbackprop" / "homework" / "variants.py").read_bytes() == \
+        (Path(symbackprop.__file__).parent / "homework" / "variants.py").read_bytes()
     config = json.loads((bundle / "autograder.json").read_text())
     assert config["seed"] == "c0ffee" and config["max_score"] == 2 * ASKED
     assert config["check_options"] == ["--points", "2", "--visibility", "visible", "--digits", "4"]
     with zipfile.ZipFile(bundle / "autograder.zip") as archive:
-        assert names == set(archive.namelist())                   # at the root, not in a folder
+        listed = set(archive.namelist())
+        assert names | {"requirements.txt"} == {n for n in listed if "/" not in n}   # at the root
+        assert "symbackprop/cli/variants.py" in listed and not any("__pycache__" in n for n in listed)
         mode = archive.getinfo("run_autograder").external_attr >> 16
         assert mode & stat.S_IXUSR
 
@@ -388,22 +396,22 @@ def test_roster_written_by_csv_module_round_trips(tmp_path):
 
 
 def test_run_autograder_with_the_real_variants_command(tmp_path):
-    """End to end with `symbackprop variants` itself: the homework's roster and seed, the student
-    found by email, their own variant rebuilt, and their answers (the variant's key, one sign
-    flipped) marked against it."""
+    """End to end with `symbackprop variants` itself, run from the source the bundle carries (as
+    setup.sh's command runs it): the homework's roster and seed, the student found by email, their
+    own variant rebuilt, and their answers (the variant's key, one sign flipped) marked against it."""
     homework_dir = EXAMPLES / "homework"
     problem, roster = homework_dir / "homework.yaml", homework_dir / "roster.csv"
     write_autograder(tmp_path / "bundle", problem, "ML 2025", roster)
     homework = Homework(read_text(problem), str(problem), "ML 2025")
-    try:
-        key = build_variant(homework, Student("s2303", "Grace Hopper", "grace@example.edu")).variant.answers
-    except TypeError as exc:
-        # main at cffd12b: variants calls the sheets' render(sheet=...), which is not merged yet.
-        pytest.skip(f"symbackprop variants cannot run on this main yet: {exc}")
+    key = build_variant(homework, Student("s2303", "Grace Hopper", "grace@example.edu")).variant.answers
+    assert (tmp_path / "bundle" / "symbackprop" / "cli" / "variants.py").is_file()
     wrong = next(a for a in key if a.key == "dE/dw5")
     answers = "".join(f"{a.key}: {'-' if a is wrong else ''}{a.shown}\n" for a in key)
     command = tmp_path / "symbackprop"
-    command.write_text(f"#!/bin/sh\nexec {sys.executable} -m symbackprop \"$@\"\n")
+    source = tmp_path / "autograder" / "source"       # where autograde() unpacks the bundle
+    command.write_text(f"#!/bin/sh\nPYTHONPATH={source} exec {sys.executable} -P -c "
+                       f"\"import symbackprop, sys; assert symbackprop.__file__.startswith('{source}'); "
+                       f"from symbackprop.cli import main; sys.argv[0] = 'symbackprop'; main()\" \"$@\"\n")
     command.chmod(0o755)
     record, _ = autograde(tmp_path / "bundle", tmp_path, answers,
                           [{"email": "grace@example.edu", "id": 4711, "name": "Grace Hopper"}],

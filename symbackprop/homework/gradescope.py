@@ -23,11 +23,12 @@ run_autograder at the root of the zip):
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
 from ..engine.tasks import answers_of
 from ..errors import ProblemError
 from ..parsing.problems import load
@@ -55,10 +56,19 @@ fi
 # A virtual environment: newer Ubuntu refuses pip installs into the system Python (PEP 668).
 "$python" -m venv {venv}
 {venv}/bin/pip install --upgrade pip
-{venv}/bin/pip install {requirement}
-ln -sf {venv}/bin/symbackprop /usr/local/bin/symbackprop
-symbackprop --version
+{install}
+symbackprop --help > /dev/null    # the command runs (the bundled source has no version metadata)
 """
+
+#: setup.sh's install of a bundled wheel or sdist.
+INSTALL_PACKAGE = """{venv}/bin/pip install /autograder/source/{package}
+ln -sf {venv}/bin/symbackprop /usr/local/bin/symbackprop"""
+#: setup.sh's install of the bundled source: the requirements as installed where the sheets were
+#: made, and a command that runs the bundled package itself (-P: not one in the working directory).
+INSTALL_SOURCE = """{venv}/bin/pip install -r /autograder/source/requirements.txt
+printf '#!/bin/sh\\nPYTHONPATH=/autograder/source exec {venv}/bin/python -P -m symbackprop "$@"\\n' \\
+    > /usr/local/bin/symbackprop
+chmod 755 /usr/local/bin/symbackprop"""
 
 
 def write_autograder(directory: Path, problem_file: Path, seed: str, roster_csv: Path | None, *,
@@ -92,8 +102,14 @@ def write_autograder(directory: Path, problem_file: Path, seed: str, roster_csv:
               "seed": seed, "check_options": options,
               "max_score": points * len(answers_of(problem))}
     files.append(_write(directory / "autograder.json", json.dumps(config, indent=2) + "\n"))
-    requirement = f"/autograder/source/{package.name}" if package else f"symbackprop=={__version__}"
-    files.append(_write(directory / "setup.sh", SETUP.format(venv=VENV, requirement=requirement)))
+    if package is not None:
+        install = INSTALL_PACKAGE.format(venv=VENV, package=package.name)
+    else:
+        # The code that drew the students' variants, not a release from PyPI: a variant drawn by
+        # other code might not be the one on the student's sheet.
+        files += _bundled_source(directory)
+        install = INSTALL_SOURCE.format(venv=VENV)
+    files.append(_write(directory / "setup.sh", SETUP.format(venv=VENV, install=install)))
     script = (Path(__file__).parent / "run_autograder.py").read_text(encoding="utf-8")
     files.append(_write(directory / "run_autograder", script, executable=True))
     return _zip(directory / ZIP, files)
@@ -112,12 +128,33 @@ def _write(path: Path, text: str, executable: bool = False) -> Path:
     return path
 
 
+def _bundled_source(directory: Path) -> list[Path]:
+    """This symbackprop's package source under `directory`/symbackprop (pure Python), and
+    requirements.txt pinning its dependencies to the versions installed here."""
+    package = Path(__file__).resolve().parent.parent
+    files = []
+    for source in sorted(package.rglob("*")):
+        if source.is_file() and "__pycache__" not in source.parts and source.suffix != ".pyc":
+            target = directory / "symbackprop" / source.relative_to(package)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            files.append(target)
+    pinned = []
+    for requirement in metadata.requires("symbackprop") or []:
+        if "extra ==" not in requirement:
+            name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+            pinned.append(f"{name}=={metadata.version(name)}\n")
+    files.append(_write(directory / "requirements.txt", "".join(pinned)))
+    return files
+
+
 def _zip(path: Path, files: list[Path]) -> Path:
     """The files at the root of the archive (Gradescope looks for setup.sh there, not in a folder),
-    with their permissions, so that run_autograder stays executable."""
+    the bundled source in its folder, with their permissions, so that run_autograder stays
+    executable."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in files:
-            info = zipfile.ZipInfo.from_file(file, file.name)
+            info = zipfile.ZipInfo.from_file(file, file.relative_to(path.parent).as_posix())
             info.date_time = (1980, 1, 1, 0, 0, 0)   # not the file's time: the same bundle, the same bytes
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, file.read_bytes())
