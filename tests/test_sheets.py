@@ -336,3 +336,20 @@ def test_a_given_value_equal_to_a_blanked_one_stays_in_the_statement(solutions):
     derivation boxes E."""
     sheet = solutions["seed003_relu_unit"].render("txt", sheet="blanks", blank=["E"])
     assert "x4 = 1" in sheet and "E = [________]" in sheet
+
+
+def test_a_blanked_updated_weight_boxes_the_forward_pass_after_the_update_too():
+    """net_o1+ = w5+ out_h1+ + w6+ out_h2+ + b2 solves for w5+ (a lecturer's review found it): with
+    w5+ blanked, every value of the pass after the update is boxed; with dE/dw5 alone, none is."""
+    from click.testing import CliRunner
+
+    from symbackprop.cli import main
+
+    def after(blank: str) -> str:
+        result = CliRunner().invoke(main, ["solve", str(ROOT / "worked_examples" / "sigmoid_2_2_2.yaml"),
+                                           "--sheet", "blanks", "--blank", blank])
+        assert result.exit_code == 0, result.output
+        return result.output.split("Forward pass after the update")[1]
+
+    assert "1.05685" not in after("dE/dw5, w5+") and after("dE/dw5, w5+").count("[________]") >= 9
+    assert "1.05685" in after("dE/dw5")

@@ -142,6 +142,10 @@ def blank_values(solution: Solution, quantities: tuple[Quantity, ...]) -> frozen
             raise ProblemError(f"{q.key(solution.loss)} has no numeric value in this solution (no update, "
                                "or unknown symbols), so there is nothing to box", key="--blank")
         values.add(value)
+    if any(q.kind in (UPDATED, AFTER) for q in quantities):
+        # The forward pass after the update is computed from the updated parameters: its values
+        # give a blanked w5+ away (net_o1+ solved for w5+), so all of them are boxed with it.
+        values.update(v for v in solution.after_update.values() if v.is_number)
     return frozenset(values)
 
 
