@@ -24,7 +24,7 @@ from ..engine.solution import Solution
 from ..engine.tasks import tasks_of
 from ..errors import ProblemError
 from ..model.functions import leaky_relu, relu
-from ..model.homework import decimal_places
+from ..model.homework import CONDITIONS, decimal_places
 from ..model.problem import Problem
 from ..model.quantities import GRADIENT
 from ..model.symbols import symbol
@@ -51,8 +51,6 @@ class Drawn:
     values: dict[str, str]
     problem: Problem
     solution: Solution
-    #: How many draws it took (1 when the first met every condition).
-    draws: int
 
 
 def draw(problem: Problem, seed: str) -> Drawn:
@@ -73,16 +71,16 @@ def draw(problem: Problem, seed: str) -> Drawn:
         except numeric.NumericError as exc:
             failures[f"solvable ({exc})"] += 1
             continue
-        failed = unmet(variant, solution, values)
+        failed = unmet(variant, solution)
         if failed is None:
-            return Drawn(seed, values, variant, solution, attempt + 1)
+            return Drawn(seed, values, variant, solution)
         failures[failed] += 1
         if len(seen) == combinations:
             break
     condition, count = failures.most_common(1)[0]
     raise ProblemError(f"no variant met the condition {condition}: it failed in {count} of "
                        f"{sum(failures.values())} different draws; widen vary: or relax it",
-                       key=f"require.{condition.split(' ')[0]}")
+                       key=f"require.{condition}" if condition in CONDITIONS else "vary")
 
 
 def _combinations(problem: Problem) -> int:
@@ -97,7 +95,7 @@ def _index(seed: str, attempt: int, name: str, size: int) -> int:
     return int.from_bytes(digest[:8], "big") % size
 
 
-def unmet(problem: Problem, solution: Solution, drawn: dict[str, str]) -> str | None:
+def unmet(problem: Problem, solution: Solution) -> str | None:
     """The first condition of `require:` the solved variant does not meet, or None."""
     answers = Answers.of(solution)
     asked = [q for task in tasks_of(problem) for q in task.answers if q.kind == GRADIENT]
