@@ -50,8 +50,12 @@ def labels(solution: Solution, format: str, sheet: str | None) -> dict[str, str]
         return {part: "" if format == "tex" else number for part, number in NUMBERS.items()}
     problem = solution.problem
     found = {kind: task_of(problem, kind) for kind in set(PARTS.values()) if kind is not None}
-    return {part: "" if problem.tasks is not None or kind is None or found[kind] is None
-            else f"({found[kind].label}) " for part, kind in PARTS.items()}
+    labels = {part: "" if problem.tasks is not None or kind is None or found[kind] is None
+              else f"({found[kind].label}) " for part, kind in PARTS.items()}
+    update = found["update"]
+    if update is not None and not any(q.kind == AFTER for q in update.answers):
+        labels["after"] = ""        # shown, but no task asks for the loss after the update
+    return labels
 
 
 def check_answer_digits(answer_digits: int | None, digits: int, sheet: str | None) -> None:
