@@ -26,7 +26,6 @@ import json
 import re
 import shutil
 import zipfile
-from importlib import metadata
 from pathlib import Path
 
 from ..engine.tasks import answers_of
@@ -139,6 +138,8 @@ def _bundled_source(directory: Path) -> list[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             files.append(target)
+    from importlib import metadata  # here: a cost every command would pay at start-up
+
     pinned = []
     for requirement in metadata.requires("symbackprop") or []:
         if "extra ==" not in requirement:

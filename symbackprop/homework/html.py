@@ -7,11 +7,9 @@ The Mermaid figure is left out: no LMS draws it, and the question text says the 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-
-from markdown_it import MarkdownIt
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 #: A fenced Mermaid block, as the Markdown templates write it.
 _MERMAID = re.compile(r"^```mermaid\n.*?^```\n?", re.MULTILINE | re.DOTALL)
@@ -26,7 +24,12 @@ def _math(inline: bool):
     return render
 
 
-def _parser() -> MarkdownIt:
+@functools.cache
+def _parser():
+    # Imported here, not at the top: the command line imports this module for every command.
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
     parser = MarkdownIt("commonmark", {"html": False}).enable("table")
     # $$...$$ inside a paragraph too: the templates write display mathematics right after a line.
     dollarmath_plugin(parser, double_inline=True)
@@ -37,9 +40,6 @@ def _parser() -> MarkdownIt:
     return parser
 
 
-_PARSER = _parser()
-
-
 def markdown_html(markdown: str) -> str:
     """The Markdown as HTML with TeX for MathJax; raw HTML in the Markdown is escaped, not passed."""
-    return _PARSER.render(_MERMAID.sub("", markdown))
+    return _parser().render(_MERMAID.sub("", markdown))

@@ -16,7 +16,6 @@ import io
 import json
 import re
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -81,6 +80,10 @@ def build_class(homework: Homework, students: Sequence[Student], jobs: int = 1) 
     """Every student's variant, in the roster's order, built by `jobs` processes."""
     if jobs <= 1 or len(students) <= 1:
         return [build_variant(homework, s) for s in students]
+    from concurrent.futures import (
+        ProcessPoolExecutor,  # here: every command imports this module
+    )
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # Chunks: a variant takes about 0.1-0.3 s, comparable to sending work to a process.
         return list(pool.map(build_variant, [homework] * len(students), students,
