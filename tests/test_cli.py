@@ -210,7 +210,7 @@ def test_shared_options_are_one_definition_in_every_command():
                 shared.setdefault(param.name, []).append(
                     (type(param.type).__name__, param.default, param.help))
     assert set(shared) == {"time_limit", "gates", "kink", "rates", "rel_tol"}
-    assert len(shared["time_limit"]) == 4
+    assert len(shared["time_limit"]) == 5        # solve, graph, check, train, variants
     for name, definitions in shared.items():
         assert len(set(definitions)) == 1, (name, definitions)
     assert shared["kink"][0][0] == shared["rates"][0][0] == "ExactNumber"

@@ -324,3 +324,10 @@ def test_max_decimals_counts_every_given_value():
     assert draw(loads(text), "a").values == {"w1": "0.25"}
     with pytest.raises(ProblemError, match="max_decimals"):
         draw(loads(text.replace("0.25,", "0.255,")), "a")
+
+
+def test_a_variant_past_the_time_limit_is_one_line(tmp_path):
+    result = run("variants", PROBLEM, "--count", "2", "--seed", "x", "-o", tmp_path / "out", "--jobs", "2",
+                 "--time-limit", "0.01")
+    assert result.exit_code == 2 and "took longer than 0.01 s" in result.output
+    assert len(result.output.strip().splitlines()) == 1

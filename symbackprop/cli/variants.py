@@ -38,12 +38,14 @@ from .common import input_error
                    "numerical question per quantity with the named mistakes' feedback.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes that build variants (default: one per core).")
+@options.time_limit
 def variants(problem: Path, count: int | None, roster: Path | None, seed: str, directory: Path,
-             student: str | None, digits: int, moodle: str, jobs: int | None) -> None:
+             student: str | None, digits: int, moodle: str, jobs: int | None, time_limit: float) -> None:
     """Draw one variant of PROBLEM per student from its vary: values until it meets require:,
     solve and check each, and write into DIR each student's problem.yaml, question and solution
     sheets (md, tex) and key.json; for the class, questions.tex, solutions.tex, answers.csv,
-    moodle.xml and canvas_qti.zip, and with --roster a Gradescope autograder (gradescope/)."""
+    moodle.xml and canvas_qti.zip, and with --roster a Gradescope autograder (gradescope/).
+    --time-limit applies to each variant."""
     started = time.perf_counter()
     try:
         if (count is None) == (roster is None):
@@ -51,7 +53,7 @@ def variants(problem: Path, count: int | None, roster: Path | None, seed: str, d
         students = numbered(count) if count is not None else read_roster(roster)
         if student is not None:
             students = _only(students, student)
-        homework = Homework(read_text(problem), str(problem), seed, digits)
+        homework = Homework(read_text(problem), str(problem), seed, digits, time_limit)
         loads(homework.text, homework.source)     # the problem's own errors, said once, not per student
         built = build_class(homework, students, jobs or os.cpu_count() or 1)
         files = output.variant_files(built)

@@ -22,6 +22,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
+from .. import budget
 from ..check.answers import Answers
 from ..check.claims import loads_claims
 from ..check.judge import judge_claims
@@ -74,6 +75,8 @@ class Homework:
     source: str
     seed: str
     digits: int = DEFAULT_DIGITS
+    #: The time one variant may take (budget.py; each process arms its own timer), 0: no limit.
+    seconds: float = budget.DEFAULT_SECONDS
 
 
 def build_class(homework: Homework, students: Sequence[Student], jobs: int = 1) -> list[Built]:
@@ -93,6 +96,15 @@ def build_class(homework: Homework, students: Sequence[Student], jobs: int = 1) 
 def build_variant(homework: Homework, student: Student) -> Built:
     """One student's variant, drawn, solved, checked and laid out; a ProblemError naming the
     student where it cannot be built."""
+    try:
+        with budget.time_limit(homework.seconds):
+            return _build_variant(homework, student)
+    except budget.TimeLimitExceeded:
+        raise ProblemError(f"the variant of student {student.id} took longer than {homework.seconds:g} s "
+                           "(the network or its expressions are too large)", source=homework.source) from None
+
+
+def _build_variant(homework: Homework, student: Student) -> Built:
     try:
         problem = loads(homework.text, homework.source)
         seed = variant_seed(homework.seed, homework.text, student.id)
