@@ -10,12 +10,12 @@ from typing import Any, Mapping
 import sympy as sp
 
 from ..arithmetic import numeric
+from ..engine.answers import Quantity
 from ..errors import ProblemError
 from ..model.problem import Problem
 from ..parsing.expressions import parse_expression
 from ..parsing.problems import read_text, read_yaml
 from ..parsing.quantities import parse_key
-from .answers import Quantity
 
 #: A decimal as written: digits, a point and/or an exponent (YAML allows _ between digits).
 _DECIMAL = re.compile(r"""[+-]? (?P<whole>[0-9_]*) (?:\.(?P<fraction>[0-9_]*))?

@@ -14,10 +14,10 @@ from typing import Callable
 import sympy as sp
 
 from ..arithmetic import numeric
+from ..engine.answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, ExampleValues, Quantity
 from ..errors import ProblemError
 from ..model.steps import ChainStep
 from ..model.symbols import symbol
-from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, ExampleValues, Quantity
 from .mistakes import replay_backward
 
 # --- what a value is computed from --------------------------------------------------------------

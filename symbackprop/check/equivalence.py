@@ -24,10 +24,10 @@ import random
 import sympy as sp
 
 from ..arithmetic import certified, numeric
+from ..engine.answers import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
 from ..model import functions as fn
 from ..model import operations
 from ..model.symbols import symbol
-from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
 from .mistakes import replay_backward
 
 #: Points at which a difference SymPy cannot cancel is evaluated.

@@ -28,13 +28,13 @@ import sympy as sp
 
 from ..arithmetic import numeric
 from ..engine import backprop
+from ..engine.answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 from ..engine.solution import Solution
 from ..errors import ProblemError
 from ..model.problem import Problem
 from ..model.steps import ForwardStep
 from ..model.symbols import symbol
 from ..printing.printers import text as plain_text
-from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 from .claims import Claim, half_unit
 from .consequences import depends_on, reproduces_with
 from .equivalence import Formulas

@@ -26,12 +26,12 @@ import sympy as sp
 
 from ..arithmetic import certified, numeric
 from ..engine import backprop
+from ..engine.answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 from ..errors import ProblemError
 from ..model.functions import leaky_relu, relu
 from ..model.graph import Graph
 from ..model.steps import ChainStep, SumStep
 from ..model.symbols import symbol
-from .answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, Quantity
 
 #: Decimal places tried for "rounding intermediate values too early", coarsest first: a student who
 #: rounds to k places writes k places, and such a claim at the edge of its half-unit window can also

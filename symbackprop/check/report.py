@@ -14,6 +14,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..engine.answers import FORWARD, GRADIENT
 from ..errors import ProblemError
 from ..printing.equations import Equation, StepPrinter, equation
 from ..printing.formats import (
@@ -23,7 +24,6 @@ from ..printing.formats import (
     exact_and_decimal,
 )
 from ..printing.rendering import fill
-from .answers import FORWARD, GRADIENT
 from .judge import AfterUpdateStep, BatchStep, ExampleStep, Report, Verdict
 
 CHECK_FORMATS = ("txt", "md", "json")

@@ -15,8 +15,8 @@ from fractions import Fraction
 import sympy as sp
 
 from ..arithmetic import certified, numeric
-from ..check.answers import Answers
 from ..check.mistakes import Mistakes
+from ..engine.answers import Answers
 from ..engine.tasks import tasks_of
 from ..model.quantities import GRADIENT, Quantity
 from ..printing.printers import unicode_name

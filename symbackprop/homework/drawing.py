@@ -19,7 +19,7 @@ from fractions import Fraction
 import sympy as sp
 
 from ..arithmetic import numeric
-from ..check.answers import Answers
+from ..engine.answers import Answers
 from ..engine.solution import Solution
 from ..engine.tasks import tasks_of
 from ..errors import ProblemError

@@ -23,9 +23,9 @@ from typing import Mapping, Sequence
 import yaml
 
 from .. import budget
-from ..check.answers import Answers
 from ..check.claims import loads_claims
 from ..check.judge import judge_claims
+from ..engine.answers import Answers
 from ..errors import ProblemError
 from ..parsing.problems import FloatText, loads, read_yaml
 from ..parsing.quantities import parse_key

@@ -18,11 +18,12 @@ from typing import Any, Callable, Mapping
 
 import sympy as sp
 
+from ..engine.answers import Answers
 from ..engine.solution import Solution
 from ..engine.tasks import answers_of, task_of, tasks_of
 from ..errors import ProblemError
 from ..model.homework import Task
-from ..model.quantities import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
+from ..model.quantities import AFTER, GRADIENT, UPDATED, Quantity
 from ..parsing.homework import quantities
 from .formats import Format
 
@@ -98,50 +99,23 @@ def blanked(solution: Solution, blank: tuple[Quantity | str, ...]) -> tuple[Quan
     if any(isinstance(q, str) for q in blank):
         blank = quantities([q if isinstance(q, str) else q.key(solution.loss) for q in blank],
                            solution.problem, "blank")
+    answers = Answers.of(solution)
     chosen = blank or solution.problem.blank or tuple(
         # By default, the answers that have a number here (no E+ where the pass after is not shown).
-        q for q in answers_of(solution.problem) if getattr(value_of(solution, q), "is_number", False))
+        q for q in answers_of(solution.problem) if getattr(answers.value(q), "is_number", False))
     if not chosen:
         raise ProblemError("nothing to blank: the problem's tasks name no answers; give --blank dE/dw5,w5+ "
                            "or blank: in the problem", key="--blank")
     return chosen
 
 
-def value_of(solution: Solution, quantity: Quantity) -> sp.Expr | None:
-    """A quantity's value in the solution (as check/answers.py reads it; printing may not import
-    check), or None where the solution computed none (no update, a given node after it)."""
-    kind, name = quantity.kind, quantity.name
-    data = solution.problem.data
-    if quantity.example is not None and data is not None:
-        example = next((e for e in solution.examples if e.index == quantity.example), None)
-        if example is None:
-            return None
-        if kind == FORWARD:
-            step = example.forward.get(name)
-            return None if step is None else step.value
-        gradient = example.gradients.get(name)
-        return sp.S.Zero if gradient is None else gradient.value
-    if kind == FORWARD:
-        if data is not None and name == solution.loss:
-            return solution.batch_loss
-        step = solution.forward.get(name)
-        return None if step is None else step.value
-    if kind == GRADIENT:
-        gradient = solution.gradients.get(name)
-        return sp.S.Zero if gradient is None else gradient.value
-    if kind == UPDATED:
-        return next((u.new for u in solution.updates if u.parameter == name), None)
-    if kind == AFTER:
-        return solution.batch_loss_after if data is not None else solution.after_update.get(name)
-    return None
-
-
 def blank_values(solution: Solution, quantities: tuple[Quantity, ...]) -> frozenset[sp.Expr]:
     """The values to box; a quantity without a number in this solution is bad input (its box
     would stand nowhere)."""
+    answers = Answers.of(solution)
     values = set()
     for q in quantities:
-        value = value_of(solution, q)
+        value = answers.value(q)
         if value is None or not value.is_number:
             raise ProblemError(f"{q.key(solution.loss)} has no numeric value in this solution (no update, "
                                "or unknown symbols), so there is nothing to box", key="--blank")
