@@ -14,7 +14,15 @@ from typing import Callable
 import sympy as sp
 
 from ..arithmetic import numeric
-from ..engine.answers import AFTER, FORWARD, GRADIENT, UPDATED, Answers, ExampleValues, Quantity
+from ..engine.answers import (
+    AFTER,
+    FORWARD,
+    GRADIENT,
+    UPDATED,
+    Answers,
+    ExampleValues,
+    Quantity,
+)
 from ..errors import ProblemError
 from ..model.steps import ChainStep
 from ..model.symbols import symbol

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..model.homework import Task
 from ..model.problem import Problem
-from ..model.quantities import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
+from ..model.quantities import AFTER, FORWARD, GRADIENT, UPDATED, Quantity, in_batch
 
 #: The kinds of task a solution's parts answer, in the solution's order.
 KINDS = ("forward", "gradients", "update")
@@ -23,9 +23,11 @@ def tasks_of(problem: Problem) -> tuple[Task, ...]:
     if problem.tasks is not None:
         return problem.tasks
     gradients = asked_gradients(problem)
-    parts: list[tuple[str, tuple[Quantity, ...]]] = [("forward", (_batch(problem, FORWARD, problem.loss),))]
+    # The batch's values on a problem with data, as a claims file's keys name them (in_batch).
+    loss = in_batch(Quantity(FORWARD, problem.loss), None, problem)
+    parts: list[tuple[str, tuple[Quantity, ...]]] = [("forward", (loss,))]
     if gradients:
-        parts.append(("gradients", tuple(_batch(problem, GRADIENT, n) for n in gradients)))
+        parts.append(("gradients", tuple(in_batch(Quantity(GRADIENT, n), None, problem) for n in gradients)))
     updated = [n for n in gradients if n in problem.parameters]
     if problem.learning_rate is not None and updated:
         # The loss after the update needs every parameter updated: asked only where (b) asks for
@@ -58,12 +60,3 @@ def task_of(problem: Problem, kind: str) -> Task | None:
     """The generated task that a part of the solution answers (None for a problem's own tasks,
     whose words the solution cannot map to its parts)."""
     return next((t for t in tasks_of(problem) if t.kind == kind), None)
-
-
-def _batch(problem: Problem, kind: str, name: str) -> Quantity:
-    """The batch's value on a problem with data (its loss, its parameters' gradients); with one
-    example per update, that example's (as parsing/quantities reads a key)."""
-    if problem.data is None:
-        return Quantity(kind, name)
-    batch = problem.data.batch(0)
-    return Quantity(kind, name, batch[0]) if len(batch) == 1 else Quantity(kind, name)

@@ -7,7 +7,7 @@ import re
 
 from ..errors import ProblemError
 from ..model.problem import Problem
-from ..model.quantities import AFTER, FORWARD, GRADIENT, UPDATED, Quantity
+from ..model.quantities import AFTER, FORWARD, GRADIENT, UPDATED, Quantity, in_batch
 
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 
@@ -35,7 +35,7 @@ def parse_key(key: str, problem: Problem) -> Quantity:
     if match := _EXAMPLE.match(key.strip()):
         key, example = match["key"], _example_index(match["number"], problem)
     quantity = _parse_base_key(key, problem)
-    return _with_example(quantity, example, problem)
+    return in_batch(quantity, example, problem)
 
 
 def _example_index(number: str, problem: Problem) -> int:
@@ -52,32 +52,6 @@ def _example_index(number: str, problem: Problem) -> int:
         raise ProblemError(f"example {number} is not in the batch the update uses (examples "
                            f"{', '.join(str(i + 1) for i in batch)}), so the solution does not work it")
     return index
-
-
-def _with_example(quantity: Quantity, example: int | None, problem: Problem) -> Quantity:
-    """On a data problem: which values are the batch's (E, the parameters' gradients, the update,
-    E+), which are one example's, and an error where a key leaves that open."""
-    data, kind, name = problem.data, quantity.kind, quantity.name
-    if data is None:
-        return quantity
-    batch = data.batch(0)
-    is_batch_value = (name == problem.loss if kind in (FORWARD, AFTER) else
-                      kind == UPDATED or name in problem.graph.symbols and name not in data.symbols)
-    if example is not None:
-        if kind in (UPDATED, AFTER):
-            raise ProblemError("the update is the batch's, not an example's: write "
-                               f"{quantity.key(problem.loss)} without [{example + 1}]")
-        return Quantity(kind, name, example)
-    if kind == AFTER and name != problem.loss:
-        raise ProblemError(f"after the update the solution computes the batch loss "
-                           f"{problem.loss}+ only, not {name}+")
-    if len(batch) == 1 and kind in (FORWARD, GRADIENT):
-        return Quantity(kind, name, batch[0])       # one example per update: its values are the batch's
-    if is_batch_value:
-        return quantity
-    raise ProblemError(f"{quantity.key(problem.loss)} has a value per example: write "
-                       f"{quantity.key(problem.loss)}[{batch[0] + 1}] for example {batch[0] + 1} "
-                       f"(the batch is examples {', '.join(str(i + 1) for i in batch)})")
 
 
 def _parse_base_key(key: str, problem: Problem) -> Quantity:
