@@ -53,3 +53,14 @@ def decimal_places(number: Fraction) -> int | None:
         if (number * 10 ** places).denominator == 1:
             return places
     return None
+
+
+def decimal_text(number: Fraction) -> str:
+    """A terminating decimal written out with no more places than it needs: 0.1 and 0.15, not
+    1/10; a ValueError for one that does not terminate."""
+    places = decimal_places(number)
+    if places is None:
+        raise ValueError(f"{number} is not a short decimal")
+    scaled = number * 10 ** places
+    sign, digits = ("-" if scaled < 0 else ""), str(abs(scaled.numerator)).rjust(places + 1, "0")
+    return sign + (digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}")

@@ -9,7 +9,14 @@ from typing import Any, Iterable, Mapping
 import sympy as sp
 
 from ..errors import ProblemError
-from ..model.homework import CONDITIONS, FLAG_CONDITIONS, Draw, Task, decimal_places
+from ..model.homework import (
+    CONDITIONS,
+    FLAG_CONDITIONS,
+    Draw,
+    Task,
+    decimal_places,
+    decimal_text,
+)
 from ..model.problem import Problem
 from ..model.quantities import Quantity
 from .expressions import parse_number
@@ -121,7 +128,7 @@ def _grid(spec: Mapping, key: str) -> tuple[str, ...]:
     count = int((high - low) / step) + 1
     if count > MAX_CHOICES:
         raise ProblemError(f"the grid holds {count} values; at most {MAX_CHOICES}", key=key)
-    return tuple(_written(low + k * step) for k in range(count))
+    return tuple(decimal_text(low + k * step) for k in range(count))
 
 
 def _decimal_text(value: Any, key: str) -> str:
@@ -138,14 +145,6 @@ def _decimal_text(value: Any, key: str) -> str:
         raise ProblemError(f"{value} is not a decimal number (a drawn value is copied onto a "
                            "sheet, so it must terminate)", key=key)
     return str(value).strip() if isinstance(value, str) else str(value)
-
-
-def _written(number: Fraction) -> str:
-    """A grid point as a decimal with no more places than it needs: 0.1 and 0.15, not 1/10."""
-    places = decimal_places(number) or 0
-    scaled = number * 10 ** places
-    sign, digits = ("-" if scaled < 0 else ""), str(abs(scaled.numerator)).rjust(places + 1, "0")
-    return sign + (digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}")
 
 
 def require(raw: Any, problem: Problem) -> dict[str, Any]:
