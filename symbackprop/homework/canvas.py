@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +38,8 @@ from xml.etree import ElementTree as ET
 
 from ..arithmetic import numeric
 from ..errors import ProblemError
+from ..model.homework import decimal_text
+from .archive import fixed_zip
 from .html import markdown_html
 from .records import Answer, Variant
 
@@ -51,7 +51,6 @@ TYPED_PLACES = 4
 KEY_DIGITS = 12
 #: The zip's timestamps and the manifest's date: fixed, so the same variants give the same bytes.
 FIXED_DATE = "1980-01-01"
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -86,17 +85,10 @@ def canvas_qti_zip(variants: Sequence[Variant], title: str, *, points_per_item: 
     manifest = _manifest(quiz, date)
     meta = _assessment_meta(quiz, title, description, points_per_item * len(asked))
     assessment = _assessment(quiz, title, variants, points_per_item)
-    stream = io.BytesIO()
-    with zipfile.ZipFile(stream, "w") as archive:
-        for name, data in (("imsmanifest.xml", manifest), ("non_cc_assessments/", ""),
-                           (f"{quiz}/assessment_meta.xml", meta), (f"{quiz}/{quiz}.xml", assessment)):
-            info = zipfile.ZipInfo(name, _ZIP_TIME)
-            # Fixed system and permissions too: ZipInfo's defaults depend on the platform.
-            info.create_system = 3
-            info.external_attr = (0o40755 << 16 | 0x10) if name.endswith("/") else 0o100644 << 16
-            info.compress_type = zipfile.ZIP_STORED if name.endswith("/") else zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.encode("utf-8"))
-    return stream.getvalue()
+    entries = (("imsmanifest.xml", manifest), ("non_cc_assessments/", ""),
+               (f"{quiz}/assessment_meta.xml", meta), (f"{quiz}/{quiz}.xml", assessment))
+    return fixed_zip((name, data.encode("utf-8"), 0o755 if name.endswith("/") else 0o644)
+                     for name, data in entries)
 
 
 def numeric_key(answer: Answer, variant: Variant) -> NumericKey:
@@ -128,14 +120,8 @@ def numeric_key(answer: Answer, variant: Variant) -> NumericKey:
 def plain(q: Fraction) -> str:
     """A decimal fraction written out in full, with a point (1.0, not 1 or 1E+0: Canvas's New
     Quizzes is reported to drop a numerical item whose values lack one)."""
-    places = 0
-    while (q * 10 ** places).denominator != 1:
-        places += 1
-        if places > 60:
-            raise ValueError(f"{q} is not a short decimal")
-    text = str(abs(q.numerator * 10 ** places // q.denominator)).rjust(places + 1, "0")
-    whole, fraction = text[:len(text) - places], text[len(text) - places:] or "0"
-    return ("-" if q < 0 else "") + f"{whole}.{fraction}"
+    text = decimal_text(q)
+    return text if "." in text else f"{text}.0"
 
 
 def _digits(answer: Answer) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -58,7 +59,7 @@ def draw(problem: Problem, seed: str) -> Drawn:
     ProblemError naming the condition that failed most often when none of MAX_DRAWS does."""
     failures: Counter[str] = Counter()
     seen: set[tuple[str, ...]] = set()
-    combinations = _combinations(problem)
+    combinations = math.prod(len(d.choices) for d in problem.vary)
     for attempt in range(MAX_DRAWS):
         values = {d.name: d.choices[_index(seed, attempt, d.name, len(d.choices))] for d in problem.vary}
         if tuple(values.values()) in seen:
@@ -81,13 +82,6 @@ def draw(problem: Problem, seed: str) -> Drawn:
     raise ProblemError(f"no variant met the condition {condition}: it failed in {count} of "
                        f"{sum(failures.values())} different draws; widen vary: or relax it",
                        key=f"require.{condition}" if condition in CONDITIONS else "vary")
-
-
-def _combinations(problem: Problem) -> int:
-    count = 1
-    for d in problem.vary:
-        count *= len(d.choices)
-    return count
 
 
 def _index(seed: str, attempt: int, name: str, size: int) -> int:

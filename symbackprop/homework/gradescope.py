@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 from ..engine.tasks import answers_of
@@ -33,6 +32,7 @@ from ..errors import ProblemError
 from ..parsing.problems import load
 from . import gradescope_results
 from .answers import DEFAULT_DIGITS
+from .archive import fixed_zip
 from .variants import read_roster
 
 #: The directory of symbackprop's virtual environment on the autograder image.
@@ -152,11 +152,7 @@ def _bundled_source(directory: Path) -> list[Path]:
 def _zip(path: Path, files: list[Path]) -> Path:
     """The files at the root of the archive (Gradescope looks for setup.sh there, not in a folder),
     the bundled source in its folder, with their permissions, so that run_autograder stays
-    executable."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in files:
-            info = zipfile.ZipInfo.from_file(file, file.relative_to(path.parent).as_posix())
-            info.date_time = (1980, 1, 1, 0, 0, 0)   # not the file's time: the same bundle, the same bytes
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, file.read_bytes())
+    executable; the same bundle, the same bytes."""
+    path.write_bytes(fixed_zip((file.relative_to(path.parent).as_posix(), file.read_bytes(),
+                                file.stat().st_mode & 0o777) for file in files))
     return path
