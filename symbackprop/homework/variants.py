@@ -24,7 +24,7 @@ import yaml
 
 from .. import budget
 from ..check.claims import loads_claims
-from ..check.judge import judge_claims
+from ..check.judge import Checker
 from ..engine.answers import Answers
 from ..errors import ProblemError
 from ..parsing.problems import FloatText, loads, read_yaml
@@ -129,12 +129,13 @@ def check_before_release(problem_yaml: str, answers: Sequence[Answer], drawn: Dr
     """The variant's own problem file solved again gives the same exact answers, and its key, as
     a claims file to the digits asked, is judged right: else the variant is not released."""
     again = loads(problem_yaml, f"{student.directory}/problem.yaml")
-    rebuilt = Answers.of(again.solve())
+    checker = Checker(again)          # solves the read-back problem once, for both checks
+    rebuilt = Answers.of(checker.solution)
     if any(rebuilt.value(parse_key(a.key, again)) != a.value for a in answers):
         raise ProblemError("its problem file, read back, gives other answers than the variant drawn "
                            "(a value lost in writing); not released")
     claims = loads_claims("".join(f"{a.key}: {a.shown}\n" for a in answers), again, "key")
-    report = judge_claims(again, claims)
+    report = checker.judge_all(claims)
     if not report.all_right:
         wrong = ", ".join(v.claim.key for v in report.verdicts if not v.right)
         raise ProblemError(f"its answer key is judged wrong by the checker ({wrong}); not released")
