@@ -84,11 +84,12 @@ def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], paramete
               and is_weighted_sum(graph.nodes[n].expr)}
     detailed = _detailed(detail, asked, depth)
     layers: dict[int, list[Row]] = {}
+    asked_set = set(asked)          # a set: the lists are as long as the network's parameters
     for name in order:
         own = paths[name]
-        if name in asked and name not in detailed and len(own) == 1 and own[0].via in deltas:
+        if name in asked_set and name not in detailed and len(own) == 1 and own[0].via in deltas:
             layers.setdefault(depth[name], []).append(Row(name, own[0].via, own[0]))
-    return Plan(tuple(order), tuple(n for n in order if n in asked), deltas,
+    return Plan(tuple(order), tuple(n for n in order if n in asked_set), deltas,
                 tuple(tuple(rows) for _, rows in sorted(layers.items())), depth)
 
 
@@ -96,10 +97,11 @@ def _asked(gradients, parameters: Sequence[str], graph: Graph, derived: list[str
     if gradients == "all" or (gradients is None and not parameters):
         return derived
     names = list(parameters) if gradients is None else list(gradients)
+    symbols, found = set(graph.symbols), set(derived)
     for name in names:
-        if name not in graph.nodes and name not in graph.symbols:
+        if name not in graph.nodes and name not in symbols:
             raise ProblemError(f"'{name}' is not a symbol or node of the network", key="gradients")
-    return [n for n in names if n in derived]
+    return [n for n in names if n in found]
 
 
 def _detailed(detail, asked: list[str], depth: dict[str, int]) -> set[str]:

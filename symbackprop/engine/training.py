@@ -140,7 +140,8 @@ def check_trainable(problem) -> None:
         raise ProblemError("training needs parameters: the symbols to update", key="parameters")
     graph = problem.graph
     data = set(problem.data.symbols) if problem.data is not None else set()
-    needed = [s for s in graph.ancestors(problem.loss) if s in graph.symbols]
+    symbols = set(graph.symbols)
+    needed = [s for s in graph.ancestors(problem.loss) if s in symbols]
     missing = [s for s in needed if s not in problem.values and s not in data]
     if missing:
         raise ProblemError("a run of many steps needs a number for every symbol the loss depends "
