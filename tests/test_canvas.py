@@ -36,7 +36,7 @@ META_TYPE = "associatedcontent/imscc_xmlv1p1/learning-application-resource"
 
 
 def _variant(student: str, seed: str, text: str) -> Variant:
-    problem = dataclasses.replace(loads(text), gradients=("w5", "w1"))
+    problem = dataclasses.replace(loads(text), asked_gradients=("w5", "w1"))
     solution = problem.solve()
     markdown = render(solution, "md")
     question = "## " + markdown.split("\n## ")[1]        # the problem statement, as a sheet gives it

@@ -112,7 +112,7 @@ def _variant(problem, seed: str) -> Variant:
 
 @pytest.fixture(scope="module")
 def variants() -> list[Variant]:
-    base = dataclasses.replace(load(EXAMPLE), gradients=("w5", "w1"))
+    base = dataclasses.replace(load(EXAMPLE), asked_gradients=("w5", "w1"))
     changes = [{}, {"w5": sp.Rational(3, 5)}, {"i1": sp.Rational(1, 5), "t1": sp.Rational(1, 20)}]
     return [_variant(dataclasses.replace(base, values={**base.values, **change}), f"5eed000{n}")
             for n, change in enumerate(changes)]
@@ -238,7 +238,7 @@ def test_without_catch_all_the_last_answer_is_a_mistake(variants):
 
 
 def test_the_output_is_deterministic(variants, cloze, numerical):
-    again = [_variant(dataclasses.replace(load(EXAMPLE), gradients=("w5", "w1")), variants[0].seed)]
+    again = [_variant(dataclasses.replace(load(EXAMPLE), asked_gradients=("w5", "w1")), variants[0].seed)]
     assert moodle.moodle_xml(again + variants[1:], "sigmoid_2_2_2") == cloze
     assert moodle.moodle_xml(variants, "sigmoid_2_2_2", mode="numerical") == numerical
 

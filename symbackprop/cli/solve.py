@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ..engine.training import steps_for
 from ..errors import ProblemError
 from ..parsing.homework import quantities
 from ..parsing.problems import names_or_all
-from ..printing import notes, rendering, sheets
+from ..printing import answer_key, notes, rendering, sheets
 from . import options
 from .common import input_error, limited, load_problem, write_output
 
@@ -36,6 +37,9 @@ from .common import input_error, limited, load_problem, write_output
 @options.notes(notes.SECTION_LEVELS)
 @options.kink
 @options.gates
+@click.option("--gradients-only", is_flag=True,
+              help="json: the gradients' exact values alone, without steps or the forward pass (for "
+                   "autograders and large networks).")
 @options.steps("Run this many updates (the first shown in full).")
 @options.epochs("Run this many passes over the data, in batches.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -47,13 +51,17 @@ def solve(problem: Path | None, fmt: str, output: Path | None, digits: int, symb
           detail: str | None, all_gradients: bool, form: str | None, figure: str | None, no_figure: bool,
           sheet: str | None, blank: str | None, answer_digits: int | None,
           section_level: str | None, label_prefix: str | None, kink: sp.Expr | None,
-          gates: bool, steps: int | None, epochs: int | None, template_dir: Path | None,
-          time_limit: float) -> None:
+          gates: bool, gradients_only: bool, steps: int | None, epochs: int | None,
+          template_dir: Path | None, time_limit: float) -> None:
     """Solve PROBLEM (a YAML file); without one, the built-in w1, w2, w3 exercise."""
     if no_figure and figure not in (None, "none"):
         raise input_error(ProblemError(f"--no-figure contradicts --figure {figure}; give one of them",
                                        key="--no-figure"))
     with limited(time_limit, problem):
+        if gradients_only:
+            write_output(_gradients_text(problem, fmt, kink, gates, all_gradients, steps or epochs,
+                                         symbolic or sheet is not None), output)
+            return
         text = _solve_text(problem, fmt, digits, symbolic, fragment, kink, gates, steps, epochs,
                            template_dir, {"numbers": numbers, "decimals": decimals, "delta": delta,
                                           "gradients": "all" if all_gradients else None,
@@ -81,6 +89,23 @@ def _solve_text(problem: Path | None, fmt: str, digits: int, symbolic: bool, fra
         solution = _solve_with_progress(loaded, kink, steps, epochs)
         return rendering.render(solution, fmt, digits=digits, symbolic=symbolic, fragment=fragment,
                                 template_dir=template_dir, **style)
+    except ProblemError as exc:
+        raise input_error(exc) from None
+
+
+def _gradients_text(problem: Path | None, fmt: str, kink: sp.Expr | None, gates: bool,
+                    all_gradients: bool, run: int | None, shown: bool) -> str:
+    """--gradients-only: Problem.gradients as JSON."""
+    try:
+        if fmt != "json":
+            raise ProblemError("writes the gradients as JSON: give --format json", key="--gradients-only")
+        if run or shown:
+            raise ProblemError("writes the gradients of one pass alone: it cannot be combined with "
+                               "--steps, --epochs, --symbolic or --sheet", key="--gradients-only")
+        loaded = load_problem(problem, gates)
+        values = loaded.gradients("all" if all_gradients else None, kink=kink)
+        key = answer_key.gradients_only(loaded, values, loaded.kink if kink is None else kink)
+        return json.dumps(key, indent=2, ensure_ascii=False) + "\n"
     except ProblemError as exc:
         raise input_error(exc) from None
 

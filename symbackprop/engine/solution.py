@@ -16,7 +16,7 @@ from ..arithmetic.numeric import NumericError
 from ..errors import ProblemError
 from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep, UpdateStep
 from ..model.symbols import symbol
-from . import backprop, training
+from . import backprop, tape, training
 from .training import Run, steps_for
 
 if TYPE_CHECKING:
@@ -102,6 +102,14 @@ def solve_problem(problem: "Problem", kink: sp.Expr | None = None, *, steps: int
         key = "learning_rate" if problem.learning_rate is not None else None
         raise ProblemError(f"the update or a batch's loss cannot be computed: {exc}", key=key,
                            source=problem.source, line=problem.lines.get(key or "")) from None
+
+
+def gradients_of(problem: "Problem", names=None, digits: int = 15, kink: sp.Expr | None = None) -> dict:
+    """Problem.gradients: exact gradients without steps (tape.py), errors located in the file."""
+    try:
+        return tape.gradients(problem, names, digits, kink)
+    except ProblemError as exc:
+        raise exc.located(source=problem.source, line=problem.lines.get(exc.key or "")) from None
 
 
 def solve(problem: "Problem", kink: sp.Expr, steps: int | None = None, epochs: int | None = None,

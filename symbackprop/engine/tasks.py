@@ -48,9 +48,9 @@ def answers_of(problem: Problem) -> tuple[Quantity, ...]:
 def asked_gradients(problem: Problem) -> tuple[str, ...]:
     """The gradients a sheet asks for: `gradients:` as listed, else the parameters' (every symbol's
     with `gradients: all`)."""
-    if isinstance(problem.gradients, tuple):
-        return problem.gradients
-    if problem.gradients == "all":
+    if isinstance(problem.asked_gradients, tuple):
+        return problem.asked_gradients
+    if problem.asked_gradients == "all":
         data = problem.data.symbols if problem.data is not None else ()
         return tuple(n for n in problem.graph.symbols if n not in data)
     return problem.parameters

@@ -66,7 +66,7 @@ def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], paramete
         if isinstance(step, ChainStep):
             paths.setdefault(step.target, []).append(step)
     derived = list(paths)
-    asked = _asked(gradients, parameters, graph, derived)
+    asked = asked_names(gradients, parameters, graph, derived)
     needed: dict[str, None] = {}
     pending = list(asked)
     while pending:
@@ -93,7 +93,9 @@ def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], paramete
                 tuple(tuple(rows) for _, rows in sorted(layers.items())), depth)
 
 
-def _asked(gradients, parameters: Sequence[str], graph: Graph, derived: list[str]) -> list[str]:
+def asked_names(gradients, parameters: Sequence[str], graph: Graph, derived: list[str]) -> list[str]:
+    """The gradients asked, in the order asked: `gradients` ("all", a list of names, or None for the
+    parameters', every one where there are none) among those `derived`."""
     if gradients == "all" or (gradients is None and not parameters):
         return derived
     names = list(parameters) if gradients is None else list(gradients)

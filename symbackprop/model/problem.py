@@ -45,7 +45,7 @@ class Problem:
     #: Whether the problem writes some number as a fraction (1/3).
     fractions: bool = False
     #: The gradients asked for: "all", a list of names, or None for the parameters'.
-    gradients: str | tuple[str, ...] | None = None
+    asked_gradients: str | tuple[str, ...] | None = None
     #: The gradients derived in full: "all", a list of names, or None (the first of each layer
     #: beyond six parameters, else all); the others are rows of their layer's table.
     detail: str | tuple[str, ...] | None = None
@@ -81,3 +81,13 @@ class Problem:
         from ..engine.solution import solve_problem
 
         return solve_problem(self, kink, steps=steps, epochs=epochs, progress=progress)
+
+    def gradients(self, names: str | list[str] | None = None, digits: int = 15,
+                  kink: sp.Expr | None = None) -> dict:
+        """d loss / d name without steps, for autograders and large networks: the names asked
+        ("all", a list, or None for the problem's gradients:, else its parameters'), each an exact
+        flint `fmpq` where rational, else an `arb` ball certain to `digits` significant digits (a
+        SymPy expression where a symbol it depends on has no value)."""
+        from ..engine.solution import gradients_of
+
+        return gradients_of(self, names, digits, kink)

@@ -348,7 +348,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         notes=_notes(data.get("notes")), source=source, warnings=warnings, lines=lines, graph=graph,
         gates=gates, data=data_set, numbers=numbers, written=written,
         notation=_notation(data.get("notation"), names), form=form,
-        gradients=names_or_all(data.get("gradients"), "gradients"),
+        asked_gradients=names_or_all(data.get("gradients"), "gradients"),
         detail=names_or_all(data.get("detail"), "detail"),
         fractions=any(_writes_fractions(data.get(key)) for key in NUMBER_KEYS),
     )

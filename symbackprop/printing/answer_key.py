@@ -67,6 +67,13 @@ def _maybe_str(value: sp.Basic | None) -> str | None:
     return None if value is None else text(value)
 
 
+def gradients_only(problem, values: dict, kink: sp.Expr) -> dict[str, Any]:
+    """The answer key's gradients alone (Problem.gradients: no steps, no forward pass), each exact
+    where rational and its decimal to DECIMAL_DIGITS digits."""
+    return {"title": problem.title, "loss": problem.loss, "kink": text(kink),
+            "gradients": {name: exact_and_decimal(value) for name, value in values.items()}}
+
+
 def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[str, Any]:
     """The JSON answer key: every value as an exact SymPy string and a decimal string. Its
     gradients are those the worked solution derives (engine/teaching.py), in the same order: the
@@ -74,7 +81,7 @@ def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[
     "all" gives every one."""
     problem = solution.problem
     plan = teaching.plan(problem.graph, problem.loss, solution.steps, problem.parameters, problem.values,
-                         gradients=gradients if gradients is not None else problem.gradients)
+                         gradients=gradients if gradients is not None else problem.asked_gradients)
     names = list(plan.order)
     key: dict[str, Any] = {
         "title": problem.title,

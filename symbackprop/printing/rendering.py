@@ -288,7 +288,7 @@ def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIG
     statement = fmt                       # the problem and the tasks as given, never boxed
     if boxed:
         fmt = sheets.blanking(fmt, boxed)
-    plan = {"gradients": gradients if gradients is not None else problem.gradients,
+    plan = {"gradients": gradients if gradients is not None else problem.asked_gradients,
             "detail": detail if detail is not None else problem.detail, "delta": delta}
     # graph_boxes lets the template say why a graph too large for the page is not drawn.
     boxes = 0 if figure == "none" or layered is not None else diagram.box_count(solution)

@@ -1,0 +1,247 @@
+"""Exact gradients without steps: the graph compiled once to a tape of slots, then one forward and
+one reverse pass of plain loops over python-flint numbers (Problem.gradients, `--gradients-only`).
+
+The worked solution keeps every chain step as SymPy data; an autograder or a large network needs only
+the values. Here a rational stays an exact `fmpq` (a ReLU network on decimal data never leaves them)
+and an irrational one is an `arb` ball, the computation repeated at doubled precision until every
+gradient asked is certain to the digits asked. SymPy is used while compiling only: a weighted sum
+(w1*x1 + w2*x2 + b) needs none, since its local derivatives are its other factors; any other node
+has its local derivatives derived once per kind of node (sigmoid(_0), (_0 - _1)**2), by the same rules
+as the exact engine, and evaluated by the same certified operations (compiled.compile_expr).
+Where the tape cannot decide (a given node value, a value within its ball of a kink or of zero even at
+MAX_BITS) the exact engine solves the problem and its values are returned instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import sympy as sp
+from flint import arb, fmpq
+
+from ..arithmetic import certified
+from ..errors import ProblemError
+from ..model import rules
+from ..model.graph import Graph
+from ..model.symbols import symbol
+from .compiled import Closure, compile_expr, to_ball
+from .teaching import asked_names
+
+#: A gradient's value: exact where rational, else a ball certified to the digits asked.
+Value = fmpq | arb
+#: Working precisions tried in turn; beyond the last, the exact engine decides.
+FIRST_BITS, MAX_BITS = 128, 4096
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """A weighted sum: constant + sum of coefficient * a (* b), by slots (b is -1 for a lone a)."""
+
+    slot: int
+    constant: fmpq
+    terms: tuple[tuple[fmpq, int, int], ...]
+
+
+@dataclass(frozen=True)
+class _General:
+    """Any other node: its value, and d node / d input for each distinct input, as closures of the
+    input values (an environment of _0, _1, ... in the order of `inputs`)."""
+
+    slot: int
+    inputs: tuple[int, ...]
+    value: Closure
+    locals: tuple[Closure, ...]
+
+
+class Tape:
+    """The forward and reverse pass of `loss` over numbered slots: the symbols, then the nodes."""
+
+    def __init__(self, graph: Graph, order: list[str], kink: sp.Expr):
+        """`order`: graph.ancestors(loss), the loss first."""
+        loss, relevant = order[0], set(order)
+        self.symbols = [s for s in graph.symbols if s in relevant]
+        nodes = [n for n in graph.nodes.values() if n.name in relevant]
+        self.names = [*self.symbols, *(n.name for n in nodes)]
+        self.slot = {name: i for i, name in enumerate(self.names)}
+        self.loss = self.slot[loss]
+        self.program = [self._compiled(node.name, node.expr, kink) for node in nodes]
+
+    def _compiled(self, name: str, expr: sp.Expr, kink: sp.Expr) -> _Linear | _General:
+        slot = self.slot[name]
+        linear = _linear_terms(expr)
+        if linear is not None:
+            constant, terms = linear
+            return _Linear(slot, constant, tuple((c, self.slot[a], -1 if b is None else self.slot[b])
+                                                 for c, a, b in terms))
+        inputs = sorted(expr.free_symbols, key=lambda s: s.name)
+        value, locals_ = _kind(expr.xreplace({s: symbol(f"_{i}") for i, s in enumerate(inputs)}),
+                               len(inputs), kink)
+        return _General(slot, tuple(self.slot[s.name] for s in inputs), value, locals_)
+
+    def gradients(self, values: dict[str, Value]) -> tuple[list[Value], list[Value]]:
+        """Every slot's value and d loss / d slot, at the current working precision."""
+        v: list = [None] * len(self.names)
+        for i, name in enumerate(self.symbols):
+            v[i] = values[name]
+        for step in self.program:
+            if type(step) is _Linear:
+                total = step.constant
+                for c, a, b in step.terms:
+                    total += c * v[a] if b < 0 else c * v[a] * v[b]
+                v[step.slot] = total
+            else:
+                v[step.slot] = _evaluated(step.value, {f"_{k}": v[s] for k, s in enumerate(step.inputs)},
+                                          self.names[step.slot])
+        g: list = [fmpq(0)] * len(self.names)
+        g[self.loss] = fmpq(1)
+        for step in reversed(self.program):
+            upstream = g[step.slot]
+            if type(step) is _Linear:
+                for c, a, b in step.terms:
+                    scaled = upstream * c
+                    if b < 0:
+                        g[a] += scaled
+                    else:
+                        g[a] += scaled * v[b]
+                        g[b] += scaled * v[a]
+            else:
+                env = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
+                for s, local in zip(step.inputs, step.locals):
+                    g[s] += upstream * _evaluated(local, env, self.names[step.slot])
+        return v, g
+
+
+def _linear_terms(expr: sp.Expr) -> tuple[fmpq, list[tuple[fmpq, str, str | None]]] | None:
+    """A sum of names and products of two names, each with a rational coefficient, read off its
+    terms' arguments (SymPy puts a product's number first); None for anything else."""
+    if not expr.is_Add:
+        return None
+    constant, terms = fmpq(0), []
+    for term in expr.args:
+        if term.is_Symbol:
+            terms.append((_ONE, term.name, None))
+            continue
+        if term.is_Rational:
+            constant += fmpq(int(term.p), int(term.q))
+            continue
+        if not term.is_Mul:
+            return None
+        factors = term.args
+        coefficient = _ONE
+        if factors[0].is_Rational:
+            coefficient = fmpq(int(factors[0].p), int(factors[0].q))
+            factors = factors[1:]
+        if not (1 <= len(factors) <= 2 and all(f.is_Symbol for f in factors)):
+            return None
+        terms.append((coefficient, factors[0].name, factors[1].name if len(factors) == 2 else None))
+    return constant, terms
+
+
+_ONE = fmpq(1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _kind(expr: sp.Expr, count: int, kink: sp.Expr) -> tuple[Closure, tuple[Closure, ...]]:
+    """A kind of node (its inputs renamed _0, _1, ...): its value and its local derivatives, derived
+    once however many nodes share it (a layer of 128 sigmoids is one kind)."""
+    inputs = [symbol(f"_{i}") for i in range(count)]
+    return compile_expr(expr), tuple(compile_expr(rules.local_derivative(expr, x, kink)) for x in inputs)
+
+
+def _evaluated(closure: Closure, env: dict, node: str) -> Value:
+    try:
+        value = closure(env)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise ProblemError(f"node '{node}' cannot be evaluated at the given values: {exc}",
+                           key=f"nodes.{node}") from None
+    if isinstance(value, arb) and not value.is_finite():
+        raise certified.NeedMorePrecision(f"node '{node}' is not finite at this precision")
+    return value
+
+
+def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 15,
+              kink: sp.Expr | None = None) -> dict[str, Value]:
+    """d loss / d name for the names asked ("all", a list, or None for the problem's `gradients:`,
+    else its parameters'): exact `fmpq` where rational, else an `arb` ball that decides `digits`
+    significant digits; where a symbol has no value, a SymPy expression in it. A problem with data
+    gets its first batch's gradient (mean or sum)."""
+    kink = problem.kink if kink is None else kink
+    order = problem.graph.ancestors(problem.loss)
+    symbols = set(problem.graph.symbols)
+    missing = [s for s in order if s in symbols and s not in problem.values
+               and (problem.data is None or s not in problem.data.symbols)]
+    derived = order[1:]
+    if problem.data is not None:
+        # A batch's gradient is the examples' mean or sum, which only a symbol that is not data has.
+        derived = [n for n in derived if n in symbols and n not in problem.data.symbols]
+    asked = asked_names(problem.asked_gradients if names is None else names, problem.parameters,
+                        problem.graph, derived)
+    if problem.given or missing:
+        return _from_solution(problem, asked, kink, digits)
+    tape = Tape(problem.graph, order, kink)
+    rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
+    bits = FIRST_BITS
+    while bits <= MAX_BITS:
+        with certified.working_precision(bits):
+            try:
+                found = _batch(tape, problem, rows, asked)
+            except certified.NeedMorePrecision:
+                found = None
+        if found is not None and all(_decided(value, digits) for value in found.values()):
+            return found
+        bits *= 2
+    return _from_solution(problem, asked, kink, digits)
+
+
+def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str, Value]:
+    reduce = _reduction(problem)
+    per_example = []
+    for row in rows:
+        values = {name: to_ball(value) for name, value in {**problem.values, **row}.items()
+                  if name in tape.slot}
+        _, g = tape.gradients(values)
+        per_example.append([g[tape.slot[n]] if n in tape.slot else fmpq(0) for n in asked])
+    return {name: _exact_if_known(reduce([column[i] for column in per_example]))
+            for i, name in enumerate(asked)}
+
+
+def _exact_if_known(value: Value) -> Value:
+    """A ball of radius 0 came from exact operations only (0 times a sigmoid, sigmoid(0)): its
+    midpoint is the value, a rational, as the exact engine has it."""
+    if isinstance(value, arb) and value.is_exact():
+        mantissa, exponent = value.man_exp()
+        return fmpq(int(mantissa)) * fmpq(2) ** int(exponent)
+    return value
+
+
+def _reduction(problem) -> Callable[[list[Value]], Value]:
+    if problem.data is None:
+        return lambda terms: terms[0]
+    if problem.data.reduction == "mean":
+        return lambda terms: sum(terms[1:], terms[0]) / len(terms)
+    return lambda terms: sum(terms[1:], terms[0])
+
+
+def _decided(value: Value, digits: int) -> bool:
+    return isinstance(value, fmpq) or certified.rounded_ball(value, digits) is not None
+
+
+def _from_solution(problem, asked: list[str], kink: sp.Expr, digits: int) -> dict[str, Value]:
+    """The exact engine's values, as the tape's types: where a given value stands in for a node,
+    where a symbol has no value (its gradients are then SymPy expressions in it), or where no working
+    precision up to MAX_BITS decides a value (an exact zero not written as one, a kink met exactly
+    by an irrational value)."""
+    solution = problem.solve(kink=kink)
+    result = {}
+    for name in asked:
+        value = solution.gradients[name].value if name in solution.gradients else sp.S.Zero
+        if value.is_Rational:
+            result[name] = fmpq(int(value.p), int(value.q))
+        elif not value.is_number:
+            result[name] = value
+        else:
+            result[name] = certified.refine(value, lambda ball: certified.rounded_ball(ball, digits)
+                                            and ball, "cannot be rounded")
+    return result
