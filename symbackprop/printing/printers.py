@@ -85,9 +85,13 @@ def _multiplicity(n: int, factor: int) -> int:
     return count
 
 
+#: The bound below which str() writes an integer: made once, as 10**4000 costs more than the str().
+_STR_LIMIT = 10 ** 4000
+
+
 def _digit_string(n: int) -> str:
     """str(n) for n >= 0 of any length (Python refuses str() of an int of more than 4,300 digits)."""
-    if n < 10 ** 4000:
+    if n < _STR_LIMIT:
         return str(n)
     half = n.bit_length() * 3 // 20            # about half its digits (log10(2) = 0.301)
     high, low = divmod(n, 10 ** half)
