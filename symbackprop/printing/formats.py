@@ -111,15 +111,16 @@ class Format:
         shown, settings = self._settings(e)
         if settings is None:
             return printers.text(e, self.decimals, reader=True)
-        return printers.ReadableStrPrinter({**settings, "reader": True}).doprint(shown)
+        return printers.printed_text(shown, printers.frozen({**settings, "reader": True}))
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
         bare = {n: self.inside(v) for n, v in values.items()}
         shown, settings = self._settings(e)
-        return printers.SubstitutingStrPrinter(
-            names, bare, {**(settings or {"decimals": self.decimals}), "reader": True}).doprint(shown)
+        return printers.substituted_text(
+            shown, printers.frozen(names), printers.frozen(bare),
+            printers.frozen({**(settings or {"decimals": self.decimals}), "reader": True}))
 
     def symbol(self, name: str) -> str:
         return name
@@ -392,8 +393,7 @@ class MarkdownFormat(Format):
         shown, settings = self._settings(e)
         if settings is None:
             return printers.latex(e, self.decimals, self._notation_pairs)
-        names = printers.notation_names(shown, self._notation_pairs)
-        return printers.ReadableLatexPrinter({**settings, "symbol_names": names}).doprint(shown)
+        return printers.printed_latex(shown, printers.frozen(settings), self._notation_pairs)
 
     @property
     def _notation_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -408,8 +408,9 @@ class MarkdownFormat(Format):
         bare = {n: self._substitute(v) for n, v in values.items()}
         names = {n: self._bracketed(v, bare[n]) for n, v in values.items()}
         shown, settings = self._settings(e)
-        return printers.SubstitutingLatexPrinter(
-            names, bare, settings or {"decimals": self.decimals}, dict(self._notation_pairs)).doprint(shown)
+        return printers.substituted_latex(
+            shown, printers.frozen(names), printers.frozen(bare),
+            printers.frozen(settings or {"decimals": self.decimals}), tuple(sorted(self._notation_pairs)))
 
     def _substitute(self, value: sp.Expr) -> str:
         # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.

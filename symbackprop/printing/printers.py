@@ -317,6 +317,42 @@ def notation_names(expr: sp.Basic, notation: tuple[tuple[str, str], ...]) -> dic
     return {s: written[s.name] for s in expr.free_symbols if s.name in written}
 
 
+# --- kept printings -------------------------------------------------------------------------------
+# Each a function of its arguments alone (an expression, strings, settings as sorted pairs): a worked
+# solution prints the same definitions and substitutions in every format and in every solution of
+# the same problem, and SymPy's printers build them anew each time (most of a warm render).
+
+def frozen(mapping: Mapping) -> tuple:
+    """A mapping of names or settings as the kept printings take it: its sorted pairs."""
+    return tuple(sorted(mapping.items()))
+
+
+@functools.lru_cache(maxsize=65536)
+def printed_text(expr: sp.Basic, settings: tuple) -> str:
+    """The readable string of an expression with these settings (pairs, as `frozen` makes them)."""
+    return ReadableStrPrinter(dict(settings)).doprint(expr)
+
+
+@functools.lru_cache(maxsize=65536)
+def printed_latex(expr: sp.Basic, settings: tuple, notation: tuple[tuple[str, str], ...] = ()) -> str:
+    """The LaTeX of an expression with these settings, the lecturer's `notation` for its names."""
+    return ReadableLatexPrinter({**dict(settings),
+                                 "symbol_names": notation_names(expr, notation)}).doprint(expr)
+
+
+@functools.lru_cache(maxsize=65536)
+def substituted_text(expr: sp.Basic, names: tuple, bare: tuple, settings: tuple) -> str:
+    """SubstitutingStrPrinter's string, its `names`, `bare` and settings as sorted pairs."""
+    return SubstitutingStrPrinter(dict(names), dict(bare), dict(settings)).doprint(expr)
+
+
+@functools.lru_cache(maxsize=65536)
+def substituted_latex(expr: sp.Basic, names: tuple, bare: tuple, settings: tuple,
+                      notation: tuple[tuple[str, str], ...] = ()) -> str:
+    """SubstitutingLatexPrinter's LaTeX, its arguments as sorted pairs."""
+    return SubstitutingLatexPrinter(dict(names), dict(bare), dict(settings), dict(notation)).doprint(expr)
+
+
 # --- Unicode, for drawings read as plain text (Mermaid) ---------------------------------------------
 
 GREEK_LETTERS = {name: chr(0x3B1 + i) for i, name in enumerate(
