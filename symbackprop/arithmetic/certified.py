@@ -422,8 +422,10 @@ def refine(expr: sp.Expr, accept: Callable[[arb], object], what: str = "could no
 
 # Kept: a value's sign and digits are a function of the expression alone (equal expressions are
 # the same number), and a worked solution asks for the same values' digits in every format, in the
-# text and in the tables. A value that raises is not kept and raises again.
-@functools.lru_cache(maxsize=65536)
+# text and in the tables. A value that raises is not kept and raises again. A few thousand: a
+# worked solution's values fit, and a large network's answer key would otherwise keep tens of
+# thousands of temporary values alive (its peak memory is a goal of its own).
+@functools.lru_cache(maxsize=4096)
 def sign(expr: sp.Expr) -> int:
     """The sign of a numeric expression, certified: 1, -1, or 0 for an exact zero.
 
@@ -513,7 +515,7 @@ def _decimal_exponent(q: Fraction) -> int:
     return estimate
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def rounded(expr: sp.Expr, digits: int) -> Rounded:
     """A numeric expression's value rounded to `digits` significant digits, half to even, every digit
     certain: from the exact value for a rational, else from a ball narrow enough that both of its

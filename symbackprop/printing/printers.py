@@ -320,33 +320,34 @@ def notation_names(expr: sp.Basic, notation: tuple[tuple[str, str], ...]) -> dic
 # --- kept printings -------------------------------------------------------------------------------
 # Each a function of its arguments alone (an expression, strings, settings as sorted pairs): a worked
 # solution prints the same definitions and substitutions in every format and in every solution of
-# the same problem, and SymPy's printers build them anew each time (most of a warm render).
+# the same problem, and SymPy's printers build them anew each time (most of a warm render). A few
+# thousand each, as certified.rounded keeps: enough for a worked solution, little memory on a large one.
 
 def frozen(mapping: Mapping) -> tuple:
     """A mapping of names or settings as the kept printings take it: its sorted pairs."""
     return tuple(sorted(mapping.items()))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def printed_text(expr: sp.Basic, settings: tuple) -> str:
     """The readable string of an expression with these settings (pairs, as `frozen` makes them)."""
     return ReadableStrPrinter(dict(settings)).doprint(expr)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def printed_latex(expr: sp.Basic, settings: tuple, notation: tuple[tuple[str, str], ...] = ()) -> str:
     """The LaTeX of an expression with these settings, the lecturer's `notation` for its names."""
     return ReadableLatexPrinter({**dict(settings),
                                  "symbol_names": notation_names(expr, notation)}).doprint(expr)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def substituted_text(expr: sp.Basic, names: tuple, bare: tuple, settings: tuple) -> str:
     """SubstitutingStrPrinter's string, its `names`, `bare` and settings as sorted pairs."""
     return SubstitutingStrPrinter(dict(names), dict(bare), dict(settings)).doprint(expr)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def substituted_latex(expr: sp.Basic, names: tuple, bare: tuple, settings: tuple,
                       notation: tuple[tuple[str, str], ...] = ()) -> str:
     """SubstitutingLatexPrinter's LaTeX, its arguments as sorted pairs."""
