@@ -454,6 +454,8 @@ def _closed_form(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, Real), lambda e: _closed_form(e.definition))
 
 
+# Kept as sign and rounded are: the forward pass asks it of the same powers in every solution.
+@functools.lru_cache(maxsize=4096)
 def approximation(expr: sp.Expr, bits: int) -> Fraction:
     """The value to `bits` correct bits (relative), as an exact fraction of a ball's midpoint."""
     def accept(x: arb):
