@@ -65,6 +65,8 @@ def _is_plain_product(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and all(f.is_Symbol for f in term.args))
 
 
+# Kept: a solution writes the same values as decimals in every format and table.
+@functools.lru_cache(maxsize=4096)
 def terminating_decimal(p: int, q: int) -> str | None:
     """p/q written out exactly with integer arithmetic where q = 2^a 5^b, else None: a Decimal
     division rounds to its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
