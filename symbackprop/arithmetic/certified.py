@@ -20,6 +20,7 @@ to `register`, so that this floor imports nothing of the project.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -148,7 +149,8 @@ def _ball(expr: sp.Expr, bits: int, seen: dict) -> arb:
     elif expr.is_Rational:
         value = arb(fmpq(int(expr.p), int(expr.q)))
     elif expr.is_Float:
-        man, exp = expr._mpf_[1] * (-1 if expr._mpf_[0] else 1), expr._mpf_[2]
+        # int(): with gmpy2 installed, mpmath's mantissa is an mpz, which arb does not take.
+        man, exp = int(expr._mpf_[1]) * (-1 if expr._mpf_[0] else 1), int(expr._mpf_[2])
         value = arb(man) * arb(2) ** exp if man else arb(0)
     elif expr is sp.pi:
         value = arb.pi()
@@ -418,6 +420,12 @@ def refine(expr: sp.Expr, accept: Callable[[arb], object], what: str = "could no
         bits = min(2 * bits, MAX_BITS)
 
 
+# Kept: a value's sign and digits are a function of the expression alone (equal expressions are
+# the same number), and a worked solution asks for the same values' digits in every format, in the
+# text and in the tables. A value that raises is not kept and raises again. A few thousand: a
+# worked solution's values fit, and a large network's answer key would otherwise keep tens of
+# thousands of temporary values alive (its peak memory is a goal of its own).
+@functools.lru_cache(maxsize=4096)
 def sign(expr: sp.Expr) -> int:
     """The sign of a numeric expression, certified: 1, -1, or 0 for an exact zero.
 
@@ -446,6 +454,8 @@ def _closed_form(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, Real), lambda e: _closed_form(e.definition))
 
 
+# Kept as sign and rounded are: the forward pass asks it of the same powers in every solution.
+@functools.lru_cache(maxsize=4096)
 def approximation(expr: sp.Expr, bits: int) -> Fraction:
     """The value to `bits` correct bits (relative), as an exact fraction of a ball's midpoint."""
     def accept(x: arb):
@@ -507,6 +517,7 @@ def _decimal_exponent(q: Fraction) -> int:
     return estimate
 
 
+@functools.lru_cache(maxsize=4096)
 def rounded(expr: sp.Expr, digits: int) -> Rounded:
     """A numeric expression's value rounded to `digits` significant digits, half to even, every digit
     certain: from the exact value for a rational, else from a ball narrow enough that both of its

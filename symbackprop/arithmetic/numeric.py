@@ -10,6 +10,8 @@ ball that provably holds the value otherwise.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from flint import arb, fmpq
 
@@ -34,6 +36,16 @@ class NumericError(ValueError):
     """A value that is not a real number: division by zero, log of zero or of a negative number."""
 
 
+#: How many results each kept function below holds: a worked solution's values, its general forms and
+#: their parts fit; a large network's answer key keeps no tens of thousands of temporaries alive.
+KEPT = 4096
+
+
+# The functions kept below are each a function of the expression alone (a value that raises is not
+# kept, and raises again): a solution meets the same expressions in its forward pass, its reverse
+# pass and each format, and a warm process meets them again in every solution of the same problem.
+
+@functools.lru_cache(maxsize=KEPT)
 def size(expr: sp.Basic, cap: int = 10**9) -> int:
     """Number of nodes in the expression tree, counting no further than `cap`."""
     count = 0
@@ -49,6 +61,7 @@ def too_long(number: sp.Rational) -> bool:
     return max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > MAX_EXACT_BITS
 
 
+@functools.lru_cache(maxsize=KEPT)
 def settle(expr: sp.Expr) -> sp.Expr:
     """The form in which a computed value is carried: exact where short, else a certified Real.
 
@@ -97,6 +110,7 @@ def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
     return rebuild(expr)
 
 
+@functools.lru_cache(maxsize=KEPT)
 def carried(value: sp.Expr) -> sp.Expr:
     """A computed value as the solver carries it: settled where it is a number; a value that still
     holds symbols expanded (2*x_n, not 2*(x_n + 0)) so that equal values look alike."""
@@ -130,9 +144,7 @@ def check_magnitude(expr: sp.Expr, known: dict | None = None) -> None:
     checked before the parts that contain them, so every estimate below works on numbers already
     known to be of sensible size.
     """
-    for sub in sp.postorder_traversal(expr):
-        if not (sub.is_Pow or sub.func is sp.exp or sub.func is sp.log):
-            continue
+    for sub in _powers_and_logs(expr):
         args = [a.xreplace(known) if known else a for a in sub.args]
         if sub.func is sp.log:
             if known is not None:
@@ -148,6 +160,13 @@ def check_magnitude(expr: sp.Expr, known: dict | None = None) -> None:
                 _check_real_power(base, exponent)
             if power_digits(base, exponent) > MAX_DIGITS:
                 raise NumericError(f"the power {sub} has more than {MAX_DIGITS} digits at these values")
+
+
+@functools.lru_cache(maxsize=KEPT)
+def _powers_and_logs(expr: sp.Expr) -> tuple[sp.Expr, ...]:
+    """The powers, exps and logs in expr, inner ones first (postorder): what check_magnitude checks."""
+    return tuple(sub for sub in sp.postorder_traversal(expr)
+                 if sub.is_Pow or sub.func is sp.exp or sub.func is sp.log)
 
 
 # The two ways real values make a complex one. Refused before SymPy builds it, because max and min
@@ -218,6 +237,11 @@ def decimal_string(expr: sp.Expr | arb | fmpq, digits: int = DECIMAL_DIGITS) -> 
             raise NumericError(f"a value of the run, {expr.str(5)}, lies too close to a rounding "
                                f"boundary to be written certainly with {digits} digits")
         return certified.layout(rounded, digits)
+    return _decimal_text(expr, digits)
+
+
+@functools.lru_cache(maxsize=KEPT)
+def _decimal_text(expr: sp.Expr, digits: int) -> str | None:
     if not expr.is_number:
         return None
     return _certainly(lambda: certified.decimal_text(expr, digits), expr)

@@ -10,6 +10,8 @@ values are used, so the reduced form is exact wherever the targets sum to 1; the
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from ..model.graph import Graph
@@ -25,7 +27,7 @@ def reduce_logit(name: str, general: sp.Expr | None, graph: Graph,
     if general is None or not consumers or not all(_squashes(graph.nodes[c].expr) for c in consumers):
         return None
     outputs = [graph.nodes[c].symbol for c in consumers]
-    expanded = sp.expand(sp.cancel(general))
+    expanded = _cancelled(general)
     collected, reduced, targets = None, expanded, ()
     for output in outputs:
         coefficient = expanded.coeff(output)
@@ -40,9 +42,21 @@ def reduce_logit(name: str, general: sp.Expr | None, graph: Graph,
             else:
                 reduced = collected
             break
-    if sp.count_ops(reduced) >= sp.count_ops(general):
+    if _operations(reduced) >= _operations(general):
         return None
     return Reduction(reduced, collected, targets)
+
+
+# Kept per expression: each solve of a problem meets the same general forms again (a warm worked
+# solution, every variant of a homework), and cancelling them is most of the reverse pass's time.
+@functools.lru_cache(maxsize=4096)
+def _cancelled(general: sp.Expr) -> sp.Expr:
+    return sp.expand(sp.cancel(general))
+
+
+@functools.lru_cache(maxsize=4096)
+def _operations(expr: sp.Expr) -> int:
+    return sp.count_ops(expr)
 
 
 def _squashes(expr: sp.Expr) -> bool:

@@ -52,6 +52,9 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
     return tuple(path) or (Chain,)
 
 
+# Kept: a function of its arguments alone (a node's expression, a symbol, the kink convention), and
+# every solve of the same problem (a warm worked solution, a homework's variants) asks it again.
+@lru_cache(maxsize=4096)
 def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     """d expr / d wrt in general form, its kinks valued `kink` at exactly 0."""
     # Of a sum, only the terms that hold wrt: a weighted sum of n inputs is then differentiated in

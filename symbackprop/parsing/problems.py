@@ -6,6 +6,8 @@ expressions go through `expressions.py`, numbers through `expressions.parse_numb
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any, Mapping
@@ -144,6 +146,18 @@ def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     a small file stand for billions of entries, and a long integer would be converted by PyYAML with
     Python's int(), which is quadratic for sexagesimal 1:2:3... and refuses more than 4,300 digits.
     """
+    # PyYAML's pure-Python parser is most of a load; the same file loaded again (a warm worked
+    # solution, the checks of one problem) is parsed once. A copy: the caller may change what it gets.
+    data, lines = _read_yaml(text, source)
+    return copy.deepcopy(data), dict(lines)
+
+
+#: Texts parsed and kept: a few, since a text may be as long as MAX_FILE_BYTES.
+KEPT_TEXTS = 8
+
+
+@functools.lru_cache(maxsize=KEPT_TEXTS)
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     try:
         # Inside the try: the reader rejects control characters already when the loader is made.
         loader = _Loader(text)

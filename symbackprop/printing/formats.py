@@ -8,6 +8,7 @@ so that it cannot inject TeX commands or HTML.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -111,15 +112,16 @@ class Format:
         shown, settings = self._settings(e)
         if settings is None:
             return printers.text(e, self.decimals, reader=True)
-        return printers.ReadableStrPrinter({**settings, "reader": True}).doprint(shown)
+        return printers.printed_text(shown, printers.frozen({**settings, "reader": True}))
 
     def substituted(self, e: sp.Basic, values: dict[str, sp.Expr]) -> str:
         """e with each named input written as its value, keeping e's own shape: (3 - 2)**2."""
         names = {n: self.factor(v, bracket_fractions=True) for n, v in values.items()}
         bare = {n: self.inside(v) for n, v in values.items()}
         shown, settings = self._settings(e)
-        return printers.SubstitutingStrPrinter(
-            names, bare, {**(settings or {"decimals": self.decimals}), "reader": True}).doprint(shown)
+        return printers.substituted_text(
+            shown, printers.frozen(names), printers.frozen(bare),
+            printers.frozen({**(settings or {"decimals": self.decimals}), "reader": True}))
 
     def symbol(self, name: str) -> str:
         return name
@@ -213,22 +215,11 @@ class Format:
         if isinstance(value, Decimal):
             value = fmpq(*Fraction(value).as_integer_ratio())
         places = self.style.places if digits is None else None
-        if places is not None:
-            digits, widest = _digits_for_places(value, places), 10 ** 6
-            if digits < 1:
-                # Below half a unit of the last place (or just above): rounded at 40 digits first,
-                # which could round twice only within 10^-40 of a tie.
-                tiny = Decimal(numeric.decimal_string(value, 40)).quantize(Decimal(1).scaleb(-places))
-                return format(tiny, "f") if keep_zeros else _strip(format(tiny, "f")) or "0"
-        digits = digits or self.digits
-        rounded = Decimal(numeric.decimal_string(value, digits))
-        if not rounded:
-            return format(Decimal(0).scaleb(-places), "f") if places and keep_zeros else "0"
-        exponent = rounded.adjusted()
-        strip = (lambda text: text) if keep_zeros else _strip
-        if (-4 <= exponent or places is not None) and exponent < (widest or digits):
-            return strip(format(rounded, "f"))
-        return self.times_ten_to(strip(format(rounded.scaleb(-exponent), "f")), exponent)
+        arguments = (value, digits or self.digits, places, widest, keep_zeros)
+        # A SymPy value is written in every format and table alike: kept. A ball or a long run's
+        # rational (a table of a run) is met once.
+        written = _kept_decimal(*arguments) if isinstance(value, sp.Basic) else _decimal(*arguments)
+        return written if isinstance(written, str) else self.times_ten_to(*written)
 
     def signed(self, value: sp.Expr, digits: int) -> str:
         """A difference with its sign to `digits` digits, as a solution writes decimals: an exact
@@ -392,8 +383,7 @@ class MarkdownFormat(Format):
         shown, settings = self._settings(e)
         if settings is None:
             return printers.latex(e, self.decimals, self._notation_pairs)
-        names = printers.notation_names(shown, self._notation_pairs)
-        return printers.ReadableLatexPrinter({**settings, "symbol_names": names}).doprint(shown)
+        return printers.printed_latex(shown, printers.frozen(settings), self._notation_pairs)
 
     @property
     def _notation_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -408,8 +398,9 @@ class MarkdownFormat(Format):
         bare = {n: self._substitute(v) for n, v in values.items()}
         names = {n: self._bracketed(v, bare[n]) for n, v in values.items()}
         shown, settings = self._settings(e)
-        return printers.SubstitutingLatexPrinter(
-            names, bare, settings or {"decimals": self.decimals}, dict(self._notation_pairs)).doprint(shown)
+        return printers.substituted_latex(
+            shown, printers.frozen(names), printers.frozen(bare),
+            printers.frozen(settings or {"decimals": self.decimals}), tuple(sorted(self._notation_pairs)))
 
     def _substitute(self, value: sp.Expr) -> str:
         # Measured without its brackets, so that -2/5 stays a fraction wherever 2/5 does.
@@ -618,6 +609,30 @@ FORMAT_BY_NAME = {f.name: f for f in (Format, MarkdownFormat, LatexFormat)}
 def significant_digits(value: sp.Rational) -> int:
     """Significant digits of a terminating decimal (60 for one that does not terminate within 60)."""
     return len(certified.rounded(value, 60).digits.rstrip("0"))
+
+
+def _decimal(value: sp.Expr | arb | fmpq, digits: int, places: int | None, widest: int | None,
+             keep_zeros: bool) -> str | tuple[str, int]:
+    """Format.decimal's number: its text, or the mantissa and exponent of scientific notation,
+    which each format writes its own way (Format.times_ten_to)."""
+    if places is not None:
+        digits, widest = _digits_for_places(value, places), 10 ** 6
+        if digits < 1:
+            # Below half a unit of the last place (or just above): rounded at 40 digits first,
+            # which could round twice only within 10^-40 of a tie.
+            tiny = Decimal(numeric.decimal_string(value, 40)).quantize(Decimal(1).scaleb(-places))
+            return format(tiny, "f") if keep_zeros else _strip(format(tiny, "f")) or "0"
+    rounded = Decimal(numeric.decimal_string(value, digits))
+    if not rounded:
+        return format(Decimal(0).scaleb(-places), "f") if places and keep_zeros else "0"
+    exponent = rounded.adjusted()
+    strip = (lambda text: text) if keep_zeros else _strip
+    if (-4 <= exponent or places is not None) and exponent < (widest or digits):
+        return strip(format(rounded, "f"))
+    return strip(format(rounded.scaleb(-exponent), "f")), exponent
+
+
+_kept_decimal = functools.lru_cache(maxsize=4096)(_decimal)
 
 
 def _digits_for_places(value, places: int) -> int:

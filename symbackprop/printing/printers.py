@@ -65,6 +65,8 @@ def _is_plain_product(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and all(f.is_Symbol for f in term.args))
 
 
+# Kept: a solution writes the same values as decimals in every format and table.
+@functools.lru_cache(maxsize=4096)
 def terminating_decimal(p: int, q: int) -> str | None:
     """p/q written out exactly with integer arithmetic where q = 2^a 5^b, else None: a Decimal
     division rounds to its context's 28 digits (1/2 - 5e-41 would be written 0.5)."""
@@ -85,9 +87,13 @@ def _multiplicity(n: int, factor: int) -> int:
     return count
 
 
+#: The bound below which str() writes an integer: made once, as 10**4000 costs more than the str().
+_STR_LIMIT = 10 ** 4000
+
+
 def _digit_string(n: int) -> str:
     """str(n) for n >= 0 of any length (Python refuses str() of an int of more than 4,300 digits)."""
-    if n < 10 ** 4000:
+    if n < _STR_LIMIT:
         return str(n)
     half = n.bit_length() * 3 // 20            # about half its digits (log10(2) = 0.301)
     high, low = divmod(n, 10 ** half)
@@ -311,6 +317,43 @@ def notation_names(expr: sp.Basic, notation: tuple[tuple[str, str], ...]) -> dic
         return {}
     written = dict(notation)
     return {s: written[s.name] for s in expr.free_symbols if s.name in written}
+
+
+# --- kept printings -------------------------------------------------------------------------------
+# Each a function of its arguments alone (an expression, strings, settings as sorted pairs): a worked
+# solution prints the same definitions and substitutions in every format and in every solution of
+# the same problem, and SymPy's printers build them anew each time (most of a warm render). A few
+# thousand each, as certified.rounded keeps: enough for a worked solution, little memory on a large one.
+
+def frozen(mapping: Mapping) -> tuple:
+    """A mapping of names or settings as the kept printings take it: its sorted pairs."""
+    return tuple(sorted(mapping.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def printed_text(expr: sp.Basic, settings: tuple) -> str:
+    """The readable string of an expression with these settings (pairs, as `frozen` makes them)."""
+    return ReadableStrPrinter(dict(settings)).doprint(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def printed_latex(expr: sp.Basic, settings: tuple, notation: tuple[tuple[str, str], ...] = ()) -> str:
+    """The LaTeX of an expression with these settings, the lecturer's `notation` for its names."""
+    return ReadableLatexPrinter({**dict(settings),
+                                 "symbol_names": notation_names(expr, notation)}).doprint(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def substituted_text(expr: sp.Basic, names: tuple, bare: tuple, settings: tuple) -> str:
+    """SubstitutingStrPrinter's string, its `names`, `bare` and settings as sorted pairs."""
+    return SubstitutingStrPrinter(dict(names), dict(bare), dict(settings)).doprint(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def substituted_latex(expr: sp.Basic, names: tuple, bare: tuple, settings: tuple,
+                      notation: tuple[tuple[str, str], ...] = ()) -> str:
+    """SubstitutingLatexPrinter's LaTeX, its arguments as sorted pairs."""
+    return SubstitutingLatexPrinter(dict(names), dict(bare), dict(settings), dict(notation)).doprint(expr)
 
 
 # --- Unicode, for drawings read as plain text (Mermaid) ---------------------------------------------

@@ -197,6 +197,9 @@ MAX_LINE_LENGTH = 70
 NUMBER_LENGTH = 8
 
 
+# Kept per string: the same mathematics is measured in Markdown and LaTeX, once for the line it would
+# join and again for its own, and again in every solution of the same problem.
+@functools.lru_cache(maxsize=4096)
 def visible_length(latex: str) -> int:
     """Roughly how many characters wide LaTeX is typeset: braces, \\left and \\right dropped, a
     function's name counted as its letters and any other command as one character, and a fraction
@@ -217,8 +220,14 @@ def visible_length(latex: str) -> int:
 def break_sum(latex: str, line_length: int = MAX_LINE_LENGTH) -> list[str]:
     """Split LaTeX at top-level ' + ' and ' - ' (outside every bracket and brace) into pieces at most
     line_length characters wide where possible; each later piece starts with its sign."""
+    return list(_pieces(latex, line_length))
+
+
+# A tuple, kept as visible_length is: a caller that changed a kept list would change the next result.
+@functools.lru_cache(maxsize=4096)
+def _pieces(latex: str, line_length: int) -> tuple[str, ...]:
     if visible_length(latex) <= line_length or r"\begin{bmatrix}" in latex:
-        return [latex]                   # a matrix's rows hold signs that are no place to break
+        return (latex,)                  # a matrix's rows hold signs that are no place to break
     cuts, depth = [], 0
     for i, char in enumerate(latex):
         if char in "{(":
@@ -234,7 +243,7 @@ def break_sum(latex: str, line_length: int = MAX_LINE_LENGTH) -> list[str]:
             pieces.append(latex[start:cut].strip())
             start = cut
     pieces.append(latex[start:].strip())
-    return pieces
+    return tuple(pieces)
 
 
 def render(solution: Solution, format: str = "txt", *, digits: int = DEFAULT_DIGITS,
