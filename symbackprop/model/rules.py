@@ -22,16 +22,24 @@ from .steps import Branch
 
 def check_supported(expr: sp.Expr, where: str) -> None:
     """Raise a ProblemError naming any operation in expr that a node may not use."""
-    for sub in sp.preorder_traversal(expr):
+    # In preorder, as the error names the first such part; atoms (most of a weighted sum's tree)
+    # are not visited, and each operation is looked up once.
+    usable_functions = set()
+    pending = [expr]
+    while pending:
+        sub = pending.pop()
         if sub.is_Atom:
             continue
-        try:
-            usable = row(sub.func).in_nodes
-        except NoRowError:
-            usable = False
-        if not usable:
-            raise ProblemError(f"'{sub}' uses {sub.func.__name__}, which has no derivative rule",
-                               key=where)
+        if sub.func not in usable_functions:
+            try:
+                usable = row(sub.func).in_nodes
+            except NoRowError:
+                usable = False
+            if not usable:
+                raise ProblemError(f"'{sub}' uses {sub.func.__name__}, which has no derivative rule",
+                                   key=where)
+            usable_functions.add(sub.func)
+        pending.extend(a for a in reversed(sub.args) if not a.is_Atom)
 
 
 def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
