@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import sympy as sp
+from flint import fmpq
 
 from ..arithmetic import numeric
 from ..errors import ProblemError
@@ -39,11 +40,15 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     known: dict[sp.Symbol, sp.Expr] = {symbol(name): value for name, value in values.items()}
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
+    exact: dict[sp.Symbol, fmpq] = {}
     for node in graph.nodes.values():
         inputs = tuple((name, known[symbol(name)]) for name in node.inputs if symbol(name) in known)
         try:
-            numeric.check_magnitude(node.expr, known)
-            computed = numeric.settle(numeric.substitute(node.expr, known))
+            computed = _weighted_sum_value(node.expr, known, exact)
+            if computed is None:
+                numeric.check_magnitude(node.expr, known)
+                computed = numeric.substitute(node.expr, known)
+            computed = numeric.settle(computed)
         except numeric.NumericError as exc:
             if node.name in given:
                 computed = None
@@ -59,6 +64,57 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
             steps[node.name] = ForwardStep(node.name, node.expr, inputs, value)
         known[node.symbol] = value
     return ForwardPass(steps, known, facts)
+
+
+def _weighted_sum_value(expr: sp.Expr, known: dict[sp.Symbol, sp.Expr],
+                        exact: dict[sp.Symbol, fmpq]) -> sp.Rational | None:
+    """The value of a sum of symbols and products of two symbols whose values are all rational,
+    added up in flint's rationals (`exact` keeps each symbol's, as a layer reads its inputs once per
+    unit); None for any other expression or value. The same number SymPy's substitution gives
+    (it has no power, exp or log for check_magnitude to refuse), without building a SymPy sum of
+    products: that took most of the forward pass of 64-128-128-10."""
+    if not expr.is_Add:
+        return None
+    total = fmpq(0)
+    try:
+        for term in expr.args:
+            if term.is_Symbol:
+                total += exact[term] if term in exact else _exact(term, known, exact)
+            elif term.is_Mul and len(term.args) == 2:
+                a, b = term.args
+                total += ((exact[a] if a in exact else _exact(a, known, exact))
+                          * (exact[b] if b in exact else _exact(b, known, exact)))
+            else:
+                return None
+    except _NotRational:
+        return None
+    return _sympy_rational(total)
+
+
+class _NotRational(Exception):
+    pass
+
+
+def _exact(name: sp.Expr, known: dict[sp.Symbol, sp.Expr], exact: dict[sp.Symbol, fmpq]) -> fmpq:
+    value = known.get(name) if name.is_Symbol else None
+    if not isinstance(value, sp.Rational):
+        raise _NotRational
+    exact[name] = fmpq(int(value.p), int(value.q))
+    return exact[name]
+
+
+def _sympy_rational(value: fmpq) -> sp.Rational:
+    return sp.Rational(int(value.p), int(value.q))
+
+
+def _rational_sum(values: list[sp.Expr]) -> sp.Rational | None:
+    """sp.Add(*values) where every value is rational, added in flint's rationals; else None."""
+    total = fmpq(0)
+    for value in values:
+        if not isinstance(value, sp.Rational):
+            return None
+        total += fmpq(int(value.p), int(value.q))
+    return _sympy_rational(total)
 
 
 def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
@@ -90,7 +146,8 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
                 general = general if numeric.size(general, MAX_GENERAL_SIZE) <= MAX_GENERAL_SIZE else None
             reduction = reduce_logit(name, general, graph, fwd.known)
             general = general if reduction is None else reduction.reduced
-            value = _settled(sp.Add(*(p.value for p in paths)), name)
+            value = _rational_sum([p.value for p in paths])
+            value = _settled(sp.Add(*(p.value for p in paths)) if value is None else value, name)
             steps.append(SumStep(name, tuple(p.via for p in paths), general, value, reduction))
             gradients[name] = Gradient(general, value)
     return gradients, steps
@@ -100,6 +157,9 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
                 kink: sp.Expr, by_expression: dict[sp.Expr, sp.Symbol], reused: bool) -> ChainStep:
     consumer = graph.nodes[via]
     wrt = symbol(name)
+    direct = rules.weighted_input(consumer.expr, wrt)
+    if direct is not None:
+        return _weighted_input_step(name, via, upstream, fwd, reused, *direct)
     local_general = rules.local_derivative(consumer.expr, wrt, kink)
     local, branches = rules.settle_branches(local_general, consumer.expr, fwd.known, fwd.facts, kink)
     # Write the derivative in the reader's names: sigmoid(z)*(1 - sigmoid(z)) becomes h*(1 - h).
@@ -118,6 +178,23 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
         local=local, local_value=local_value, upstream=upstream.general,
         upstream_value=upstream.value, general=general, value=value, branches=branches,
         reused=reused, local_general=None if local_general == local else local_general,
+    )
+
+
+def _weighted_input_step(name: str, via: str, upstream: Gradient, fwd: ForwardPass, reused: bool,
+                         local: sp.Expr, rule_keys: tuple[str, ...]) -> ChainStep:
+    """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_input):
+    no kink to settle, nothing for the reader's names to replace, no general form apart from it."""
+    local_value = _settled(fwd.known.get(local, local), via)
+    general = None
+    if upstream.general is not None:
+        general = upstream.general * local
+        if numeric.size(general, MAX_GENERAL_SIZE) > MAX_GENERAL_SIZE:
+            general = None
+    return ChainStep(
+        target=name, via=via, rules=rule_keys, local=local, local_value=local_value,
+        upstream=upstream.general, upstream_value=upstream.value, general=general,
+        value=_settled(upstream.value * local_value, via), reused=reused,
     )
 
 
