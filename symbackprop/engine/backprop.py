@@ -125,13 +125,21 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
     gradients: dict[str, Gradient] = {loss: Gradient(sp.S.One, sp.S.One)}
     steps: list[ChainStep | SumStep] = []
     by_expression = {node.expr: node.symbol for node in graph.nodes.values() if not node.expr.is_Atom}
+    weighted_inputs: dict[str, dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]] = {}
     for name in order[1:]:
         paths = []
+        wrt = symbol(name)
         for via in graph.consumers[name]:
             if via not in relevant:
                 continue
-            paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
-                                     reused=via != loss))
+            if via not in weighted_inputs:
+                weighted_inputs[via] = rules.weighted_inputs(graph.nodes[via].expr)
+            direct = weighted_inputs[via].get(wrt)
+            if direct is not None:
+                paths.append(_weighted_input_step(name, via, gradients[via], fwd, via != loss, *direct))
+            else:
+                paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
+                                         reused=via != loss))
         if len(paths) == 1:
             reduction = reduce_logit(name, paths[0].general, graph, fwd.known)
             if reduction is not None:
@@ -157,9 +165,6 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
                 kink: sp.Expr, by_expression: dict[sp.Expr, sp.Symbol], reused: bool) -> ChainStep:
     consumer = graph.nodes[via]
     wrt = symbol(name)
-    direct = rules.weighted_input(consumer.expr, wrt)
-    if direct is not None:
-        return _weighted_input_step(name, via, upstream, fwd, reused, *direct)
     local_general = rules.local_derivative(consumer.expr, wrt, kink)
     local, branches = rules.settle_branches(local_general, consumer.expr, fwd.known, fwd.facts, kink)
     # Write the derivative in the reader's names: sigmoid(z)*(1 - sigmoid(z)) becomes h*(1 - h).
@@ -183,7 +188,7 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
 
 def _weighted_input_step(name: str, via: str, upstream: Gradient, fwd: ForwardPass, reused: bool,
                          local: sp.Expr, rule_keys: tuple[str, ...]) -> ChainStep:
-    """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_input):
+    """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_inputs):
     no kink to settle, nothing for the reader's names to replace, no general form apart from it."""
     local_value = _settled(fwd.known.get(local, local), via)
     general = None

@@ -60,26 +60,36 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
     return tuple(path) or (Chain,)
 
 
-def weighted_input(expr: sp.Expr, wrt: sp.Symbol) -> tuple[sp.Expr, tuple[str, ...]] | None:
-    """The local derivative and gate rules' keys where expr is a sum whose one term holding wrt is
-    wrt (rule add; derivative 1) or wrt times one other symbol (add, multiply; the other symbol:
-    w*x + b by w is x); else None. What local_derivative, settle_branches and gate_rules give for
-    such a term, read off directly: they are nine in ten of a network's steps."""
+def weighted_inputs(expr: sp.Expr) -> dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]:
+    """Each symbol whose one term in the sum expr is the symbol itself (gate rule add; local
+    derivative 1) or the symbol times one other symbol (add, multiply; the other symbol: w*x + b by
+    w is x), mapped to that derivative and the rules' keys: what local_derivative, settle_branches
+    and gate_rules give for it, read off the terms once per node. They are nine in ten of a
+    network's steps. Every other symbol, and every other expression, is left to them. Not kept
+    here (a network's tables hold a tuple per weight): the reverse pass keeps them while it runs."""
     if not expr.is_Add:
-        return None
-    holding = _args_holding(expr, wrt)
-    if len(holding) != 1:
-        return None
-    term = holding[0]
-    if _same(term, wrt):
-        return sp.S.One, _ADD
-    if term.is_Mul and len(term.args) == 2:
-        a, b = term.args
-        if _same(a, wrt) and b.is_Symbol:
-            return b, _ADD_MULTIPLY
-        if _same(b, wrt) and a.is_Symbol:
-            return a, _ADD_MULTIPLY
-    return None
+        return {}
+    result: dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]] = {}
+    for wrt, holding in _symbols_and_terms(expr).items():
+        if len(holding) != 1:
+            continue
+        term = holding[0]
+        if _same(term, wrt):
+            result[wrt] = (sp.S.One, _ADD)
+        elif term.is_Mul and len(term.args) == 2:
+            a, b = term.args
+            if _same(a, wrt) and b.is_Symbol:
+                result[wrt] = (b, _ADD_MULTIPLY)
+            elif _same(b, wrt) and a.is_Symbol:
+                result[wrt] = (a, _ADD_MULTIPLY)
+    return result
+
+
+def _symbols_and_terms(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
+    """Every symbol of a sum with the terms _args_holding gives for it."""
+    if len(expr.args) > 8:
+        return _terms_by_symbol(expr)
+    return {s: tuple(_args_holding(expr, s)) for s in expr.free_symbols}
 
 
 _ADD = (BY_FUNCTION[sp.Add].key,)
@@ -191,6 +201,10 @@ def _args_holding(expr: sp.Expr, wrt: sp.Symbol) -> list[sp.Expr]:
 def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     """Each symbol of a sum mapped to the terms that hold it, built once per node: asking every term
     of a weighted sum for every one of its inputs would take fan-in squared."""
+    return _terms_by_symbol(expr)
+
+
+def _terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     index: dict[sp.Symbol, list[sp.Expr]] = {}
     for term in expr.args:
         for s in term.free_symbols:
