@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import multiprocessing
+import pickle
 import random
 import string
 
@@ -333,3 +334,14 @@ def test_weighted_sums_read_without_the_parser_equal_the_general_path(monkeypatc
     monkeypatch.setattr(expressions, "weighted_sum_terms", lambda text: None)
     monkeypatch.setattr(expressions, "_is_name_or_product_of_two", lambda term: False)
     assert {text: both(text) for text in texts} == fast
+
+
+def test_a_name_becomes_the_symbol_sympy_makes():
+    """model/symbols.symbol builds its symbols directly, sharing one real symbol's assumptions."""
+    for name in ["x", "w1_2_3", "ybar", "real_template"]:
+        ours, theirs = symbol(name), sp.Symbol(name, real=True)
+        assert ours == theirs and hash(ours) == hash(theirs) and sp.srepr(ours) == sp.srepr(theirs)
+        assert ours._hashable_content() == theirs._hashable_content()
+        assert ours.assumptions0 == theirs.assumptions0 and ours.is_real and ours.is_positive is None
+        assert pickle.loads(pickle.dumps(ours)) == theirs
+        assert sp.diff(ours**2, theirs) == 2 * theirs

@@ -121,5 +121,5 @@ def test_a_chain_steps_answer_key_entry_is_the_generic_one(problem: Path):
     chains = [step for step in steps if type(step) is ChainStep]
     assert chains
     for step in chains:
-        fast, generic = answer_key._chain_dict(step), answer_key._step_dict(step)
+        fast, generic = answer_key._chain_dict(step, answer_key._Written()), answer_key._step_dict(step)
         assert list(fast.items()) == list(generic.items())
