@@ -14,6 +14,7 @@ import sympy as sp
 import yaml
 
 from ..arithmetic import numeric
+from ..budget import collection_paused
 from ..errors import ProblemError, reject_unknown_keys
 from ..model import notation as notation_module
 from ..model.data import Dataset
@@ -240,7 +241,8 @@ def _children(node: yaml.Node, path: str, lines: dict[str, int]) -> list[tuple[y
 
 def _from_mapping(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -> Problem:
     try:
-        return _build(data, source, lines)
+        with collection_paused():
+            return _build(data, source, lines)
     except ProblemError as exc:
         raise exc.located(source=source, line=lines.get(exc.key or "")) from None
 

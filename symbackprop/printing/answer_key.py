@@ -9,6 +9,7 @@ from typing import Any
 import sympy as sp
 
 from ..arithmetic import numeric
+from ..budget import collection_paused
 from ..engine import teaching
 from ..engine.solution import Solution
 from ..engine.training import Run
@@ -129,6 +130,11 @@ def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[
     gradients are those the worked solution derives (engine/teaching.py), in the same order: the
     asked ones (`gradients`, else the problem's, else the parameters') and the nodes' they need;
     "all" gives every one."""
+    with collection_paused():
+        return _build(solution, gradients)
+
+
+def _build(solution: Solution, gradients: str | list[str] | None) -> dict[str, Any]:
     problem = solution.problem
     numbers = _Numbers()
     plan = teaching.plan(problem.graph, problem.loss, solution.steps, problem.parameters, problem.values,
