@@ -190,7 +190,11 @@ def _weighted_input_step(name: str, via: str, upstream: Gradient, fwd: ForwardPa
                          local: sp.Expr, rule_keys: tuple[str, ...]) -> ChainStep:
     """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_inputs):
     no kink to settle, nothing for the reader's names to replace, no general form apart from it."""
-    local_value = _settled(fwd.known.get(local, local), via)
+    local_value = fwd.known.get(local, local)
+    if not isinstance(local_value, sp.Rational):
+        # A rational value in `known` is settled already: computed by the forward pass, or given
+        # in the problem, whose numbers are refused past MAX_DIGITS where they are read.
+        local_value = _settled(local_value, via)
     general = None
     if upstream.general is not None:
         general = upstream.general * local

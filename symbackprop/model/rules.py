@@ -207,7 +207,15 @@ def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
 def _terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     index: dict[sp.Symbol, list[sp.Expr]] = {}
     for term in expr.args:
-        for s in term.free_symbols:
+        # A name, or a product of names (w*x: its factors are distinct, w*w being a power), holds
+        # its own symbols; free_symbols would build sets to say so.
+        if term.is_Symbol:
+            symbols = (term,)
+        elif term.is_Mul and all(f.is_Symbol for f in term.args):
+            symbols = term.args
+        else:
+            symbols = term.free_symbols
+        for s in symbols:
             index.setdefault(s, []).append(term)
     return {s: tuple(terms) for s, terms in index.items()}
 
