@@ -378,11 +378,13 @@ def names_or_all(raw: Any, key: str) -> str | tuple[str, ...] | None:
 def _writes_fractions(raw: Any) -> bool:
     """Whether any number under this key is written as a fraction (1/3), so the solution keeps
     fractions where a value does not terminate."""
+    if isinstance(raw, str):        # first: most are, and the Mapping test is an ABC's (slow)
+        return not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
     if isinstance(raw, Mapping):
         return any(_writes_fractions(v) for v in raw.values())
     if isinstance(raw, (list, tuple)):
         return any(_writes_fractions(v) for v in raw)
-    return isinstance(raw, str) and not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
+    return False
 
 
 def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
