@@ -11,6 +11,7 @@ alpha, as `torch.nn.functional.leaky_relu`.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Iterable
 
 import sympy as sp
 
@@ -69,27 +70,23 @@ def weighted_inputs(expr: sp.Expr) -> dict[sp.Symbol, tuple[sp.Expr, tuple[str, 
     here (a network's tables hold a tuple per weight): the reverse pass keeps them while it runs."""
     if not expr.is_Add:
         return {}
-    result: dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]] = {}
-    for wrt, holding in _symbols_and_terms(expr).items():
-        if len(holding) != 1:
-            continue
-        term = holding[0]
-        if _same(term, wrt):
-            result[wrt] = (sp.S.One, _ADD)
-        elif term.is_Mul and len(term.args) == 2:
+    # One pass over the terms: a name gives itself, a product of two names gives each of them the
+    # other, any other term marks its symbols as not read off; a symbol in two terms neither.
+    found: dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]] | None] = {}
+    twice = set()
+    for term in expr.args:
+        if term.is_Symbol:
+            pairs: Iterable = ((term, (sp.S.One, _ADD)),)
+        elif term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
             a, b = term.args
-            if _same(a, wrt) and b.is_Symbol:
-                result[wrt] = (b, _ADD_MULTIPLY)
-            elif _same(b, wrt) and a.is_Symbol:
-                result[wrt] = (a, _ADD_MULTIPLY)
-    return result
-
-
-def _symbols_and_terms(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
-    """Every symbol of a sum with the terms _args_holding gives for it."""
-    if len(expr.args) > 8:
-        return _terms_by_symbol(expr)
-    return {s: tuple(_args_holding(expr, s)) for s in expr.free_symbols}
+            pairs = ((a, (b, _ADD_MULTIPLY)), (b, (a, _ADD_MULTIPLY)))
+        else:
+            pairs = ((s, None) for s in term.free_symbols)
+        for s, entry in pairs:
+            if s in found:
+                twice.add(s)
+            found[s] = entry
+    return {s: entry for s, entry in found.items() if entry is not None and s not in twice}
 
 
 _ADD = (BY_FUNCTION[sp.Add].key,)
@@ -201,10 +198,6 @@ def _args_holding(expr: sp.Expr, wrt: sp.Symbol) -> list[sp.Expr]:
 def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     """Each symbol of a sum mapped to the terms that hold it, built once per node: asking every term
     of a weighted sum for every one of its inputs would take fan-in squared."""
-    return _terms_by_symbol(expr)
-
-
-def _terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     index: dict[sp.Symbol, list[sp.Expr]] = {}
     for term in expr.args:
         # A name, or a product of names (w*x: its factors are distinct, w*w being a power), holds
