@@ -366,9 +366,10 @@ def _weighted_sum_as_written(expr: sp.Add, first: dict[str, int], absent: int) -
         a, b = term.args
         at_a, at_b = first.get(a.name, absent), first.get(b.name, absent)
         if at_b < at_a:
-            a, b, at_a = b, a, at_b
-        # What Mul(a, b, evaluate=False) builds (it runs no postprocessor for plain symbols).
-        placed.append((at_a, sp.Mul._from_args((a, b), True)))
+            # What Mul(b, a, evaluate=False) builds (it runs no postprocessor for plain symbols).
+            placed.append((at_b, sp.Mul._from_args((b, a), True)))
+        else:
+            placed.append((at_a, term))      # already in written order (w1*x1): the same product
     placed.sort(key=lambda entry: entry[0])
     return sp.Add(*(term for _, term in placed), evaluate=False)
 
