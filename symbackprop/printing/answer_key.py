@@ -27,6 +27,10 @@ class _Numbers:
         self.written: dict[tuple[type, Any], dict[str, str | None]] = {}
 
     def __call__(self, value: Any) -> dict[str, str | None]:
+        return dict(self.strings(value))
+
+    def strings(self, value: Any) -> dict[str, str | None]:
+        """The exact and decimal strings, as exact_and_decimal gives them; not to be changed."""
         try:
             key = (type(value), value)
             written = self.written.get(key)
@@ -34,16 +38,16 @@ class _Numbers:
             return exact_and_decimal(value)
         if written is None:
             written = self.written[key] = exact_and_decimal(value)
-        return dict(written)
+        return written
 
 
 def _forward_dict(forward: dict[str, ForwardStep], numbers: _Numbers) -> dict[str, Any]:
-    return {name: {"expr": text(step.definition), **numbers(step.value), "given": step.given}
+    return {name: {"expr": text(step.definition), **numbers.strings(step.value), "given": step.given}
             for name, step in forward.items()}
 
 
 def _gradients_dict(gradients: dict[str, Gradient], names: list[str], numbers: _Numbers) -> dict[str, Any]:
-    return {name: {"symbolic": None if g.general is None else text(g.general), **numbers(g.value)}
+    return {name: {"symbolic": None if g.general is None else text(g.general), **numbers.strings(g.value)}
             for name, g in ((n, gradients[n]) for n in names if n in gradients)}
 
 
