@@ -115,14 +115,17 @@ class _Written:
     unit repeat its gradient and each input's value, and 164,000 fresh strings took 9 MiB."""
 
     def __init__(self):
-        #: id of the value -> (the value, kept so that its id stays its own; its string).
-        self.strings: dict[int, tuple[Any, Any]] = {}
+        #: id of the value -> its string. Ids stay their values' own while the key is built: the
+        #: solution holds every step, and the steps their values.
+        self.strings: dict[int, Any] = {}
 
     def __call__(self, value: Any) -> Any:
-        known = self.strings.get(id(value))
-        if known is None:
-            known = self.strings[id(value)] = (value, text(value) if isinstance(value, sp.Basic) else value)
-        return known[1]
+        if value is None:
+            return None
+        written = self.strings.get(id(value))
+        if written is None:
+            written = self.strings[id(value)] = text(value) if isinstance(value, sp.Basic) else value
+        return written
 
 
 def _maybe_str(value: sp.Basic | None) -> str | None:
