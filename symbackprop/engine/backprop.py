@@ -42,7 +42,8 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
     exact: dict[sp.Symbol, fmpq] = {}
     for node in graph.nodes.values():
-        inputs = tuple((name, known[symbol(name)]) for name in node.inputs if symbol(name) in known)
+        inputs = tuple((name, value) for name in node.inputs
+                       if (value := known.get(symbol(name))) is not None)
         try:
             computed = _weighted_sum_value(node.expr, known, exact)
             if computed is None:
