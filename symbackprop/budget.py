@@ -9,6 +9,7 @@ elsewhere (Windows, a web server's worker thread) there is no limit rather than 
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -76,3 +77,21 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         sys.unraisablehook = previous_hook
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a large structure is built (a problem, its
+    reverse pass, its answer key), and set back as it was afterwards.
+
+    The collector runs after every few hundred new objects and now and then walks every object
+    alive; building the 52,000 steps of a 64-128-128-10 network and their answer key made it run a
+    thousand times and take a third of the time (1.1 of 3.3 s). What is built here holds no cycles
+    to free, and any garbage with cycles made meanwhile is collected once the collector is back."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -21,6 +21,7 @@ from symbackprop.cli import main
 from symbackprop.errors import ProblemError
 from symbackprop.model.operations import (BY_FUNCTION, BY_KEY, BY_NAME, Kinked, NoRowError, Sign,
                                           Softplus, row)
+from symbackprop.model import rules
 from symbackprop.model.symbols import symbol
 from symbackprop.parsing.expressions import FUNCTIONS, ExpressionError, parse_expression
 from symbackprop.printing.diagram import draw
@@ -348,3 +349,27 @@ def test_a_given_leaky_relu_output_is_read_back_by_its_own_row():
     text = problem.solve().render("txt")
     assert ("w*x = -3 (the given h = -0.3 is leaky_relu(w*x, 0.1) and negative, so its input is "
             "that value divided by alpha): leaky ReLU is on its slope-alpha side.") in text
+
+
+@pytest.mark.parametrize("text", [
+    "w1*x1 + w2*x2 + b", "w1*x1 + w1*x2 + b", "a*b + relu(a) + c", "2*a + b*c", "a*b*c + d + e*f",
+    "x*w + b + x", "a + b", "w*x + (y - t)**2 + max(w, 0)",
+    " + ".join(f"w{i}*h{i}" for i in range(20)) + " + b + h3*v",
+])
+def test_weighted_inputs_are_what_the_general_rules_give(text):
+    """rules.weighted_inputs reads a weighted sum's local derivatives and gate rules off its terms;
+    for every symbol it answers for, they are what local_derivative, settle_branches and gate_rules
+    give, and it answers for every symbol whose one term is the symbol or it times another."""
+    expr = parse_expression(text)
+    table = rules.weighted_inputs(expr)
+    for s in expr.free_symbols:
+        derivative = rules.local_derivative(expr, s, sp.S.Zero)
+        holding = [t for t in expr.args if t.has(s)]
+        simple = len(holding) == 1 and (holding[0] == s or (
+            holding[0].is_Mul and len(holding[0].args) == 2 and all(f.is_Symbol for f in holding[0].args)))
+        assert (s in table) == simple, s
+        if s in table:
+            local, keys = table[s]
+            assert local == derivative
+            assert rules.settle_branches(derivative, expr, {}, {}, sp.S.Zero) == (derivative, ())
+            assert keys == tuple(r.key for r in rules.gate_rules(expr, s))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import builtins
 import multiprocessing
+import pickle
+import random
 import string
 
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 import symbackprop
 from symbackprop.model import functions as fn
+from symbackprop.parsing import expressions
 from symbackprop.parsing.expressions import ExpressionError, parse_expression
 from symbackprop.model.symbols import symbol
 
@@ -305,3 +308,40 @@ def test_a_product_of_two_symbols_is_the_one_sympy_builds(a, b):
     expected = sp.Mul(sp.Symbol(a, real=True), sp.Symbol(b, real=True))
     assert built == expected and built.args == expected.args and str(built) == str(expected)
     assert hash(built) == hash(expected) and built.is_commutative
+
+
+def test_weighted_sums_read_without_the_parser_equal_the_general_path(monkeypatch):
+    """A sum of names and products of two names is built directly (weighted_sum_terms); it must be
+    the very expression, and the written order, that Python's parser and SymPy's Add give."""
+    rng = random.Random(1)
+    names = ["a", "b", "x1", "x10", "x2", "w1_1_10", "w1_1_2", "b1", "A", "Z", "z_", "ybar", "w10"]
+    texts = ["w1*x1 + w2*x2 + b", "x*w + b + a*c", "b + a*b", "a*b + b*a", "a*a + b", "a + relu*b",
+             "a + lambda*b", "a * b+c", " c + a  *  b ", "a*b*c + d", "a + 2*b", "a+\tb"]
+    for _ in range(400):
+        terms = [rng.choice(names) + rng.choice(["*", " * "]) + rng.choice(names) if rng.random() < .6
+                 else rng.choice(names) for _ in range(rng.randint(2, 9))]
+        texts.append(rng.choice([" + ", "+"]).join(terms))
+
+    def both(text):
+        try:
+            expr = expressions.parse_expression(text)
+        except expressions.ExpressionError as exc:
+            return str(exc)
+        return sp.srepr(expr), sp.srepr(expressions.in_written_order(expr, text))
+
+    fast = {text: both(text) for text in texts}
+    assert sum(expressions.weighted_sum_terms(t) is not None for t in texts) > 200
+    monkeypatch.setattr(expressions, "weighted_sum_terms", lambda text: None)
+    monkeypatch.setattr(expressions, "_is_name_or_product_of_two", lambda term: False)
+    assert {text: both(text) for text in texts} == fast
+
+
+def test_a_name_becomes_the_symbol_sympy_makes():
+    """model/symbols.symbol builds its symbols directly, sharing one real symbol's assumptions."""
+    for name in ["x", "w1_2_3", "ybar", "real_template"]:
+        ours, theirs = symbol(name), sp.Symbol(name, real=True)
+        assert ours == theirs and hash(ours) == hash(theirs) and sp.srepr(ours) == sp.srepr(theirs)
+        assert ours._hashable_content() == theirs._hashable_content()
+        assert ours.assumptions0 == theirs.assumptions0 and ours.is_real and ours.is_positive is None
+        assert pickle.loads(pickle.dumps(ours)) == theirs
+        assert sp.diff(ours**2, theirs) == 2 * theirs

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import sympy as sp
+from flint import fmpq
 
 from ..arithmetic import numeric
 from ..errors import ProblemError
@@ -39,11 +40,16 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     known: dict[sp.Symbol, sp.Expr] = {symbol(name): value for name, value in values.items()}
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
+    exact: dict[sp.Symbol, fmpq] = {}
     for node in graph.nodes.values():
-        inputs = tuple((name, known[symbol(name)]) for name in node.inputs if symbol(name) in known)
+        inputs = tuple((name, value) for name in node.inputs
+                       if (value := known.get(symbol(name))) is not None)
         try:
-            numeric.check_magnitude(node.expr, known)
-            computed = numeric.settle(numeric.substitute(node.expr, known))
+            computed = _weighted_sum_value(node.expr, known, exact)
+            if computed is None:
+                numeric.check_magnitude(node.expr, known)
+                computed = numeric.substitute(node.expr, known)
+            computed = numeric.settle(computed)
         except numeric.NumericError as exc:
             if node.name in given:
                 computed = None
@@ -61,6 +67,57 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     return ForwardPass(steps, known, facts)
 
 
+def _weighted_sum_value(expr: sp.Expr, known: dict[sp.Symbol, sp.Expr],
+                        exact: dict[sp.Symbol, fmpq]) -> sp.Rational | None:
+    """The value of a sum of symbols and products of two symbols whose values are all rational,
+    added up in flint's rationals (`exact` keeps each symbol's, as a layer reads its inputs once per
+    unit); None for any other expression or value. The same number SymPy's substitution gives
+    (it has no power, exp or log for check_magnitude to refuse), without building a SymPy sum of
+    products: that took most of the forward pass of 64-128-128-10."""
+    if not expr.is_Add:
+        return None
+    total = fmpq(0)
+    try:
+        for term in expr.args:
+            if term.is_Symbol:
+                total += exact[term] if term in exact else _exact(term, known, exact)
+            elif term.is_Mul and len(term.args) == 2:
+                a, b = term.args
+                total += ((exact[a] if a in exact else _exact(a, known, exact))
+                          * (exact[b] if b in exact else _exact(b, known, exact)))
+            else:
+                return None
+    except _NotRational:
+        return None
+    return _sympy_rational(total)
+
+
+class _NotRational(Exception):
+    pass
+
+
+def _exact(name: sp.Expr, known: dict[sp.Symbol, sp.Expr], exact: dict[sp.Symbol, fmpq]) -> fmpq:
+    value = known.get(name) if name.is_Symbol else None
+    if not isinstance(value, sp.Rational):
+        raise _NotRational
+    exact[name] = fmpq(int(value.p), int(value.q))
+    return exact[name]
+
+
+def _sympy_rational(value: fmpq) -> sp.Rational:
+    return sp.Rational(int(value.p), int(value.q))
+
+
+def _rational_sum(values: list[sp.Expr]) -> sp.Rational | None:
+    """sp.Add(*values) where every value is rational, added in flint's rationals; else None."""
+    total = fmpq(0)
+    for value in values:
+        if not isinstance(value, sp.Rational):
+            return None
+        total += fmpq(int(value.p), int(value.q))
+    return _sympy_rational(total)
+
+
 def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
              ) -> tuple[dict[str, Gradient], list[ChainStep | SumStep]]:
     """Gradients of the loss for every node and symbol it depends on, and the steps that made them."""
@@ -69,13 +126,21 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
     gradients: dict[str, Gradient] = {loss: Gradient(sp.S.One, sp.S.One)}
     steps: list[ChainStep | SumStep] = []
     by_expression = {node.expr: node.symbol for node in graph.nodes.values() if not node.expr.is_Atom}
+    weighted_inputs: dict[str, dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]] = {}
     for name in order[1:]:
         paths = []
+        wrt = symbol(name)
         for via in graph.consumers[name]:
             if via not in relevant:
                 continue
-            paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
-                                     reused=via != loss))
+            if via not in weighted_inputs:
+                weighted_inputs[via] = rules.weighted_inputs(graph.nodes[via].expr)
+            direct = weighted_inputs[via].get(wrt)
+            if direct is not None:
+                paths.append(_weighted_input_step(name, via, gradients[via], fwd, via != loss, *direct))
+            else:
+                paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
+                                         reused=via != loss))
         if len(paths) == 1:
             reduction = reduce_logit(name, paths[0].general, graph, fwd.known)
             if reduction is not None:
@@ -90,7 +155,8 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
                 general = general if numeric.size(general, MAX_GENERAL_SIZE) <= MAX_GENERAL_SIZE else None
             reduction = reduce_logit(name, general, graph, fwd.known)
             general = general if reduction is None else reduction.reduced
-            value = _settled(sp.Add(*(p.value for p in paths)), name)
+            value = _rational_sum([p.value for p in paths])
+            value = _settled(sp.Add(*(p.value for p in paths)) if value is None else value, name)
             steps.append(SumStep(name, tuple(p.via for p in paths), general, value, reduction))
             gradients[name] = Gradient(general, value)
     return gradients, steps
@@ -119,6 +185,28 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
         upstream_value=upstream.value, general=general, value=value, branches=branches,
         reused=reused, local_general=None if local_general == local else local_general,
     )
+
+
+def _weighted_input_step(name: str, via: str, upstream: Gradient, fwd: ForwardPass, reused: bool,
+                         local: sp.Expr, rule_keys: tuple[str, ...]) -> ChainStep:
+    """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_inputs):
+    no kink to settle, nothing for the reader's names to replace, no general form apart from it."""
+    local_value = fwd.known.get(local, local)
+    if not isinstance(local_value, sp.Rational):
+        # A rational value in `known` is settled already: computed by the forward pass, or given
+        # in the problem, whose numbers are refused past MAX_DIGITS where they are read.
+        local_value = _settled(local_value, via)
+    general = None
+    if upstream.general is not None:
+        general = upstream.general * local
+        if numeric.size(general, MAX_GENERAL_SIZE) > MAX_GENERAL_SIZE:
+            general = None
+    value = upstream.value * local_value
+    if not isinstance(value, sp.Rational) or numeric.too_long(value):
+        value = _settled(value, via)            # what carried() does to a short rational: nothing
+    # Positional (the fields' order): keywords take half as long again, 52,000 times a network.
+    return ChainStep(name, via, rule_keys, local, local_value, upstream.general, upstream.value, general,
+                     value, (), reused)
 
 
 def _settled(expr: sp.Expr, node: str) -> sp.Expr:

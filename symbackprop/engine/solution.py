@@ -13,6 +13,7 @@ import sympy as sp
 
 from ..arithmetic import numeric
 from ..arithmetic.numeric import NumericError
+from ..budget import collection_paused
 from ..errors import ProblemError
 from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep, UpdateStep
 from ..model.symbols import symbol
@@ -116,39 +117,41 @@ def solve(problem: "Problem", kink: sp.Expr, steps: int | None = None, epochs: i
           progress: Callable[[int], None] | None = None) -> Solution:
     """The first update in full (every example of the first batch); with `steps` (even 1), the run
     of that many updates too."""
-    graph = problem.graph
-    rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
-    indices = [0] if problem.data is None else list(problem.data.batch(0))
-    examples = []
-    for index, row in zip(indices, rows):
-        fwd = backprop.forward(graph, {**problem.values, **row}, problem.given)
-        gradients, chain = backprop.backward(graph, problem.loss, fwd, kink)
-        examples.append(Example(index, row, fwd.steps, gradients, chain))
-    gradients = examples[0].gradients if problem.data is None else _batch_gradients(problem, examples)
-    batch_loss = None if problem.data is None else numeric.carried(
-        problem.data.reduce([e.forward[problem.loss].value for e in examples]))
-    updates: list[UpdateStep] = []
-    after_update: dict[str, sp.Expr] = {}
-    batch_loss_after = None
-    if problem.learning_rate is not None:
-        eta = problem.learning_rate
-        new_values = dict(problem.values)
-        for name in problem.parameters:
-            gradient = gradients.get(name, Gradient(sp.S.Zero, sp.S.Zero)).value
-            old = problem.values.get(name, symbol(name))
-            new = numeric.carried(old - eta * gradient)
-            updates.append(UpdateStep(name, old, eta, gradient, new))
-            new_values[name] = new
-        # Given values belong to the old weights, so the second pass recomputes every node.
-        try:
-            seconds = [backprop.forward(graph, {**new_values, **row}, {}) for row in rows]
-        except ProblemError as exc:
-            raise ProblemError(f"after the update: {exc.message}", key=exc.key) from None
-        if problem.data is None:
-            after_update = {name: step.value for name, step in seconds[0].steps.items()}
-        else:
-            batch_loss_after = numeric.carried(problem.data.reduce(
-                [second.steps[problem.loss].value for second in seconds]))
+    # The first update builds every step; the run after it is numeric, and long.
+    with collection_paused():
+        graph = problem.graph
+        rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
+        indices = [0] if problem.data is None else list(problem.data.batch(0))
+        examples = []
+        for index, row in zip(indices, rows):
+            fwd = backprop.forward(graph, {**problem.values, **row}, problem.given)
+            gradients, chain = backprop.backward(graph, problem.loss, fwd, kink)
+            examples.append(Example(index, row, fwd.steps, gradients, chain))
+        gradients = examples[0].gradients if problem.data is None else _batch_gradients(problem, examples)
+        batch_loss = None if problem.data is None else numeric.carried(
+            problem.data.reduce([e.forward[problem.loss].value for e in examples]))
+        updates: list[UpdateStep] = []
+        after_update: dict[str, sp.Expr] = {}
+        batch_loss_after = None
+        if problem.learning_rate is not None:
+            eta = problem.learning_rate
+            new_values = dict(problem.values)
+            for name in problem.parameters:
+                gradient = gradients.get(name, Gradient(sp.S.Zero, sp.S.Zero)).value
+                old = problem.values.get(name, symbol(name))
+                new = numeric.carried(old - eta * gradient)
+                updates.append(UpdateStep(name, old, eta, gradient, new))
+                new_values[name] = new
+            # Given values belong to the old weights, so the second pass recomputes every node.
+            try:
+                seconds = [backprop.forward(graph, {**new_values, **row}, {}) for row in rows]
+            except ProblemError as exc:
+                raise ProblemError(f"after the update: {exc.message}", key=exc.key) from None
+            if problem.data is None:
+                after_update = {name: step.value for name, step in seconds[0].steps.items()}
+            else:
+                batch_loss_after = numeric.carried(problem.data.reduce(
+                    [second.steps[problem.loss].value for second in seconds]))
     run = None
     if steps is not None:
         run = training.run(problem, steps, kink, epochs=epochs, progress=progress)

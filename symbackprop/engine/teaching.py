@@ -28,7 +28,7 @@ MAX_DETAILED = 6
 _NET_NAME = re.compile(r"(?:net|z|s|in|a)(?:_(?P<named>[A-Za-z0-9_]+)|(?P<numbered>[0-9][0-9_]*))\Z")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """A parameter in its layer's table: dE/dw = (dE/d unit) * (d unit/dw)."""
 
@@ -37,7 +37,7 @@ class Row:
     step: ChainStep
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     #: The names whose gradient is derived, in teaching order (the loss itself left out).
     order: tuple[str, ...]

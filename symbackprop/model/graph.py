@@ -36,6 +36,8 @@ class Graph:
     symbols: tuple[str, ...]
     #: For every node and symbol, the nodes that use it directly, in forward order.
     consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ancestors() by name, found once: loading, the reverse pass and the teaching plan each ask.
+    _ancestors: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, definitions: dict[str, sp.Expr], gates: bool = False) -> "Graph":
@@ -78,6 +80,11 @@ class Graph:
         reverse pass reaches, so that dE/dw5 follows dE/dnet_o1 as in the lecture notes; symbols that
         the named node uses directly (targets) come last.
         """
+        if name not in self._ancestors:
+            self._ancestors[name] = self._find_ancestors(name)
+        return list(self._ancestors[name])
+
+    def _find_ancestors(self, name: str) -> list[str]:
         seen = {name}
         stack = [name]
         while stack:

@@ -11,6 +11,7 @@ alpha, as `torch.nn.functional.leaky_relu`.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Iterable
 
 import sympy as sp
 
@@ -22,16 +23,24 @@ from .steps import Branch
 
 def check_supported(expr: sp.Expr, where: str) -> None:
     """Raise a ProblemError naming any operation in expr that a node may not use."""
-    for sub in sp.preorder_traversal(expr):
+    # In preorder, as the error names the first such part; atoms (most of a weighted sum's tree)
+    # are not visited, and each operation is looked up once.
+    usable_functions = set()
+    pending = [expr]
+    while pending:
+        sub = pending.pop()
         if sub.is_Atom:
             continue
-        try:
-            usable = row(sub.func).in_nodes
-        except NoRowError:
-            usable = False
-        if not usable:
-            raise ProblemError(f"'{sub}' uses {sub.func.__name__}, which has no derivative rule",
-                               key=where)
+        if sub.func not in usable_functions:
+            try:
+                usable = row(sub.func).in_nodes
+            except NoRowError:
+                usable = False
+            if not usable:
+                raise ProblemError(f"'{sub}' uses {sub.func.__name__}, which has no derivative rule",
+                                   key=where)
+            usable_functions.add(sub.func)
+        pending.extend(a for a in reversed(sub.args) if not a.is_Atom)
 
 
 def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
@@ -50,6 +59,38 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
         path.append(operation)
         expr = _strip_coefficient(holding[0])
     return tuple(path) or (Chain,)
+
+
+def weighted_inputs(expr: sp.Expr) -> dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]:
+    """Each symbol whose one term in the sum expr is the symbol itself (gate rule add; local
+    derivative 1) or the symbol times one other symbol (add, multiply; the other symbol: w*x + b by
+    w is x), mapped to that derivative and the rules' keys: what local_derivative, settle_branches
+    and gate_rules give for it, read off the terms once per node. They are nine in ten of a
+    network's steps. Every other symbol, and every other expression, is left to them. Not kept
+    here (a network's tables hold a tuple per weight): the reverse pass keeps them while it runs."""
+    if not expr.is_Add:
+        return {}
+    # One pass over the terms: a name gives itself, a product of two names gives each of them the
+    # other, any other term marks its symbols as not read off; a symbol in two terms neither.
+    found: dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]] | None] = {}
+    twice = set()
+    for term in expr.args:
+        if term.is_Symbol:
+            pairs: Iterable = ((term, (sp.S.One, _ADD)),)
+        elif term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
+            a, b = term.args
+            pairs = ((a, (b, _ADD_MULTIPLY)), (b, (a, _ADD_MULTIPLY)))
+        else:
+            pairs = ((s, None) for s in term.free_symbols)
+        for s, entry in pairs:
+            if s in found:
+                twice.add(s)
+            found[s] = entry
+    return {s: entry for s, entry in found.items() if entry is not None and s not in twice}
+
+
+_ADD = (BY_FUNCTION[sp.Add].key,)
+_ADD_MULTIPLY = (BY_FUNCTION[sp.Add].key, BY_FUNCTION[sp.Mul].key)
 
 
 # Kept: a function of its arguments alone (a node's expression, a symbol, the kink convention), and
@@ -162,7 +203,15 @@ def _add_terms_by_symbol(expr: sp.Add) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
     of a weighted sum for every one of its inputs would take fan-in squared."""
     index: dict[sp.Symbol, list[sp.Expr]] = {}
     for term in expr.args:
-        for s in term.free_symbols:
+        # A name, or a product of names (w*x: its factors are distinct, w*w being a power), holds
+        # its own symbols; free_symbols would build sets to say so.
+        if term.is_Symbol:
+            symbols = (term,)
+        elif term.is_Mul and all(f.is_Symbol for f in term.args):
+            symbols = term.args
+        else:
+            symbols = term.free_symbols
+        for s in symbols:
             index.setdefault(s, []).append(term)
     return {s: tuple(terms) for s, terms in index.items()}
 

@@ -16,6 +16,7 @@ import sympy as sp
 import yaml
 
 from ..arithmetic import numeric
+from ..budget import collection_paused
 from ..errors import ProblemError, reject_unknown_keys
 from ..model import notation as notation_module
 from ..model.data import Dataset
@@ -254,7 +255,8 @@ def _children(node: yaml.Node, path: str, lines: dict[str, int]) -> list[tuple[y
 
 def _from_mapping(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -> Problem:
     try:
-        return _build(data, source, lines)
+        with collection_paused():
+            return _build(data, source, lines)
     except ProblemError as exc:
         raise exc.located(source=source, line=lines.get(exc.key or "")) from None
 
@@ -390,11 +392,13 @@ def names_or_all(raw: Any, key: str) -> str | tuple[str, ...] | None:
 def _writes_fractions(raw: Any) -> bool:
     """Whether any number under this key is written as a fraction (1/3), so the solution keeps
     fractions where a value does not terminate."""
+    if isinstance(raw, str):        # first: most are, and the Mapping test is an ABC's (slow)
+        return not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
     if isinstance(raw, Mapping):
         return any(_writes_fractions(v) for v in raw.values())
     if isinstance(raw, (list, tuple)):
         return any(_writes_fractions(v) for v in raw)
-    return isinstance(raw, str) and not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
+    return False
 
 
 def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
