@@ -108,7 +108,8 @@ def solve_problem(problem: "Problem", kink: sp.Expr | None = None, *, steps: int
 def gradients_of(problem: "Problem", names=None, digits: int = 15, kink: sp.Expr | None = None) -> dict:
     """Problem.gradients: exact gradients without steps (tape.py), errors located in the file."""
     try:
-        return tape.gradients(problem, names, digits, kink)
+        with collection_paused():               # the tape is tens of thousands of tuples
+            return tape.gradients(problem, names, digits, kink)
     except ProblemError as exc:
         raise exc.located(source=problem.source, line=problem.lines.get(exc.key or "")) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import sympy as sp
 
@@ -53,7 +54,7 @@ class Problem:
     form: str = "scalar"
     #: Each node written as text, unevaluated in the text's term order (w1*i1 + w2*i2 + b1), for
     #: printing; the derivation uses `nodes`.
-    written: dict[str, sp.Expr] = field(default_factory=dict)
+    written: Mapping[str, sp.Expr] = field(default_factory=dict)
     #: The lecturer's LaTeX for a name (a node, a symbol, or a key of notation.EXTRA_KEYS such as
     #: eta), checked by notation.refusal: net_h1 -> z^{(1)}_1. LaTeX and Markdown use it; text does not.
     notation: dict[str, str] = field(default_factory=dict)

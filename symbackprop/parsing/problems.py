@@ -28,9 +28,9 @@ from . import layers as layers_module
 from .data import read_dataset
 from .expressions import (
     MAX_NUMBER_LENGTH,
+    WrittenOrder,
     check_name,
     from_sympy,
-    in_written_order,
     parse_expression,
     parse_number,
 )
@@ -445,15 +445,16 @@ def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[st
     return dataset
 
 
-def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], dict[str, sp.Expr]]:
-    """The nodes, and each written one in its text's term order for printing (in_written_order)."""
+def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], WrittenOrder]:
+    """The nodes, and each written one in its text's term order for printing (in_written_order,
+    made when first printed)."""
     if not isinstance(node_texts, Mapping) or not node_texts:
         raise ProblemError("nodes: must map node names to expressions, for example  y: relu(w3*x_n)",
                            key="nodes")
     if len(node_texts) > MAX_NODES:
         raise ProblemError(f"{len(node_texts)} nodes is more than the {MAX_NODES} allowed", key="nodes")
     nodes: dict[str, sp.Expr] = {}
-    written: dict[str, sp.Expr] = {}
+    texts: dict[str, str] = {}
     for name, text in node_texts.items():
         key = f"nodes.{name}"
         check_name_at(name, "node name", key)
@@ -464,13 +465,13 @@ def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], dict[str, sp.Expr]]:
                 expr = parse_number(text)
             else:
                 expr = parse_expression(text)
-                written[name] = in_written_order(expr, text)
+                texts[name] = text
             check_supported(expr, key)
         except ProblemError as exc:
             exc.key = key
             raise
         nodes[name] = expr
-    return nodes, written
+    return nodes, WrittenOrder(nodes, texts)
 
 
 def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:
