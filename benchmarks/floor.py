@@ -4,7 +4,8 @@ every step does on the 64-128-128-10 ReLU network, against micrograd in the same
     python benchmarks/floor.py [--sizes 64 128 128 10] [--repeat 7] [--check]
 
 Each part is plain Python at its cheapest, with each exact type this interpreter has
-(`fractions.Fraction`, python-flint `fmpq`, gmpy2 `mpq`), best of `--repeat`:
+(`fractions.Fraction`, python-flint `fmpq`, gmpy2 `mpq`), best of `--repeat` rounds in which
+micrograd and every part take turns (so a busy moment on the machine hits all of them):
 - parse: the network's node texts (run.py's nodes mapping, as symbackprop reads them) into a table
   of slots: each weighted sum a list of (weight slot, input slot) pairs and a bias slot, each
   activation its rule and argument slot; the value texts into exact numbers. Each node's
@@ -210,13 +211,10 @@ def answer_key(table: tuple, values: list, grad: list, steps: list) -> dict:
     return {"forward": forward, "gradients": gradients, "steps": key_steps}
 
 
-def best(work, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def timed(work) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = work()
+    return time.perf_counter() - start, result
 
 
 def check() -> None:
@@ -246,22 +244,31 @@ def main() -> None:
     import sympy as sp
     net = network(args.sizes, "relu", SEED)
     mapping = nodes_mapping(net)
-    micrograd = work_micrograd(net, repeat=args.repeat)["seconds"]
     z, y, t, w, x = sp.symbols("z y t w x")
-    diffs, _ = best(lambda: (sp.diff(sp.Max(z, 0), z), sp.diff((y - t) ** 2, y), sp.diff(w * x, w)), 1)
+    diffs, _ = timed(lambda: (sp.diff(sp.Max(z, 0), z), sp.diff((y - t) ** 2, y), sp.diff(w * x, w)))
+    types = exact_types()
+    tables = {name: parse(mapping, number) for name, number in types.items()}
+    parts = ("parse", "passes", "steps", "key")
+    best = {name: dict.fromkeys(parts, float("inf")) for name in types}
+    micrograd = float("inf")
+    for _ in range(args.repeat):       # rounds: micrograd and every type's parts take turns
+        micrograd = min(micrograd, work_micrograd(net, repeat=1)["seconds"])
+        for name, number in types.items():
+            table = tables[name]
+            times = {"parse": timed(lambda: parse(mapping, number))[0],
+                     "passes": timed(lambda: passes(table, number, False))[0]}
+            times["steps"], (values, grad, steps) = timed(lambda: passes(table, number, True))
+            times["key"], _ = timed(lambda: answer_key(table, values, grad, steps))
+            best[name] = {part: min(best[name][part], times[part]) for part in parts}
     label = "-".join(map(str, args.sizes))
-    print(f"floor on the {label} ReLU network (nodes format), best of {args.repeat}; micrograd "
+    print(f"floor on the {label} ReLU network (nodes format), best of {args.repeat} rounds; micrograd "
           f"forward+backward {micrograd:.4f} s; SymPy's three local derivatives {diffs:.4f} s")
     print(f"{'exact type':12} {'parse':>7} {'passes':>7} {'steps':>7} {'key':>7}   "
           f"{'gradients':>17} {'answer key':>17}")
-    for type_name, number in exact_types().items():
-        t_parse, table = best(lambda: parse(mapping, number), args.repeat)
-        t_passes, _ = best(lambda: passes(table, number, False), args.repeat)
-        t_steps, (values, grad, steps) = best(lambda: passes(table, number, True), args.repeat)
-        t_key, _ = best(lambda: answer_key(table, values, grad, steps), args.repeat)
-        gradients = t_parse + t_passes
-        key = t_parse + t_steps + t_key + diffs
-        print(f"{type_name:12} {t_parse:7.3f} {t_passes:7.3f} {t_steps:7.3f} {t_key:7.3f}   "
+    for name, b in best.items():
+        gradients = b["parse"] + b["passes"]
+        key = b["parse"] + b["steps"] + b["key"] + diffs
+        print(f"{name:12} {b['parse']:7.3f} {b['passes']:7.3f} {b['steps']:7.3f} {b['key']:7.3f}   "
               f"{gradients:7.3f} s {gradients / micrograd:5.2f}x   {key:7.3f} s {key / micrograd:5.2f}x")
     print(f"({len(steps):,} steps; 'steps' is the passes with the step records, so it replaces 'passes' "
           "in the answer key's sum)")
