@@ -261,10 +261,14 @@ def worker(spec: dict) -> dict:
 
 # --- running a worker with a cap ------------------------------------------------------------------
 
+#: The checkout whose symbackprop the children import (--source; this one by default).
+SOURCE = ROOT
+
+
 def child_env() -> dict:
-    """This checkout's package first, whatever is installed."""
+    """The benchmarked checkout's package first, whatever is installed."""
     path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
+    return {**os.environ, "PYTHONPATH": str(SOURCE) + (os.pathsep + path if path else "")}
 
 
 def measure(spec: dict, cap: float) -> dict:
@@ -344,11 +348,18 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=None,
                         help="differentiate only this many parameters, spread over the layers, and "
                              "extrapolate (default: all; 10 with --quick)")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="the checkout whose symbackprop is timed (default: this one); set "
+                             "PYTHONPYCACHEPREFIX to keep its bytecode out of that checkout")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
+    global SOURCE
+    SOURCE = args.source.resolve()
+    commit = subprocess.run(["git", "-C", str(SOURCE), "log", "-1", "--format=%h"], capture_output=True,
+                            text=True).stdout.strip() or "?"
 
     small, medium = [4, 8, 8, 3], [16, 32, 32, 10]
     big = medium if args.quick else [64, 128, 128, 10]
@@ -392,8 +403,8 @@ def main() -> None:
 
     print(f"symbackprop benchmarks ({'quick' if args.quick else 'full'} mode, cap {args.cap:g} s, "
           f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
-          f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, {time.strftime('%Y-%m-%d %H:%M')})",
-          flush=True)
+          f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, {time.strftime('%Y-%m-%d %H:%M')}, "
+          f"symbackprop of {SOURCE} at {commit})", flush=True)
 
     # 1. naive SymPy vs symbackprop, 4-8-8-3 sigmoid, with a sigmoid and with a linear output layer
     sample = args.naive_sample or (10 if args.quick else None)
@@ -540,6 +551,7 @@ def main() -> None:
         def plain(result):
             return {k: v for k, v in result.items() if k != "gradients"}
         results = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "mode": "quick" if args.quick else "full",
+                   "source": str(SOURCE), "commit": commit,
                    "cap_seconds": args.cap, "cores": os.cpu_count(), "python": sys.version.split()[0],
                    "load_average_start": [round(x, 2) for x in load_start],
                    "load_average_end": [round(x, 2) for x in load_end],
