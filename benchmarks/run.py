@@ -372,8 +372,8 @@ def main() -> None:
                         help="differentiate only this many parameters, spread over the layers, and "
                              "extrapolate (default: all; 10 with --quick)")
     parser.add_argument("--source", type=Path, default=ROOT,
-                        help="the checkout whose symbackprop is timed (default: this one); set "
-                             "PYTHONPYCACHEPREFIX to keep its bytecode out of that checkout")
+                        help="the checkout whose symbackprop is timed (default: this one); the "
+                             "start-up figures keep their bytecode in a temporary directory")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
