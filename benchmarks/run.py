@@ -244,25 +244,27 @@ def work_micrograd(net: dict, repeat: int = 3) -> dict:
 
 def work_warm(repeat: int) -> dict:
     """The 2-2-2 example's worked solution in md, tex and json, in a process that has made it once
-    already: load(path) -> solve -> render md, tex, json; the best of `repeat`, and the first."""
+    already: load(path) -> solve -> render md, tex, json; the best of `repeat`, and the first. Beside
+    the wall-clock time, the process's CPU time, which other work on a busy machine disturbs less."""
     import symbackprop
 
-    def once() -> float:
-        t0 = time.perf_counter()
+    def once() -> tuple[float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
         solution = symbackprop.load(EXAMPLE_2_2_2).solve()
         for fmt in ("md", "tex", "json"):
             solution.render(fmt)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
-    first = once()
-    return {"first": first, "seconds": min(once() for _ in range(repeat))}
+    first = once()[0]
+    runs = [once() for _ in range(repeat)]
+    return {"first": first, "seconds": min(w for w, _ in runs), "cpu": min(c for _, c in runs)}
 
 
 def worker(spec: dict) -> dict:
     if spec["kind"] in ("answer_key", "gradients", "warm") and spec.get("preload", True):
         preload()
     if spec["kind"] == "warm":
-        return work_warm(spec.get("repeat", 10))
+        return work_warm(spec.get("repeat", 30))
     net = network(spec["sizes"], spec["activation"], output=spec.get("output"))
     if spec["kind"] == "answer_key":
         return work_answer_key(net, spec.get("format", "nodes"))
@@ -557,11 +559,11 @@ def main() -> None:
 
     # 6. a warm worked solution of the 2-2-2 network
     print("\n6. a warm worked solution of the 2-2-2 network (worked_examples/sigmoid_2_2_2.yaml): load "
-          "-> solve -> render md, tex, json, in a process that has made it once; best of 10")
-    warm = measure({"kind": "warm", "repeat": 10}, args.cap)
+          "-> solve -> render md, tex, json, in a process that has made it once; best of 30")
+    warm = measure({"kind": "warm", "repeat": 30}, args.cap)
     if warm["seconds"] is not None:
         print(f"  first (cold caches, modules imported): {warm['first'] * 1000:.1f} ms; warm: "
-              f"{warm['seconds'] * 1000:.1f} ms")
+              f"{warm['seconds'] * 1000:.1f} ms (CPU time {warm['cpu'] * 1000:.1f} ms)")
         row("warm worked solution (md + tex + json), 2-2-2", f"{warm['seconds'] * 1000:.1f} ms", "<= 25 ms",
             warm["seconds"] <= 0.025)
     else:
