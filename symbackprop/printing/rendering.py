@@ -16,9 +16,7 @@ import functools
 import json
 import re
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from ..engine.matrix import MatrixForm, NoMatrixForm, matrix_form
 from ..engine.solution import Solution
@@ -29,6 +27,9 @@ from .formats import FORMAT_BY_NAME, MarkdownFormat, exact_and_decimal
 from .matrices import answer_key as matrix_answer_key
 from .matrices import entry_of, matrix_view
 from .view import view
+
+if TYPE_CHECKING:
+    import jinja2
 
 SOLUTION_FORMATS = ("txt", "md", "tex", "json")
 DEFAULT_DIGITS = 6
@@ -63,6 +64,10 @@ def syntax_of(name: str) -> str:
 def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None) -> str:
     """The template `name` filled with `data`: the one place templates are found and their errors
     said (a missing template names the directory; a syntax error, the template's file and line)."""
+    # jinja2 is imported here and in environment(), not at the top: the JSON answer key fills no
+    # template, and `solve --format json` starts faster without it (issue 15).
+    import jinja2
+
     try:
         return environment(None if template_dir is None else str(template_dir),
                            syntax_of(name)).get_template(name).render(**data)
@@ -86,13 +91,19 @@ def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None
         raise ProblemError(f"template {name} failed: {exc}", key="template_dir") from None
 
 
-class _Environment(jinja2.Environment):
+@functools.cache
+def _environment_class() -> type[jinja2.Environment]:
     """Jinja2's environment, where a template that extends, includes or imports its own name gets
     the shipped template of that name: a course's solution.tex.j2 may extend "solution.tex.j2" (as
-    Django's recursive template loading allows) instead of extending itself without end."""
+    Django's recursive template loading allows) instead of extending itself without end. Made when
+    the first template is, as jinja2 is imported then."""
+    import jinja2
 
-    def join_path(self, template: str, parent: str) -> str:
-        return f"{SHIPPED}/{template}" if template == parent else template
+    class Environment(jinja2.Environment):
+        def join_path(self, template: str, parent: str) -> str:
+            return f"{SHIPPED}/{template}" if template == parent else template
+
+    return Environment
 
 
 @functools.lru_cache(maxsize=16)
@@ -100,9 +111,11 @@ def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja
     """One Jinja2 environment per template directory and kind (SYNTAXES), kept: it caches its
     compiled templates. `template_dir` is searched before the shipped templates, and
     "shipped/NAME" is always the shipped template NAME."""
+    import jinja2
+
     search = ([Path(template_dir)] if template_dir else []) + template_dirs()
     shipped = jinja2.FileSystemLoader([str(d) for d in template_dirs()])
-    env = _Environment(
+    env = _environment_class()(
         loader=jinja2.ChoiceLoader([jinja2.PrefixLoader({SHIPPED: shipped}),
                                     jinja2.FileSystemLoader([str(d) for d in search])]),
         undefined=jinja2.StrictUndefined,
