@@ -131,7 +131,7 @@ def _cache_class() -> type[jinja2.FileSystemBytecodeCache]:
 
 def _bytecode_cache(syntax: str) -> jinja2.BytecodeCache | None:
     """The templates as compiled by an earlier run, kept in the user's cache directory: compiling
-    solution.txt.j2 takes 20-35 ms, a sixth of what `symbackprop solve` adds to importing SymPy
+    solution.txt.j2 takes 20-35 ms, a fifth of what `symbackprop solve` adds to importing SymPy
     (issue 15). Jinja compiles a template again when its source changes (it keeps a checksum); the
     file names hold what else the compiled code depends on: Jinja's version, the template kind's
     delimiters and this module's text (the environment's options, and the filters, which Jinja
@@ -146,7 +146,10 @@ def _bytecode_cache(syntax: str) -> jinja2.BytecodeCache | None:
         root.mkdir(mode=0o700, exist_ok=True)       # in an existing directory, never a new home
         directory = root / "symbackprop" / "templates"
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not os.access(directory, os.W_OK):
+        # Loading a cache file runs its code: only from a directory no one else can write into.
+        status = directory.stat()
+        mine = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+        if not (mine and os.access(directory, os.W_OK)) or status.st_mode & 0o022:
             return None
         fingerprint = hashlib.sha1(repr((jinja2.__version__, SYNTAXES[syntax])).encode()
                                    + Path(__file__).read_bytes()).hexdigest()[:16]
