@@ -4,7 +4,8 @@
 layers below it, never one above). The other tests read the source: no cycle among the modules'
 imports, and the package's own modules imported inside functions only by the documented lazy
 facades (Problem.solve, Solution.to_dict/render), which is how the contract's two ignored imports
-arise.
+arise. (The command group imports each command's module by name when the command is run, within the
+cli layer: tests/test_cli.py checks that every command module is one of its commands.)
 """
 
 from __future__ import annotations

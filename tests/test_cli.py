@@ -257,3 +257,35 @@ def test_the_readmes_sample_of_the_built_in_example_is_what_solve_prints():
     sample = readme.split("so the solution says it is not):\n\n```\n", 1)[1].split("```", 1)[0]
     assert "Step 2: dE/dw3" in sample
     assert sample in run().stdout
+
+
+# --- start-up (issue 15): a command imports what it uses, not what the other commands need --------
+
+def _modules_after(*args: str) -> set[str]:
+    script = ("import sys; from symbackprop.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "sys.stderr.write(' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60)
+    return set(done.stderr.split())
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json"])
+def test_solve_imports_no_other_commands_module(fmt):
+    loaded = _modules_after("solve", "--format", fmt)
+    assert "symbackprop.cli.solve" in loaded
+    assert not {m for m in loaded if m.startswith(("symbackprop.cli.check", "symbackprop.cli.train",
+                                                   "symbackprop.cli.variants", "symbackprop.cli.graph",
+                                                   "symbackprop.check", "symbackprop.study",
+                                                   "symbackprop.homework", "matplotlib"))}
+    # The JSON answer key fills no template.
+    assert ("jinja2" in loaded) == (fmt == "txt")
+
+
+def test_every_command_module_is_a_command_of_the_group():
+    from symbackprop.cli import COMMAND_MODULES
+
+    shared = {"__init__", "common", "options"}
+    found = {p.stem for p in (Path(__file__).resolve().parent.parent / "symbackprop" / "cli").glob("*.py")}
+    assert set(COMMAND_MODULES) == found - shared
+    assert sorted(main.commands) == sorted(COMMAND_MODULES)
+    assert all(main.commands[name].name == name for name in COMMAND_MODULES)

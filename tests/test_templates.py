@@ -5,7 +5,8 @@
 - a course's `solution.tex.j2` in --template-dir that extends "solution.tex.j2" extends the shipped
   one (not itself) and changes exactly the block it overrides; the result compiles with pdflatex
   (skipped without pdflatex, except under CI, as in test_rendered_outputs.py);
-- a template's syntax error still names its file and line.
+- a template's syntax error still names its file and line;
+- compiled templates are kept on disk between runs, and one that cannot be read is compiled again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,6 +159,28 @@ def test_one_environment_per_template_directory_and_kind_kept():
     assert environment(None, "tex") is not environment(None, "jinja")
     assert environment(None, "tex").block_start_string == "((*"
     assert environment(None, "jinja").block_start_string == "{%"
+
+
+def test_compiled_templates_are_kept_on_disk_and_one_not_readable_is_compiled_again(tmp_path: Path):
+    """Start-up (issue 15): a run loads the templates an earlier run compiled, from the user's
+    cache directory (XDG_CACHE_HOME); a cache file that is not what Jinja wrote is compiled again.
+    The output is the same every time."""
+    def solve(fmt: str) -> bytes:
+        done = subprocess.run([sys.executable, "-m", "symbackprop", "solve", "--format", fmt],
+                              env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)}, capture_output=True,
+                              timeout=120)
+        assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+        return done.stdout
+
+    for fmt in ("txt", "tex"):
+        expected = CliRunner().invoke(main, ["solve", "--format", fmt]).stdout_bytes
+        assert solve(fmt) == expected
+        cached = sorted((tmp_path / "symbackprop" / "templates").glob("*.cache"))
+        assert cached and solve(fmt) == expected
+        for file in cached:
+            file.write_bytes(file.read_bytes()[:40])
+        assert solve(fmt) == expected
+    assert {f.name.split("-")[0] for f in (tmp_path / "symbackprop" / "templates").iterdir()} == {"jinja", "tex"}
 
 
 # --- errors --------------------------------------------------------------------------------------

@@ -3,25 +3,50 @@ they share options (options.py) and helpers (common.py) and never import this gr
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterator, MutableMapping
 
 import click
 
-from .check import check
-from .graph import graph
-from .solve import solve
-from .train import train
-from .variants import variants
+#: Each command and the module that defines it (a function of the command's name in it).
+COMMAND_MODULES = {name: f"{__name__}.{name}" for name in ("solve", "graph", "check", "train", "variants")}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyCommands(MutableMapping):
+    """The group's commands, each module imported when its command is first looked up: a run of
+    `solve` does not import what check, train and variants need (the claim judge, the study, the
+    homework exports), a third of its start-up. `--help` looks every command up."""
+
+    def __init__(self, modules: dict[str, str]):
+        #: name -> the command, or the name of its module until it is looked up.
+        self._commands: dict[str, click.Command | str] = dict(modules)
+
+    def __getitem__(self, name: str) -> click.Command:
+        command = self._commands[name]
+        if isinstance(command, str):
+            command = self._commands[name] = getattr(importlib.import_module(command), name)
+        return command
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._commands[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._commands[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._commands)
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+
+@click.group(commands=LazyCommands(COMMAND_MODULES),
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="symbackprop")
 def main() -> None:
     """Derive backpropagation symbolically and write step-by-step worked solutions."""
 
-
-for command in (solve, graph, check, train, variants):
-    main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

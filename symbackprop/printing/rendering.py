@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from ..engine.matrix import MatrixForm, NoMatrixForm, matrix_form
 from ..engine.solution import Solution
@@ -29,6 +28,9 @@ from .formats import FORMAT_BY_NAME, MarkdownFormat, exact_and_decimal
 from .matrices import answer_key as matrix_answer_key
 from .matrices import entry_of, matrix_view
 from .view import view
+
+if TYPE_CHECKING:
+    import jinja2
 
 SOLUTION_FORMATS = ("txt", "md", "tex", "json")
 DEFAULT_DIGITS = 6
@@ -63,6 +65,10 @@ def syntax_of(name: str) -> str:
 def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None) -> str:
     """The template `name` filled with `data`: the one place templates are found and their errors
     said (a missing template names the directory; a syntax error, the template's file and line)."""
+    # jinja2 is imported here and in environment(), not at the top: the JSON answer key fills no
+    # template, and `solve --format json` starts faster without it (issue 15).
+    import jinja2
+
     try:
         return environment(None if template_dir is None else str(template_dir),
                            syntax_of(name)).get_template(name).render(**data)
@@ -86,23 +92,82 @@ def fill(name: str, data: dict[str, Any], template_dir: str | Path | None = None
         raise ProblemError(f"template {name} failed: {exc}", key="template_dir") from None
 
 
-class _Environment(jinja2.Environment):
+@functools.cache
+def _environment_class() -> type[jinja2.Environment]:
     """Jinja2's environment, where a template that extends, includes or imports its own name gets
     the shipped template of that name: a course's solution.tex.j2 may extend "solution.tex.j2" (as
-    Django's recursive template loading allows) instead of extending itself without end."""
+    Django's recursive template loading allows) instead of extending itself without end. Made when
+    the first template is, as jinja2 is imported then."""
+    import jinja2
 
-    def join_path(self, template: str, parent: str) -> str:
-        return f"{SHIPPED}/{template}" if template == parent else template
+    class Environment(jinja2.Environment):
+        def join_path(self, template: str, parent: str) -> str:
+            return f"{SHIPPED}/{template}" if template == parent else template
+
+    return Environment
+
+
+@functools.cache
+def _cache_class() -> type[jinja2.FileSystemBytecodeCache]:
+    """Jinja2's bytecode cache on disk, where a file it cannot read or write is a template compiled
+    again, never an error: the cache only saves time."""
+    import jinja2
+
+    class Cache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:       # unreadable, or not what Jinja wrote (its pickle, its marshal)
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return Cache
+
+
+def _bytecode_cache(syntax: str) -> jinja2.BytecodeCache | None:
+    """The templates as compiled by an earlier run, kept in the user's cache directory: compiling
+    solution.txt.j2 takes 20-35 ms, a fifth of what `symbackprop solve` adds to importing SymPy
+    (issue 15). Jinja compiles a template again when its source changes (it keeps a checksum); the
+    file names hold what else the compiled code depends on: Jinja's version, the template kind's
+    delimiters and this module's text (the environment's options, and the filters, which Jinja
+    applies to literals while it compiles). Without a writable cache directory, templates are
+    compiled in every run."""
+    import hashlib
+
+    import jinja2
+
+    try:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        root.mkdir(mode=0o700, exist_ok=True)       # in an existing directory, never a new home
+        directory = root / "symbackprop" / "templates"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Loading a cache file runs its code: only from a directory no one else can write into.
+        status = directory.stat()
+        mine = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+        if not (mine and os.access(directory, os.W_OK)) or status.st_mode & 0o022:
+            return None
+        fingerprint = hashlib.sha1(repr((jinja2.__version__, SYNTAXES[syntax])).encode()
+                                   + Path(__file__).read_bytes()).hexdigest()[:16]
+    except (OSError, RuntimeError):         # RuntimeError: no home directory to be found
+        return None
+    return _cache_class()(str(directory), f"{syntax}-{fingerprint}-%s.cache")
 
 
 @functools.lru_cache(maxsize=16)
 def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja2.Environment:
     """One Jinja2 environment per template directory and kind (SYNTAXES), kept: it caches its
-    compiled templates. `template_dir` is searched before the shipped templates, and
-    "shipped/NAME" is always the shipped template NAME."""
+    compiled templates, in memory and on disk (_bytecode_cache). `template_dir` is searched before
+    the shipped templates, and "shipped/NAME" is always the shipped template NAME."""
+    import jinja2
+
     search = ([Path(template_dir)] if template_dir else []) + template_dirs()
     shipped = jinja2.FileSystemLoader([str(d) for d in template_dirs()])
-    env = _Environment(
+    env = _environment_class()(
         loader=jinja2.ChoiceLoader([jinja2.PrefixLoader({SHIPPED: shipped}),
                                     jinja2.FileSystemLoader([str(d) for d in search])]),
         undefined=jinja2.StrictUndefined,
@@ -110,6 +175,7 @@ def environment(template_dir: str | None = None, syntax: str = "jinja") -> jinja
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(syntax),
         **SYNTAXES[syntax],
     )
     env.filters["align_lines"] = align_lines
