@@ -51,6 +51,10 @@ def reduce_logit(name: str, general: sp.Expr | None, graph: Graph,
 # solution, every variant of a homework), and cancelling them is most of the reverse pass's time.
 @functools.lru_cache(maxsize=4096)
 def _cancelled(general: sp.Expr) -> sp.Expr:
+    if not any(power.exp.is_negative for power in general.atoms(sp.Pow)):
+        # Nothing to cancel without a denominator: the expanded polynomial is the same, and
+        # SymPy's cancel (its polynomial rings) was most of a sigmoid network's reverse pass.
+        return sp.expand(general)
     return sp.expand(sp.cancel(general))
 
 
