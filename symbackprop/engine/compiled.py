@@ -89,19 +89,21 @@ class CompiledGraph:
         """env extended with every node's value."""
         values = dict(env)
         for name, closure in self.nodes:
-            values[name] = _checked(closure, values, name)
+            values[name] = checked(closure, values, name)
         return values
 
     def gradients(self, values: Env) -> Env:
         """d loss / d name for every node and symbol the loss depends on (values from forward)."""
         gradients: Env = {self.loss: fmpq(1)}
         for name in self.order[1:]:
-            gradients[name] = capped(sum((gradients[via] * _checked(local, values, via)
+            gradients[name] = capped(sum((gradients[via] * checked(local, values, via)
                                           for via, local in self.locals[name]), fmpq(0)))
         return gradients
 
 
-def _checked(closure: Closure, env: Env, node: str) -> Value:
+def checked(closure: Closure, env: Env, node: str) -> Value:
+    """closure(env), the value of (or a local derivative at) `node`: a value that is not a real
+    number is the node's error; a ball that is not finite asks for more precision."""
     try:
         value = closure(env)
     except (ValueError, ZeroDivisionError) as exc:

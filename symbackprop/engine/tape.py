@@ -22,11 +22,10 @@ import sympy as sp
 from flint import arb, fmpq
 
 from ..arithmetic import certified
-from ..errors import ProblemError
 from ..model import rules
 from ..model.graph import Graph
 from ..model.symbols import symbol
-from .compiled import Closure, compile_expr, to_ball
+from .compiled import Closure, checked, compile_expr, to_ball
 from .teaching import asked_names
 
 #: A gradient's value: exact where rational, else a ball certified to the digits asked.
@@ -92,7 +91,7 @@ class Tape:
                     total += c * v[a] if b < 0 else c * v[a] * v[b]
                 v[step.slot] = total
             else:
-                v[step.slot] = _evaluated(step.value, {f"_{k}": v[s] for k, s in enumerate(step.inputs)},
+                v[step.slot] = checked(step.value, {f"_{k}": v[s] for k, s in enumerate(step.inputs)},
                                           self.names[step.slot])
         g: list = [fmpq(0)] * len(self.names)
         g[self.loss] = fmpq(1)
@@ -109,7 +108,7 @@ class Tape:
             else:
                 env = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
                 for s, local in zip(step.inputs, step.locals):
-                    g[s] += upstream * _evaluated(local, env, self.names[step.slot])
+                    g[s] += upstream * checked(local, env, self.names[step.slot])
         return v, g
 
 
@@ -148,17 +147,6 @@ def _kind(expr: sp.Expr, count: int, kink: sp.Expr) -> tuple[Closure, tuple[Clos
     once however many nodes share it (a layer of 128 sigmoids is one kind)."""
     inputs = [symbol(f"_{i}") for i in range(count)]
     return compile_expr(expr), tuple(compile_expr(rules.local_derivative(expr, x, kink)) for x in inputs)
-
-
-def _evaluated(closure: Closure, env: dict, node: str) -> Value:
-    try:
-        value = closure(env)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise ProblemError(f"node '{node}' cannot be evaluated at the given values: {exc}",
-                           key=f"nodes.{node}") from None
-    if isinstance(value, arb) and not value.is_finite():
-        raise certified.NeedMorePrecision(f"node '{node}' is not finite at this precision")
-    return value
 
 
 def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 15,
