@@ -202,3 +202,38 @@ def test_cli_refuses_what_gradients_only_cannot_write(extra, said):
     assert result.exit_code == 2
     assert said in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, said", [
+    ("nodes:\n  z: exp(w)\n  E: (z - t)**2\nvalues: {w: 100000, t: 1}\n", "overflows"),
+    ("nodes:\n  z: x/(w - 1)\n  E: z**2\nvalues: {w: 1, x: 2}\n", "division by zero"),
+    ("nodes:\n  z: w*x\n  h: relu(z) + leaky_relu(z)\n  E: h**2\nvalues: {w: 1, x: 0}\nkink: 1/2\n",
+     "same input z"),
+])
+def test_a_value_the_tape_cannot_take_gets_the_exact_engines_error(tmp_path, text, said):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    fast = CliRunner().invoke(main, ["solve", str(path), "--format", "json", "--gradients-only"])
+    full = CliRunner().invoke(main, ["solve", str(path), "--format", "json"])
+    assert fast.exit_code == full.exit_code == 2
+    assert fast.output == full.output and said in fast.output and len(fast.output.splitlines()) == 1
+    assert "_0" not in fast.output
+
+
+def test_names_passed_by_the_caller_are_checked():
+    problem = symbackprop.load(ROOT / "worked_examples" / "sigmoid_2_2_2.yaml")
+    assert list(problem.gradients("w5")) == ["w5"]                  # one name, not its letters
+    with pytest.raises(symbackprop.ProblemError) as unknown:
+        problem.gradients(["w5", "w9"])
+    assert "'w9' is not a symbol or node" in str(unknown.value) and "line" not in str(unknown.value)
+    with pytest.raises(symbackprop.ProblemError, match="'E' has no gradient"):
+        problem.gradients(["E"])
+    with pytest.raises(ValueError, match="digits"):
+        problem.gradients(digits=0)
+
+
+def test_a_data_problem_says_how_its_batch_combines():
+    path = ROOT / "worked_examples" / "minibatch_relu.yaml"
+    written = json.loads(CliRunner().invoke(main, ["solve", str(path), "--format", "json",
+                                                   "--gradients-only"]).output)
+    assert written["reduction"] == symbackprop.load(path).data.reduction

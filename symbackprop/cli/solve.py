@@ -38,8 +38,9 @@ from .common import input_error, limited, load_problem, write_output
 @options.kink
 @options.gates
 @click.option("--gradients-only", is_flag=True,
-              help="json: the gradients' exact values alone, without steps or the forward pass (for "
-                   "autograders and large networks).")
+              help="json: the gradients asked alone (every one with --all-gradients), exact where "
+                   "rational, else certified decimals; no steps, no forward pass (for autograders and "
+                   "large networks).")
 @options.steps("Run this many updates (the first shown in full).")
 @options.epochs("Run this many passes over the data, in batches.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),

@@ -22,6 +22,7 @@ import sympy as sp
 from flint import arb, fmpq
 
 from ..arithmetic import certified
+from ..errors import ProblemError
 from ..model import rules
 from ..model.graph import Graph
 from ..model.symbols import symbol
@@ -151,10 +152,12 @@ def _kind(expr: sp.Expr, count: int, kink: sp.Expr) -> tuple[Closure, tuple[Clos
 
 def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 15,
               kink: sp.Expr | None = None) -> dict[str, Value]:
-    """d loss / d name for the names asked ("all", a list, or None for the problem's `gradients:`,
-    else its parameters'): exact `fmpq` where rational, else an `arb` ball that decides `digits`
-    significant digits; where a symbol has no value, a SymPy expression in it. A problem with data
-    gets its first batch's gradient (mean or sum)."""
+    """d loss / d name for the names asked ("all", a name, a list, or None for the problem's
+    `gradients:`, else its parameters'): exact `fmpq` where rational, else an `arb` ball that decides
+    `digits` significant digits; where a symbol has no value, a SymPy expression in it. A problem
+    with data gets its first batch's gradient (mean or sum), of the symbols that are not data."""
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, got {digits}")
     kink = problem.kink if kink is None else kink
     order = problem.graph.ancestors(problem.loss)
     symbols = set(problem.graph.symbols)
@@ -164,23 +167,46 @@ def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 1
     if problem.data is not None:
         # A batch's gradient is the examples' mean or sum, which only a symbol that is not data has.
         derived = [n for n in derived if n in symbols and n not in problem.data.symbols]
-    asked = asked_names(problem.asked_gradients if names is None else names, problem.parameters,
-                        problem.graph, derived)
+    asked = _asked(problem, names, derived)
     if problem.given or missing:
         return _from_solution(problem, asked, kink, digits)
-    tape = Tape(problem.graph, order, kink)
-    rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
-    bits = FIRST_BITS
-    while bits <= MAX_BITS:
-        with certified.working_precision(bits):
-            try:
-                found = _batch(tape, problem, rows, asked)
-            except certified.NeedMorePrecision:
-                found = None
-        if found is not None and all(_decided(value, digits) for value in found.values()):
-            return found
-        bits *= 2
+    try:
+        tape = Tape(problem.graph, order, kink)
+        rows = [{}] if problem.data is None else [problem.data.rows[i] for i in problem.data.batch(0)]
+        bits = FIRST_BITS
+        while bits <= MAX_BITS:
+            with certified.working_precision(bits):
+                try:
+                    found = _batch(tape, problem, rows, asked)
+                except certified.NeedMorePrecision:
+                    found = None
+            if found is not None and all(_decided(value, digits) for value in found.values()):
+                return found
+            bits *= 2
+    except (ProblemError, certified.TooLarge):
+        # A value that cannot be computed, or a node the tape cannot take: the exact engine says
+        # which node and why in the problem's own names (the tape's kinds are written in _0, _1).
+        pass
     return _from_solution(problem, asked, kink, digits)
+
+
+def _asked(problem, names, derived: list[str]) -> list[str]:
+    """The names asked, as the answer key asks them where they come from the problem; names passed
+    by the caller must each have a gradient here (an autograder would rather hear of a typo)."""
+    if names is None:
+        return asked_names(problem.asked_gradients, problem.parameters, problem.graph, derived)
+    if isinstance(names, str) and names != "all":
+        names = [names]
+    try:
+        asked = asked_names(names, problem.parameters, problem.graph, derived)
+    except ProblemError as exc:
+        raise ProblemError(exc.message) from None       # the caller's name, not the file's key
+    if names != "all":
+        without = [n for n in names if n not in asked]
+        if without:
+            raise ProblemError(f"'{without[0]}' has no gradient to give: it is the loss, or data of a "
+                               "batch, or the loss does not depend on it")
+    return asked
 
 
 def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str, Value]:

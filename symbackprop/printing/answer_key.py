@@ -134,9 +134,13 @@ def _maybe_str(value: sp.Basic | None) -> str | None:
 
 def gradients_only(problem, values: dict, kink: sp.Expr) -> dict[str, Any]:
     """The answer key's gradients alone (Problem.gradients: no steps, no forward pass), each exact
-    where rational and its decimal to DECIMAL_DIGITS digits."""
-    return {"title": problem.title, "loss": problem.loss, "kink": text(kink),
-            "gradients": {name: exact_and_decimal(value) for name, value in values.items()}}
+    where rational (null where irrational: its decimal is certified) and its decimal to
+    DECIMAL_DIGITS digits; with data, the first batch's, and how its examples' are combined."""
+    key = {"title": problem.title, "loss": problem.loss, "kink": text(kink)}
+    if problem.data is not None:
+        key["reduction"] = problem.data.reduction
+    key["gradients"] = {name: exact_and_decimal(value) for name, value in values.items()}
+    return key
 
 
 def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[str, Any]:
