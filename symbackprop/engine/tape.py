@@ -9,7 +9,8 @@ gradient asked is certain to the digits asked. SymPy is used while compiling onl
 has its local derivatives derived once per kind of node (sigmoid(_0), (_0 - _1)**2), by the same rules
 as the exact engine, and evaluated by the same certified operations (compiled.compile_expr).
 Where the tape cannot decide (a given node value, a value within its ball of a kink or of zero even at
-MAX_BITS) the exact engine solves the problem and its values are returned instead.
+MAX_BITS) or cannot compute (a value that is not a real number: the exact engine words the error in
+the problem's names), the exact engine solves the problem and its values are returned instead.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class _General:
     slot: int
     inputs: tuple[int, ...]
     value: Closure
-    locals: tuple[Closure, ...]
+    derivatives: tuple[Closure, ...]
 
 
 class Tape:
@@ -76,9 +77,9 @@ class Tape:
             return _Linear(slot, constant, tuple((c, self.slot[a], -1 if b is None else self.slot[b])
                                                  for c, a, b in terms))
         inputs = sorted(expr.free_symbols, key=lambda s: s.name)
-        value, locals_ = _kind(expr.xreplace({s: symbol(f"_{i}") for i, s in enumerate(inputs)}),
-                               len(inputs), kink)
-        return _General(slot, tuple(self.slot[s.name] for s in inputs), value, locals_)
+        kind = expr.xreplace({s: symbol(f"_{i}") for i, s in enumerate(inputs)})
+        value, derivatives = _kind(kind, len(inputs), kink)
+        return _General(slot, tuple(self.slot[s.name] for s in inputs), value, derivatives)
 
     def gradients(self, values: dict[str, Value]) -> tuple[list[Value], list[Value]]:
         """Every slot's value and d loss / d slot, at the current working precision."""
@@ -92,8 +93,8 @@ class Tape:
                     total += c * v[a] if b < 0 else c * v[a] * v[b]
                 v[step.slot] = total
             else:
-                v[step.slot] = checked(step.value, {f"_{k}": v[s] for k, s in enumerate(step.inputs)},
-                                          self.names[step.slot])
+                env = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
+                v[step.slot] = checked(step.value, env, self.names[step.slot])
         g: list = [fmpq(0)] * len(self.names)
         g[self.loss] = fmpq(1)
         for step in reversed(self.program):
@@ -108,7 +109,7 @@ class Tape:
                         g[b] += scaled * v[a]
             else:
                 env = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
-                for s, local in zip(step.inputs, step.locals):
+                for s, local in zip(step.inputs, step.derivatives):
                     g[s] += upstream * checked(local, env, self.names[step.slot])
         return v, g
 
