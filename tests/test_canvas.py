@@ -157,18 +157,23 @@ def test_one_group_per_asked_quantity_drawing_one_of_an_item_per_variant(archive
     assert len(idents) == len(set(idents)) == 1 + 5 + 5 * len(variants)
 
 
-def test_each_item_carries_its_variant_s_question_the_ask_and_the_worked_solution(archive, variants):
+def _items(archive, variants):
+    """Each numeric item with its variant and the answer it asks: a group per asked quantity, an
+    item per variant in it."""
     _, quiz = _quiz_xml(_files(archive))
-    groups = quiz.findall(f"{Q}assessment/{Q}section/{Q}section")
-    for index, group in enumerate(groups):
+    for index, group in enumerate(quiz.findall(f"{Q}assessment/{Q}section/{Q}section")):
         for variant, item in zip(variants, group.findall(f"{Q}item")):
-            answer = variant.answers[index]
-            text = item.findtext(f"{Q}presentation/{Q}material/{Q}mattext")
-            assert text.startswith(markdown_html(variant.question_md))
-            assert f"<strong>({answer.task})</strong>" in text and "to 4 significant digits" in text
-            assert item.find(f"{Q}itemfeedback").get("ident") == "general_fb"
-            assert item.findtext(f"{Q}itemfeedback/{Q}flow_mat/{Q}material/{Q}mattext") == \
-                markdown_html(variant.solution_md)
+            yield variant, item, variant.answers[index]
+
+
+def test_each_item_carries_its_variant_s_question_the_ask_and_the_worked_solution(archive, variants):
+    for variant, item, answer in _items(archive, variants):
+        text = item.findtext(f"{Q}presentation/{Q}material/{Q}mattext")
+        assert text.startswith(markdown_html(variant.question_md))
+        assert f"<strong>({answer.task})</strong>" in text and "to 4 significant digits" in text
+        assert item.find(f"{Q}itemfeedback").get("ident") == "general_fb"
+        assert item.findtext(f"{Q}itemfeedback/{Q}flow_mat/{Q}material/{Q}mattext") == \
+            markdown_html(variant.solution_md)
 
 
 # --- the windows --------------------------------------------------------------------------------
@@ -178,24 +183,20 @@ def _window(item) -> tuple[str, str, str]:
 
 
 def test_the_window_is_the_exact_value_plus_minus_the_tolerance_to_the_digits_written(archive, variants):
-    _, quiz = _quiz_xml(_files(archive))
-    groups = quiz.findall(f"{Q}assessment/{Q}section/{Q}section")
-    for index, group in enumerate(groups):
-        for variant, item in zip(variants, group.findall(f"{Q}item")):
-            answer = variant.answers[index]
-            key = numeric_key(answer, variant)
-            exact, low, high = (Fraction(t) for t in _window(item))
-            for text in _window(item):
-                assert re.fullmatch(r"-?\d+\.\d+", text)        # plain decimals, always with a point
-            value = certified.approximation(answer.value, 300) * 10 ** key.scale
-            tolerance = Fraction(int(answer.tolerance.p), int(answer.tolerance.q)) * 10 ** key.scale
-            last = Fraction(1, 10 ** len(_window(item)[0].split(".")[1]))   # the last digit written
-            assert abs(exact - value) <= last / 2 + Fraction(1, 10 ** 40)
-            assert (low, high) == (exact - tolerance, exact + tolerance)
-            assert tolerance >= Fraction(1, 10 ** 4)
-            # The student who types the shown answer scores, after Canvas's rounding to 4 places.
-            typed = Fraction(answer.shown) * 10 ** key.scale
-            assert low <= round(typed, 4) <= high
+    for variant, item, answer in _items(archive, variants):
+        key = numeric_key(answer, variant)
+        exact, low, high = (Fraction(t) for t in _window(item))
+        for text in _window(item):
+            assert re.fullmatch(r"-?\d+\.\d+", text)        # plain decimals, always with a point
+        value = certified.approximation(answer.value, 300) * 10 ** key.scale
+        tolerance = Fraction(int(answer.tolerance.p), int(answer.tolerance.q)) * 10 ** key.scale
+        last = Fraction(1, 10 ** len(_window(item)[0].split(".")[1]))   # the last digit written
+        assert abs(exact - value) <= last / 2 + Fraction(1, 10 ** 40)
+        assert (low, high) == (exact - tolerance, exact + tolerance)
+        assert tolerance >= Fraction(1, 10 ** 4)
+        # The student who types the shown answer scores, after Canvas's rounding to 4 places.
+        typed = Fraction(answer.shown) * 10 ** key.scale
+        assert low <= round(typed, 4) <= high
 
 
 def test_quantities_past_the_fourth_decimal_place_are_asked_scaled(archive, variants):
