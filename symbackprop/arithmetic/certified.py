@@ -463,7 +463,7 @@ def approximation(expr: sp.Expr, bits: int) -> Fraction:
             return Fraction(0)
         if x.contains(0) or x.rel_accuracy_bits() < bits + 2:
             return None
-        return _exact(x.mid())
+        return exact_value(x.mid())
     if expr.is_Rational:
         return fraction(expr)
     return refine(expr, accept, bits=max(START_BITS, 2 * bits))
@@ -474,7 +474,7 @@ def fraction(q: sp.Rational | fmpq) -> Fraction:
     return Fraction(int(q.p), int(q.q))
 
 
-def _exact(x: arb) -> Fraction:
+def exact_value(x: arb) -> Fraction:
     """The exact value of an exact ball (a midpoint or a radius): mantissa times a power of two."""
     man, exp = x.man_exp()
     man, exp = int(man), int(exp)
@@ -560,7 +560,7 @@ def bounds(x: arb | fmpq) -> tuple[Fraction, Fraction]:
     if isinstance(x, fmpq):
         exact = fraction(x)
         return exact, exact
-    mid, rad = _exact(x.mid()), _exact(x.rad())
+    mid, rad = exact_value(x.mid()), exact_value(x.rad())
     return mid - rad, mid + rad
 
 

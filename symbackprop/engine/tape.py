@@ -226,8 +226,8 @@ def _exact_if_known(value: Value) -> Value:
     """A ball of radius 0 came from exact operations only (0 times a sigmoid, sigmoid(0)): its
     midpoint is the value, a rational, as the exact engine has it."""
     if isinstance(value, arb) and value.is_exact():
-        mantissa, exponent = value.man_exp()
-        return fmpq(int(mantissa)) * fmpq(2) ** int(exponent)
+        exact = certified.exact_value(value)
+        return fmpq(exact.numerator, exact.denominator)
     return value
 
 
