@@ -86,6 +86,7 @@ class Tape:
         v: list = [None] * len(self.names)
         for i, name in enumerate(self.symbols):
             v[i] = values[name]
+        envs: dict[int, dict] = {}          # a general node's inputs, read again by the reverse pass
         for step in self.program:
             if type(step) is _Linear:
                 total = step.constant
@@ -93,7 +94,7 @@ class Tape:
                     total += c * v[a] if b < 0 else c * v[a] * v[b]
                 v[step.slot] = total
             else:
-                env = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
+                env = envs[step.slot] = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
                 v[step.slot] = checked(step.value, env, self.names[step.slot])
         g: list = [fmpq(0)] * len(self.names)
         g[self.loss] = fmpq(1)
@@ -108,9 +109,8 @@ class Tape:
                         g[a] += scaled * v[b]
                         g[b] += scaled * v[a]
             else:
-                env = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
                 for s, local in zip(step.inputs, step.derivatives):
-                    g[s] += upstream * checked(local, env, self.names[step.slot])
+                    g[s] += upstream * checked(local, envs[step.slot], self.names[step.slot])
         return v, g
 
 
