@@ -198,10 +198,7 @@ def _asked(problem, names, derived: list[str]) -> list[str]:
         return asked_names(problem.asked_gradients, problem.parameters, problem.graph, derived)
     if isinstance(names, str) and names != "all":
         names = [names]
-    try:
-        asked = asked_names(names, problem.parameters, problem.graph, derived)
-    except ProblemError as exc:
-        raise ProblemError(exc.message) from None       # the caller's name, not the file's key
+    asked = asked_names(names, problem.parameters, problem.graph, derived, key=None)
     if names != "all":
         without = [n for n in names if n not in asked]
         if without:

@@ -93,16 +93,18 @@ def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], paramete
                 tuple(tuple(rows) for _, rows in sorted(layers.items())), depth)
 
 
-def asked_names(gradients, parameters: Sequence[str], graph: Graph, derived: list[str]) -> list[str]:
+def asked_names(gradients, parameters: Sequence[str], graph: Graph, derived: list[str],
+                key: str | None = "gradients") -> list[str]:
     """The gradients asked, in the order asked: `gradients` ("all", a list of names, or None for the
-    parameters', every one where there are none) among those `derived`."""
+    parameters', every one where there are none) among those `derived`. An unknown name is an error
+    at `key`: the problem's gradients:, or None for names a caller passed."""
     if gradients == "all" or (gradients is None and not parameters):
         return derived
     names = list(parameters) if gradients is None else list(gradients)
     symbols, found = set(graph.symbols), set(derived)
     for name in names:
         if name not in graph.nodes and name not in symbols:
-            raise ProblemError(f"'{name}' is not a symbol or node of the network", key="gradients")
+            raise ProblemError(f"'{name}' is not a symbol or node of the network", key=key)
     return [n for n in names if n in found]
 
 
