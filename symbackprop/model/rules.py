@@ -19,6 +19,7 @@ from ..errors import ProblemError
 from . import functions as fn
 from .operations import BY_FUNCTION, BY_KEY, Chain, Kinked, NoRowError, Operation, row
 from .steps import Branch
+from .symbols import symbol
 
 
 def check_supported(expr: sp.Expr, where: str) -> None:
@@ -97,7 +98,50 @@ _ADD_MULTIPLY = (BY_FUNCTION[sp.Add].key, BY_FUNCTION[sp.Mul].key)
 # every solve of the same problem (a warm worked solution, a homework's variants) asks it again.
 @lru_cache(maxsize=4096)
 def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
-    """d expr / d wrt in general form, its kinks valued `kink` at exactly 0."""
+    """d expr / d wrt in general form, its kinks valued `kink` at exactly 0.
+
+    Derived once per kind of node: relu(z2_1) and relu(z2_2) are both relu(_0000), whose derivative
+    (a millisecond of SymPy) is made once and given each node's names back. The placeholders sort as
+    the names they stand for, so every order SymPy chooses (terms, factors, which sign it takes
+    out) is the one it chooses for the names: the result is the same expression."""
+    names = sorted(expr.free_symbols, key=_name)
+    if wrt not in names or len(names) > len(_PLACEHOLDERS):
+        return _derived(expr, wrt, kink)
+    to_placeholders = dict(zip(names, _PLACEHOLDERS))
+    try:
+        template = _derived(expr.xreplace(to_placeholders), to_placeholders[wrt], kink)
+    except ProblemError:
+        return _derived(expr, wrt, kink)        # the error in the node's own names
+    return _renamed(template, dict(zip(_PLACEHOLDERS, names)))
+
+
+def _name(s: sp.Symbol) -> str:
+    return s.name
+
+
+def _renamed(expr: sp.Basic, names: dict[sp.Symbol, sp.Symbol]) -> sp.Basic:
+    """expr with its symbols renamed, its structure kept as it is: xreplace would evaluate each
+    operation again, and a number times a sum (factor_terms' 2*(y - ybar)) would be distributed."""
+    if expr.is_Symbol:
+        return names.get(expr, expr)
+    if not expr.args:
+        return expr
+    args = tuple(_renamed(a, names) for a in expr.args)
+    if all(new is old for new, old in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, sp.core.operations.AssocOp):
+        return expr._from_args(args, expr.is_commutative)
+    return expr.func(*args, evaluate=False)
+
+
+#: Names that sort as the names they replace (fixed width), and that no problem can use (the name
+#: check refuses a leading underscore).
+_PLACEHOLDERS = tuple(symbol(f"_{i:04d}") for i in range(64))
+
+
+@lru_cache(maxsize=4096)
+def _derived(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
+    """local_derivative of expr itself."""
     # Of a sum, only the terms that hold wrt: a weighted sum of n inputs is then differentiated in
     # one term per input rather than n (the same result as sp.diff of the whole sum).
     holding = _args_holding(expr, wrt) if expr.is_Add else (expr,)
