@@ -8,7 +8,9 @@ lecture notes. A node or symbol that feeds several nodes gets one chain step per
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -18,7 +20,7 @@ from ..arithmetic import numeric
 from ..errors import ProblemError
 from ..model import rules
 from ..model.graph import Graph
-from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep
+from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, WeightedInput, chain_step
 from ..model.symbols import symbol
 from .reduction import reduce_logit
 
@@ -38,12 +40,12 @@ class ForwardPass:
 def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr]) -> ForwardPass:
     """Evaluate every node in order; a node in `given` takes that value instead of its own."""
     known: dict[sp.Symbol, sp.Expr] = {symbol(name): value for name, value in values.items()}
+    by_name = dict(values)          # known by name: a layer's units read the same inputs, by name
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
     exact: dict[sp.Symbol, fmpq] = {}
     for node in graph.nodes.values():
-        inputs = tuple((name, value) for name in node.inputs
-                       if (value := known.get(symbol(name))) is not None)
+        inputs = tuple((name, value) for name in node.inputs if (value := by_name.get(name)) is not None)
         try:
             computed = _weighted_sum_value(node.expr, known, exact)
             if computed is None:
@@ -63,7 +65,7 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
         else:
             value = computed
             steps[node.name] = ForwardStep(node.name, node.expr, inputs, value)
-        known[node.symbol] = value
+        known[node.symbol] = by_name[node.name] = value
     return ForwardPass(steps, known, facts)
 
 
@@ -118,17 +120,16 @@ def _rational_sum(values: list[sp.Expr]) -> sp.Rational | None:
     return _sympy_rational(total)
 
 
-def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
-             ) -> tuple[dict[str, Gradient], list[ChainStep | SumStep]]:
+def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[dict[str, Gradient], Steps]:
     """Gradients of the loss for every node and symbol it depends on, and the steps that made them."""
     order = graph.ancestors(loss)
     relevant = set(order)
     gradients: dict[str, Gradient] = {loss: Gradient(sp.S.One, sp.S.One)}
-    steps: list[ChainStep | SumStep] = []
+    steps: list[ChainStep | SumStep | WeightedInput] = []
     by_expression = {node.expr: node.symbol for node in graph.nodes.values() if not node.expr.is_Atom}
     weighted_inputs: dict[str, dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]] = {}
     for name in order[1:]:
-        paths = []
+        paths: list[ChainStep | WeightedInput] = []
         wrt = symbol(name)
         for via in graph.consumers[name]:
             if via not in relevant:
@@ -137,29 +138,36 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr
                 weighted_inputs[via] = rules.weighted_inputs(graph.nodes[via].expr)
             direct = weighted_inputs[via].get(wrt)
             if direct is not None:
-                paths.append(_weighted_input_step(name, via, gradients[via], fwd, via != loss, *direct))
+                paths.append(_weighted_input(name, via, gradients[via], fwd, via != loss, *direct))
             else:
                 paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
                                          reused=via != loss))
         if len(paths) == 1:
-            reduction = reduce_logit(name, paths[0].general, graph, fwd.known)
+            path = paths[0]
+            general, value = (path[6], path[7]) if type(path) is tuple else (path.general, path.value)
+            reduction = reduce_logit(name, general, graph, fwd.known)
             if reduction is not None:
-                paths[0] = dataclasses.replace(paths[0], general=reduction.reduced, reduction=reduction)
-            steps.extend(paths)
-            gradients[name] = Gradient(paths[0].general, paths[0].value)
+                general = reduction.reduced
+                step = chain_step(path) if type(path) is tuple else path
+                path = dataclasses.replace(step, general=general, reduction=reduction)
+            steps.append(path)
+            gradients[name] = Gradient(general, value)
         else:
             steps.extend(paths)
+            generals = [p[6] if type(p) is tuple else p.general for p in paths]
+            values = [p[7] if type(p) is tuple else p.value for p in paths]
             general = None
-            if all(p.general is not None for p in paths):
-                general = sp.Add(*(p.general for p in paths))
+            if all(g is not None for g in generals):
+                general = sp.Add(*generals)
                 general = general if numeric.size(general, MAX_GENERAL_SIZE) <= MAX_GENERAL_SIZE else None
             reduction = reduce_logit(name, general, graph, fwd.known)
             general = general if reduction is None else reduction.reduced
-            value = _rational_sum([p.value for p in paths])
-            value = _settled(sp.Add(*(p.value for p in paths)) if value is None else value, name)
-            steps.append(SumStep(name, tuple(p.via for p in paths), general, value, reduction))
+            value = _rational_sum(values)
+            value = _settled(sp.Add(*values) if value is None else value, name)
+            vias = tuple(p[1] if type(p) is tuple else p.via for p in paths)
+            steps.append(SumStep(name, vias, general, value, reduction))
             gradients[name] = Gradient(general, value)
-    return gradients, steps
+    return gradients, Steps(steps)
 
 
 def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: ForwardPass,
@@ -187,10 +195,11 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
     )
 
 
-def _weighted_input_step(name: str, via: str, upstream: Gradient, fwd: ForwardPass, reused: bool,
-                         local: sp.Expr, rule_keys: tuple[str, ...]) -> ChainStep:
+def _weighted_input(name: str, via: str, upstream: Gradient, fwd: ForwardPass, reused: bool,
+                    local: sp.Expr, rule_keys: tuple[str, ...]) -> WeightedInput:
     """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_inputs):
-    no kink to settle, nothing for the reader's names to replace, no general form apart from it."""
+    no kink to settle, nothing for the reader's names to replace, no general form apart from it.
+    Recorded as a WeightedInput, made into its ChainStep when read (model.steps.Steps)."""
     local_value = fwd.known.get(local, local)
     if not isinstance(local_value, sp.Rational):
         # A rational value in `known` is settled already: computed by the forward pass, or given
@@ -198,15 +207,36 @@ def _weighted_input_step(name: str, via: str, upstream: Gradient, fwd: ForwardPa
         local_value = _settled(local_value, via)
     general = None
     if upstream.general is not None:
-        general = upstream.general * local
+        general = _times(upstream.general, local)
         if numeric.size(general, MAX_GENERAL_SIZE) > MAX_GENERAL_SIZE:
             general = None
     value = upstream.value * local_value
     if not isinstance(value, sp.Rational) or numeric.too_long(value):
         value = _settled(value, via)            # what carried() does to a short rational: nothing
-    # Positional (the fields' order): keywords take half as long again, 52,000 times a network.
-    return ChainStep(name, via, rule_keys, local, local_value, upstream.general, upstream.value, general,
-                     value, (), reused)
+    return (name, via, rule_keys, local, local_value, upstream, general, value, reused)
+
+
+def _times(general: sp.Expr, local: sp.Expr) -> sp.Expr:
+    """general * local, where local is 1 or a symbol: SymPy's product, built directly where general is
+    a product none of whose factors has local as its base (2*(y_3 - t_3) * h2_5). Mul.flatten then
+    only sorts local in among the factors, after the number; building the 2,600 general forms near
+    the loss of a 64-128-128-10 network that way took a fifth of its reverse pass.
+    tests/test_lazy_steps.py checks the two are the same expression."""
+    if local is sp.S.One:
+        return general                      # what Mul(general, 1) returns: general itself
+    if not (general.is_Mul and general.is_commutative and local.is_Symbol):
+        return general * local
+    factors = list(general.args)
+    start = 1 if factors[0].is_Number else 0
+    for factor in factors[start:]:
+        if (factor.base if factor.is_Pow else factor) == local:
+            return general * local          # powers of local combine: h * h = h**2
+    bisect.insort(factors, local, lo=start, key=_ORDER)
+    return sp.Mul._from_args(factors, True)
+
+
+#: The canonical order of a product's factors (sympy.core.mul._mulsort).
+_ORDER = functools.cmp_to_key(sp.Basic.compare)
 
 
 def _settled(expr: sp.Expr, node: str) -> sp.Expr:

@@ -15,7 +15,7 @@ from ..arithmetic import numeric
 from ..arithmetic.numeric import NumericError
 from ..budget import collection_paused
 from ..errors import ProblemError
-from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep, UpdateStep
+from ..model.steps import ForwardStep, Gradient, Steps, UpdateStep
 from ..model.symbols import symbol
 from . import backprop, tape, training
 from .training import Run, steps_for
@@ -34,7 +34,8 @@ class Example:
     inputs: dict[str, sp.Expr]
     forward: dict[str, ForwardStep]
     gradients: dict[str, Gradient]
-    steps: list[ChainStep | SumStep]
+    #: The reverse pass, each step built when read.
+    steps: Steps
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Solution:
         return self.examples[0].forward
 
     @property
-    def steps(self) -> list[ChainStep | SumStep]:
+    def steps(self) -> Steps:
         """The reverse pass of the (first) example."""
         return self.examples[0].steps
 

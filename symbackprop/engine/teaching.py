@@ -19,7 +19,7 @@ import sympy as sp
 
 from ..errors import ProblemError
 from ..model.graph import Graph
-from ..model.steps import ChainStep, SumStep
+from ..model.steps import ChainStep, Steps
 
 #: With more parameters than this, only the first of each layer is derived in full by default.
 MAX_DETAILED = 6
@@ -34,7 +34,14 @@ class Row:
 
     parameter: str
     unit: str
-    step: ChainStep
+    #: The reverse pass's steps and the position of this row's: a network's tables hold every
+    #: weight, and a step is built only when a renderer reads it.
+    steps: Steps
+    position: int
+
+    @property
+    def step(self) -> ChainStep:
+        return self.steps[self.position]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +62,15 @@ class Plan:
         return {row.parameter for table in self.tables for row in table}
 
 
-def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], parameters: Sequence[str],
+def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
          values: Iterable[str], *, gradients: str | Sequence[str] | None = None,
          detail: str | Sequence[str] | None = None, delta: bool = True) -> Plan:
     """The plan for one reverse pass. `gradients`: "all", a list of names, or None for the
     parameters (every symbol where there are none); `detail`: "all", a list, or None for the default
     (all, or the first parameter of each layer beyond MAX_DETAILED)."""
-    paths: dict[str, list[ChainStep]] = {}
-    for step in steps:
-        if isinstance(step, ChainStep):
-            paths.setdefault(step.target, []).append(step)
+    paths: dict[str, list[tuple[int, str]]] = {}       # target -> (position, via) of each path
+    for position, target, via in steps.paths():
+        paths.setdefault(target, []).append((position, via))
     derived = list(paths)
     asked = asked_names(gradients, parameters, graph, derived)
     needed: dict[str, None] = {}
@@ -74,7 +80,7 @@ def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], paramete
         if name in needed or name not in paths:
             continue
         needed[name] = None
-        pending.extend(p.via for p in paths[name] if p.via != loss)
+        pending.extend(via for _, via in paths[name] if via != loss)
     depth = _depths(graph, loss, derived)
     position: dict[str, int] = {}
     for name in [*parameters, *values, *graph.symbols, *graph.nodes]:     # the first mention counts
@@ -87,8 +93,8 @@ def plan(graph: Graph, loss: str, steps: Sequence[ChainStep | SumStep], paramete
     asked_set = set(asked)          # a set: the lists are as long as the network's parameters
     for name in order:
         own = paths[name]
-        if name in asked_set and name not in detailed and len(own) == 1 and own[0].via in deltas:
-            layers.setdefault(depth[name], []).append(Row(name, own[0].via, own[0]))
+        if name in asked_set and name not in detailed and len(own) == 1 and own[0][1] in deltas:
+            layers.setdefault(depth[name], []).append(Row(name, own[0][1], steps, own[0][0]))
     return Plan(tuple(order), tuple(n for n in order if n in asked_set), deltas,
                 tuple(tuple(rows) for _, rows in sorted(layers.items())), depth)
 

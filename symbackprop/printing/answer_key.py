@@ -13,7 +13,7 @@ from ..budget import collection_paused
 from ..engine import teaching
 from ..engine.solution import Solution
 from ..engine.training import Run
-from ..model.steps import ChainStep, ForwardStep, Gradient, SumStep
+from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, WeightedInput
 from .formats import exact_and_decimal
 from .printers import text
 
@@ -109,6 +109,23 @@ def _chain_dict(step: ChainStep, written: "_Written") -> dict[str, Any]:
             "reduction": _step_dict_field("reduction", step.reduction)}
 
 
+def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str, Any]:
+    """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step."""
+    target, via, rules, local, local_value, upstream, general, value, reused = entry
+    return {"kind": "chain", "target": target, "via": via, "rules": list(rules),
+            "local": written(local), "local_value": written(local_value),
+            "upstream": written(upstream.general), "upstream_value": written(upstream.value),
+            "general": written(general), "value": written(value), "branches": [], "reused": reused,
+            "local_general": None, "reduction": None}
+
+
+def _steps_list(steps: Steps) -> list[dict[str, Any]]:
+    written = _Written()
+    return [_weighted_input_dict(entry, written) if type(entry) is tuple
+            else _chain_dict(entry, written) if type(entry) is ChainStep else _step_dict(entry)
+            for entry in steps.entries()]
+
+
 class _Written:
     """A field's value as _step_dict writes it where it is an expression, None, or left as it is;
     each value object written once per answer key, its string then shared: the steps through one
@@ -182,7 +199,5 @@ def _build(solution: Solution, gradients: str | list[str] | None) -> dict[str, A
         key["after_update"]["batch_loss"] = exact_and_decimal(solution.batch_loss_after)
     if solution.run is not None:
         _add_run(key, solution.run)
-    written = _Written()
-    key["steps"] = [_chain_dict(step, written) if type(step) is ChainStep else _step_dict(step)
-                    for step in solution.steps]
+    key["steps"] = _steps_list(solution.steps)
     return key
