@@ -58,7 +58,8 @@ def size(expr: sp.Basic, cap: int = 10**9) -> int:
 
 def too_long(number: sp.Rational) -> bool:
     """Whether an exact number has more than MAX_DIGITS digits above or below its fraction bar."""
-    return max(abs(int(number.p)).bit_length(), int(number.q).bit_length()) > MAX_EXACT_BITS
+    # int(): p and q are Python's ints in SymPy, but gmpy2's where SymPy uses it.
+    return int(number.p).bit_length() > MAX_EXACT_BITS or int(number.q).bit_length() > MAX_EXACT_BITS
 
 
 @functools.lru_cache(maxsize=KEPT)

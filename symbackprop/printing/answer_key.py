@@ -112,11 +112,12 @@ def _chain_dict(step: ChainStep, written: "_Written") -> dict[str, Any]:
 def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str, Any]:
     """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step."""
     target, via, rules, local, local_value, upstream, general, value, reused = entry
+    # The step's own general form and value are its own objects: written directly, not kept.
     return {"kind": "chain", "target": target, "via": via, "rules": list(rules),
             "local": written(local), "local_value": written(local_value),
             "upstream": written(upstream.general), "upstream_value": written(upstream.value),
-            "general": written(general), "value": written(value), "branches": [], "reused": reused,
-            "local_general": None, "reduction": None}
+            "general": None if general is None else text(general), "value": text(value),
+            "branches": [], "reused": reused, "local_general": None, "reduction": None}
 
 
 def _steps_list(steps: Steps) -> list[dict[str, Any]]:
