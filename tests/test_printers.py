@@ -10,7 +10,8 @@ import sympy as sp
 from symbackprop.model.functions import sigmoid, softmax
 from symbackprop.printing.formats import Format, LatexFormat, MarkdownFormat, escape_latex
 from symbackprop.parsing.expressions import parse_expression as parse
-from symbackprop.printing.printers import latex, latex_name, sympy_order, text
+from symbackprop.printing.printers import (ReadableStrPrinter, _product_of_names, latex, latex_name,
+                                           sympy_order, text)
 from symbackprop.printing.rendering import align_lines, break_sum
 
 
@@ -176,3 +177,26 @@ def test_a_substituted_value_is_bracketed_where_an_operator_needs_it_not_as_a_fu
     assert tex.substituted(softmax(2, x, y), values) == (
         r"\operatorname{softmax}_{2}\left(\frac{111}{1000}, - \frac{1}{8}\right)")
     assert tex.substituted(y * x, values) == r"\frac{111}{1000} \cdot \left(- \frac{1}{8}\right)"
+
+
+_NAMES = st.sampled_from(["h", "h2_5", "w3_1_10", "x", "y_3", "t_3", "b1", "a", "Z", "zeta", "x_n"])
+_SUMS = st.sampled_from(["y_3 - t_3", "t - y", "1 - h", "a + b1 - 1", "-x - y_3", "h2_5 + 2*x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-12, 12), st.lists(_NAMES, min_size=0, max_size=4, unique=True),
+       st.lists(_SUMS, max_size=2), st.booleans())
+def test_a_product_of_names_is_written_as_sympy_writes_it(coefficient, names, sums, evaluate):
+    """printers._product_of_names (an integer times names and a sum, without asking each factor
+    its sort key) writes what SymPy's own _print_Mul writes, evaluated products and factor_terms'
+    unevaluated ones alike; and it takes most of them."""
+    factors = [sp.Integer(coefficient), *(sp.Symbol(n, real=True) for n in names),
+               *(parse(s) for s in sums)]
+    expr = sp.Mul(*factors, evaluate=evaluate)
+    if not expr.is_Mul:
+        return
+    printer = ReadableStrPrinter()
+    fast = _product_of_names(printer, expr)
+    assert fast is None or fast == super(ReadableStrPrinter, printer)._print_Mul(expr), sp.srepr(expr)
+    if len(sums) <= 1 and evaluate and expr.args[0] is not sp.S.One:
+        assert fast is not None
