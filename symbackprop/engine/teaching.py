@@ -11,6 +11,7 @@ is a row of its layer's table: its input's value times the unit's delta.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -82,9 +83,9 @@ def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
         needed[name] = None
         pending.extend(via for _, via in paths[name] if via != loss)
     depth = _depths(graph, loss, derived)
-    position: dict[str, int] = {}
-    for name in [*parameters, *values, *graph.symbols, *graph.nodes]:     # the first mention counts
-        position.setdefault(name, len(position))
+    # The first mention counts (dict.fromkeys keeps it): 80,000 names in a 64-128-128-10 network.
+    mentions = dict.fromkeys(itertools.chain(parameters, values, graph.symbols, graph.nodes))
+    position = {name: index for index, name in enumerate(mentions)}
     order = sorted(needed, key=lambda n: (depth[n], n in graph.nodes, position.get(n, len(position))))
     deltas = {n: delta_subscript(n) for n in order if delta and n in graph.nodes
               and is_weighted_sum(graph.nodes[n].expr)}
@@ -146,10 +147,16 @@ def is_weighted_sum(expr: sp.Expr) -> bool:
         return False
     products = 0
     for term in expr.args:
-        factors = sp.Mul.make_args(term)
-        if not all(f.is_Symbol or f.is_number for f in factors):
+        if term.is_Mul:
+            names = 0
+            for factor in term.args:
+                if factor.is_Symbol:
+                    names += 1
+                elif not factor.is_number:
+                    return False
+            products += names >= 2
+        elif not (term.is_Symbol or term.is_number):
             return False
-        products += sum(1 for f in factors if f.is_Symbol) >= 2
     return products > 0
 
 
