@@ -68,6 +68,17 @@ def test_random_rationals_are_correctly_rounded(p, q, digits):
     assert as_scientific(text) == reference_rounding(Fraction(p, q), digits)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.integers(1, 10**20), st.integers(-30, 30), st.booleans())
+def test_exact_ties_go_to_even(m, e, negative):
+    """m + 1/2, scaled by 10**e, rounded to m's digits: a tie exactly, which random rationals
+    almost never are."""
+    value = Fraction(2 * m + 1, 2) * Fraction(10) ** e * (-1 if negative else 1)
+    digits = len(str(m))
+    text = numeric.decimal_string(sp.Rational(value.numerator, value.denominator), digits)
+    assert as_scientific(text) == reference_rounding(value, digits)
+
+
 @pytest.mark.parametrize("value, digits, text", [
     (sp.Rational(1, 8), 2, "0.12"), (sp.Rational(3, 8), 2, "0.38"),            # ties go to even
     (sp.Rational(-5, 2), 1, "-2."), (sp.Rational(2, 5), 15, "0.400000000000000"),

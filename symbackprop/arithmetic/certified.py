@@ -497,22 +497,30 @@ def round_fraction(q: Fraction, digits: int) -> Rounded:
     """q rounded to `digits` significant digits, half to even, exactly."""
     if q == 0:
         return Rounded(False, "0", 0)
-    magnitude = abs(q)
-    exponent = _decimal_exponent(magnitude)
+    # In integers (q = p / d): Fraction's arithmetic made a new reduced fraction at each step, and
+    # an answer key rounds thousands of values.
+    p, d = abs(q.numerator), q.denominator
+    exponent = _decimal_exponent(p, d)
     shift = digits - 1 - exponent
-    scaled = magnitude * 10 ** shift if shift >= 0 else magnitude / 10 ** -shift
-    whole = round(scaled)        # Fraction.__round__ rounds half to even, exactly
+    if shift >= 0:
+        whole, rest = divmod(p * 10 ** shift, d)
+        unit = d
+    else:
+        unit = d * 10 ** -shift
+        whole, rest = divmod(p, unit)
+    if 2 * rest > unit or (2 * rest == unit and whole % 2 == 1):
+        whole += 1
     if whole == 10 ** digits:    # 9.995 at 3 digits is 10.0: one more digit before the point
         whole, exponent = 10 ** (digits - 1), exponent + 1
     return Rounded(q < 0, str(whole), exponent)
 
 
-def _decimal_exponent(q: Fraction) -> int:
-    """floor(log10(q)) for q > 0, exactly."""
-    estimate = int((q.numerator.bit_length() - q.denominator.bit_length()) * 0.30102999566398)
-    while 10 ** estimate > q if estimate >= 0 else Fraction(1, 10 ** -estimate) > q:
+def _decimal_exponent(p: int, d: int) -> int:
+    """floor(log10(p / d)) for p, d > 0, exactly."""
+    estimate = int((p.bit_length() - d.bit_length()) * 0.30102999566398)
+    while (10 ** estimate * d > p) if estimate >= 0 else (d > p * 10 ** -estimate):
         estimate -= 1
-    while (10 ** (estimate + 1) if estimate + 1 >= 0 else Fraction(1, 10 ** -(estimate + 1))) <= q:
+    while (10 ** (estimate + 1) * d <= p) if estimate + 1 >= 0 else (d <= p * 10 ** -(estimate + 1)):
         estimate += 1
     return estimate
 

@@ -210,7 +210,11 @@ def _weighted_input(name: str, via: str, upstream: Gradient, fwd: ForwardPass, r
         general = _times(upstream.general, local)
         if numeric.size(general, MAX_GENERAL_SIZE) > MAX_GENERAL_SIZE:
             general = None
-    value = upstream.value * local_value
+    # A unit that is off passes 0 to each of its inputs: SymPy's 0 * x is a tenth of these steps.
+    if upstream.value is sp.S.Zero and local_value.is_Rational:
+        value = sp.S.Zero
+    else:
+        value = upstream.value * local_value
     if not isinstance(value, sp.Rational) or numeric.too_long(value):
         value = _settled(value, via)            # what carried() does to a short rational: nothing
     return (name, via, rule_keys, local, local_value, upstream, general, value, reused)

@@ -218,7 +218,8 @@ def _product_of_names(printer: StrPrinter, expr: sp.Mul) -> str | None:
         if coefficient != 1:
             written.append(str(coefficient))
     written += sorted(names)
-    written += [f"({printer._print(total)})" for total in sums]
+    settings = printer._settings
+    written += [f"({_printed(total, settings['decimals'], settings['reader'])})" for total in sums]
     return sign + "*".join(written)
 
 
