@@ -35,6 +35,8 @@ class ForwardPass:
     known: dict[sp.Symbol, sp.Expr]
     #: What given values reveal about kink inputs (see rules.kink_facts).
     facts: dict[sp.Expr, tuple[sp.Expr, str]]
+    #: `known` by name, for the symbols and nodes that have a value (a name's hash is Python's own).
+    values: dict[str, sp.Expr]
 
 
 def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr]) -> ForwardPass:
@@ -66,7 +68,7 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
             value = computed
             steps[node.name] = ForwardStep(node.name, node.expr, inputs, value)
         known[node.symbol] = by_name[node.name] = value
-    return ForwardPass(steps, known, facts)
+    return ForwardPass(steps, known, facts, by_name)
 
 
 def _weighted_sum_value(expr: sp.Expr, known: dict[sp.Symbol, sp.Expr],
@@ -127,16 +129,15 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
     gradients: dict[str, Gradient] = {loss: Gradient(sp.S.One, sp.S.One)}
     steps: list[ChainStep | SumStep | WeightedInput] = []
     by_expression = {node.expr: node.symbol for node in graph.nodes.values() if not node.expr.is_Atom}
-    weighted_inputs: dict[str, dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]] = {}
+    weighted_inputs: dict[str, dict[str, tuple[sp.Expr, tuple[str, ...]]]] = {}
     for name in order[1:]:
         paths: list[ChainStep | WeightedInput] = []
-        wrt = symbol(name)
         for via in graph.consumers[name]:
             if via not in relevant:
                 continue
             if via not in weighted_inputs:
                 weighted_inputs[via] = rules.weighted_inputs(graph.nodes[via].expr)
-            direct = weighted_inputs[via].get(wrt)
+            direct = weighted_inputs[via].get(name)
             if direct is not None:
                 paths.append(_weighted_input(name, via, gradients[via], fwd, via != loss, *direct))
             else:
@@ -200,7 +201,7 @@ def _weighted_input(name: str, via: str, upstream: Gradient, fwd: ForwardPass, r
     """_chain_step where the local derivative is 1 or another input's symbol (rules.weighted_inputs):
     no kink to settle, nothing for the reader's names to replace, no general form apart from it.
     Recorded as a WeightedInput, made into its ChainStep when read (model.steps.Steps)."""
-    local_value = fwd.known.get(local, local)
+    local_value = local if local is sp.S.One else fwd.values.get(local.name, local)
     if not isinstance(local_value, sp.Rational):
         # A rational value in `known` is settled already: computed by the forward pass, or given
         # in the problem, whose numbers are refused past MAX_DIGITS where they are read.

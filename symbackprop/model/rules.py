@@ -62,32 +62,34 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
     return tuple(path) or (Chain,)
 
 
-def weighted_inputs(expr: sp.Expr) -> dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]]]:
+def weighted_inputs(expr: sp.Expr) -> dict[str, tuple[sp.Expr, tuple[str, ...]]]:
     """Each symbol whose one term in the sum expr is the symbol itself (gate rule add; local
     derivative 1) or the symbol times one other symbol (add, multiply; the other symbol: w*x + b by
-    w is x), mapped to that derivative and the rules' keys: what local_derivative, settle_branches
-    and gate_rules give for it, read off the terms once per node. They are nine in ten of a
-    network's steps. Every other symbol, and every other expression, is left to them. Not kept
-    here (a network's tables hold a tuple per weight): the reverse pass keeps them while it runs."""
+    w is x), by name, mapped to that derivative and the rules' keys: what local_derivative,
+    settle_branches and gate_rules give for it, read off the terms once per node. They are nine in
+    ten of a network's steps. Every other symbol, and every other expression, is left to them. Not
+    kept here (a network's tables hold a tuple per weight): the reverse pass keeps them while it
+    runs. By name: a name's hash is kept by Python, a SymPy symbol's asked of SymPy (a microsecond,
+    hundreds of thousands of times a network)."""
     if not expr.is_Add:
         return {}
     # One pass over the terms: a name gives itself, a product of two names gives each of them the
     # other, any other term marks its symbols as not read off; a symbol in two terms neither.
-    found: dict[sp.Symbol, tuple[sp.Expr, tuple[str, ...]] | None] = {}
+    found: dict[str, tuple[sp.Expr, tuple[str, ...]] | None] = {}
     twice = set()
     for term in expr.args:
         if term.is_Symbol:
-            pairs: Iterable = ((term, (sp.S.One, _ADD)),)
+            pairs: Iterable = ((term.name, (sp.S.One, _ADD)),)
         elif term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
             a, b = term.args
-            pairs = ((a, (b, _ADD_MULTIPLY)), (b, (a, _ADD_MULTIPLY)))
+            pairs = ((a.name, (b, _ADD_MULTIPLY)), (b.name, (a, _ADD_MULTIPLY)))
         else:
-            pairs = ((s, None) for s in term.free_symbols)
-        for s, entry in pairs:
-            if s in found:
-                twice.add(s)
-            found[s] = entry
-    return {s: entry for s, entry in found.items() if entry is not None and s not in twice}
+            pairs = ((s.name, None) for s in term.free_symbols)
+        for name, entry in pairs:
+            if name in found:
+                twice.add(name)
+            found[name] = entry
+    return {name: entry for name, entry in found.items() if entry is not None and name not in twice}
 
 
 _ADD = (BY_FUNCTION[sp.Add].key,)
