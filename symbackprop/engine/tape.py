@@ -5,7 +5,8 @@ The worked solution keeps every chain step as SymPy data; an autograder or a lar
 the values. Here a rational stays an exact `fmpq` (a ReLU network on decimal data never leaves them)
 and an irrational one is an `arb` ball, the computation repeated at doubled precision until every
 gradient asked is certain to the digits asked. SymPy is used while compiling only: a weighted sum
-(w1*x1 + w2*x2 + b) needs none, since its local derivatives are its other factors; any other node
+(w1*x1 + w2*x2 + b) needs none, since its local derivatives are its other factors (one read from
+text is read off its names, its SymPy expression never built: model/definitions.py); any other node
 has its local derivatives derived once per kind of node (sigmoid(_0), (_0 - _1)**2), by the same rules
 as the exact engine, and evaluated by the same certified operations (compiled.compile_expr).
 Where the tape cannot decide (a given node value, a value within its ball of a kink or of zero even at
@@ -25,7 +26,7 @@ from flint import arb, fmpq
 from ..arithmetic import certified
 from ..errors import ProblemError
 from ..model import rules
-from ..model.graph import Graph
+from ..model.graph import Graph, Node
 from ..model.symbols import symbol
 from .compiled import Closure, checked, compile_expr, to_ball
 from .teaching import asked_names
@@ -67,10 +68,15 @@ class Tape:
         self.names = [*self.symbols, *(n.name for n in nodes)]
         self.slot = {name: i for i, name in enumerate(self.names)}
         self.loss = self.slot[loss]
-        self.program = [self._compiled(node.name, node.expr, kink) for node in nodes]
+        self.program = [self._compiled(node, kink) for node in nodes]
 
-    def _compiled(self, name: str, expr: sp.Expr, kink: sp.Expr) -> _Linear | _General:
-        slot = self.slot[name]
+    def _compiled(self, node: Node, kink: sp.Expr) -> _Linear | _General:
+        slot = self.slot[node.name]
+        sum_ = node.weighted_sum
+        if sum_ is not None:            # read as a weighted sum: its names, no SymPy (the most nodes)
+            return _Linear(slot, _ZERO, tuple((_ONE, self.slot[t[0]], self.slot[t[1]] if len(t) == 2 else -1)
+                                              for t in sum_.terms))
+        expr = node.expr
         linear = _linear_terms(expr)
         if linear is not None:
             constant, terms = linear
@@ -140,7 +146,7 @@ def _linear_terms(expr: sp.Expr) -> tuple[fmpq, list[tuple[fmpq, str, str | None
     return constant, terms
 
 
-_ONE = fmpq(1)
+_ONE, _ZERO = fmpq(1), fmpq(0)
 
 
 @functools.lru_cache(maxsize=1024)

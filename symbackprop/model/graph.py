@@ -8,21 +8,35 @@ user's order for nodes, by name for inputs), never by set iteration, so output i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import sympy as sp
 
 from ..errors import ProblemError
+from .definitions import Definitions, WeightedSum, input_names
 from .symbols import symbol
 
 
 @dataclass(frozen=True)
 class Node:
     name: str
-    expr: sp.Expr
+    #: The definitions the node's expression is read from: a weighted sum of a Definitions is
+    #: built when first read (definitions.py), so a graph for the tape builds none.
+    definitions: Mapping[str, sp.Expr] = field(repr=False, compare=False)
     #: Direct inputs (earlier nodes and plain symbols), sorted by name.
     inputs: tuple[str, ...]
     #: True for a node made by splitting a user's compound expression into gates.
     generated: bool = False
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.definitions[self.name]
+
+    @property
+    def weighted_sum(self) -> WeightedSum | None:
+        """The node's terms where it was read as a weighted sum, without building its expression."""
+        definitions = self.definitions
+        return definitions.weighted_sum(self.name) if isinstance(definitions, Definitions) else None
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -40,7 +54,7 @@ class Graph:
     _ancestors: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
-    def build(cls, definitions: dict[str, sp.Expr], gates: bool = False) -> "Graph":
+    def build(cls, definitions: Mapping[str, sp.Expr], gates: bool = False) -> "Graph":
         """The graph of the user's nodes; with gates=True, every compound expression is first split
         into one node per primitive operation (add, multiply, power, function), so that each step
         of the reverse pass is a single gate rule."""
@@ -51,8 +65,8 @@ class Graph:
         nodes: dict[str, Node] = {}
         symbols: dict[str, None] = {}      # ordered, and a set for the membership test
         names = list(definitions)
-        for name, expr in definitions.items():
-            used = sorted(s.name for s in expr.free_symbols)
+        for name in names:
+            used = input_names(definitions, name)
             for other in used:
                 if other == name:
                     raise ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
@@ -66,7 +80,7 @@ class Graph:
                         "forward order: move it above)", key=f"nodes.{name}")
                 if other not in definitions:
                     symbols.setdefault(other)
-            nodes[name] = Node(name, expr, tuple(used), name in generated)
+            nodes[name] = Node(name, definitions, tuple(used), name in generated)
         consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
         for node in nodes.values():
             for used_name in node.inputs:
@@ -111,12 +125,12 @@ class Graph:
         return order + symbols_after.get(name, [])
 
 
-def _check_order(definitions: dict[str, sp.Expr]) -> None:
+def _check_order(definitions: Mapping[str, sp.Expr]) -> None:
     """Raise the usual error for a node used before it is defined, before splitting renames things."""
     Graph.build(definitions)
 
 
-def split_into_gates(definitions: dict[str, sp.Expr]) -> tuple[dict[str, sp.Expr], set[str]]:
+def split_into_gates(definitions: Mapping[str, sp.Expr]) -> tuple[dict[str, sp.Expr], set[str]]:
     """Split every compound expression into primitive operations, each a node of its own.
 
     `y: relu(w3*x_n)` becomes `y_1: w3*x_n` and `y: relu(y_1)`. An operand stays inline when it is a
@@ -164,13 +178,13 @@ def _is_simple(e: sp.Expr) -> bool:
     return coefficient.is_Number and coefficient != 1 and rest.is_Symbol
 
 
-def _reaches(definitions: dict[str, sp.Expr], start: str, target: str, seen: set[str]) -> bool:
+def _reaches(definitions: Mapping[str, sp.Expr], start: str, target: str, seen: set[str]) -> bool:
     """True when node `start` uses `target`, directly or through other nodes."""
-    for s in definitions[start].free_symbols:
-        if s.name == target:
+    for name in input_names(definitions, start):
+        if name == target:
             return True
-        if s.name in definitions and s.name not in seen:
-            seen.add(s.name)
-            if _reaches(definitions, s.name, target, seen):
+        if name in definitions and name not in seen:
+            seen.add(name)
+            if _reaches(definitions, name, target, seen):
                 return True
     return False

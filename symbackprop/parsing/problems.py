@@ -20,6 +20,7 @@ from ..budget import collection_paused
 from ..errors import ProblemError, reject_unknown_keys
 from ..model import notation as notation_module
 from ..model.data import Dataset
+from ..model.definitions import Definitions, WeightedSum
 from ..model.graph import Graph
 from ..model.problem import FORMS, NUMBER_POLICIES, Problem
 from ..model.rules import check_supported
@@ -31,7 +32,7 @@ from .expressions import (
     WrittenOrder,
     check_name,
     from_sympy,
-    parse_expression,
+    parse_definition,
     parse_number,
 )
 from .texts import paragraph
@@ -425,7 +426,7 @@ def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
     return result
 
 
-def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[str, sp.Expr],
+def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: Mapping[str, sp.Expr],
              used: set[str]) -> Dataset | None:
     if "data" not in data:
         for key in ("batch", "shuffle", "reduction"):
@@ -445,15 +446,16 @@ def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[st
     return dataset
 
 
-def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], WrittenOrder]:
-    """The nodes, and each written one in its text's term order for printing (in_written_order,
-    made when first printed)."""
+def _nodes(node_texts: Any) -> tuple[Definitions, WrittenOrder]:
+    """The nodes, a weighted sum kept as its terms until its expression is read (Definitions), and
+    each written one in its text's term order for printing (in_written_order, made when first
+    printed)."""
     if not isinstance(node_texts, Mapping) or not node_texts:
         raise ProblemError("nodes: must map node names to expressions, for example  y: relu(w3*x_n)",
                            key="nodes")
     if len(node_texts) > MAX_NODES:
         raise ProblemError(f"{len(node_texts)} nodes is more than the {MAX_NODES} allowed", key="nodes")
-    nodes: dict[str, sp.Expr] = {}
+    nodes: dict[str, sp.Expr | WeightedSum] = {}
     texts: dict[str, str] = {}
     for name, text in node_texts.items():
         key = f"nodes.{name}"
@@ -464,14 +466,16 @@ def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], WrittenOrder]:
             elif isinstance(text, (int, float, FloatText)) and not isinstance(text, bool):
                 expr = parse_number(text)
             else:
-                expr = parse_expression(text)
+                expr = parse_definition(text)
                 texts[name] = text
-            check_supported(expr, key)
+            if type(expr) is not WeightedSum:      # a weighted sum adds and multiplies only
+                check_supported(expr, key)
         except ProblemError as exc:
             exc.key = key
             raise
         nodes[name] = expr
-    return nodes, WrittenOrder(nodes, texts)
+    definitions = Definitions(nodes)
+    return definitions, WrittenOrder(definitions, texts)
 
 
 def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:
@@ -504,7 +508,7 @@ def _sign(number: sp.Expr, key: str) -> int:
         raise ProblemError(f"its sign cannot be established: {exc}", key=key) from None
 
 
-def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: dict[str, sp.Expr]) -> tuple[str, ...]:
+def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Mapping[str, sp.Expr]) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, (list, tuple)):
