@@ -9,6 +9,7 @@ is built directly from it. Decimal literals become exact rationals from their te
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import math
 import re
@@ -37,6 +38,7 @@ FUNCTIONS = {name: operation.function for name, operation in BY_NAME.items()}
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: A name of at most MAX_NAME_LENGTH characters: with _RESERVED, all that check_name asks.
 _NAME = f"[A-Za-z][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}"
+_SHORT_NAME = re.compile(_NAME + r"\Z")
 #: The names check_name refuses although they match NAME_PATTERN.
 _RESERVED = frozenset(keyword.kwlist) | frozenset(FUNCTIONS)
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
@@ -59,6 +61,8 @@ class ExpressionError(ProblemError):
 
 def check_name(name: object, what: str = "name") -> str:
     """A name a user may give to a node or symbol: a letter, then letters, digits and underscores."""
+    if type(name) is str and _SHORT_NAME.match(name) and name not in _RESERVED:
+        return name          # one test for the common case: a network names 50,000 weights twice
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ExpressionError(f"{what} {name!r} is not a valid name: use a letter followed by letters, "
                            "digits and underscores (for example w3, x_n, ybar)")
@@ -170,17 +174,26 @@ def parse_number(value: object) -> sp.Expr:
         return from_sympy(value)
     if not isinstance(value, str):
         raise ExpressionError(f"expected a number, got {type(value).__name__} {value!r}")
-    if len(value) <= MAX_NUMBER_LENGTH and PLAIN_DECIMAL.match(value):
-        # Most numbers in a problem ("0.3", "-1"): the same value the parser gives, without parsing,
-        # and read as digits over a power of ten (SymPy's Rational of the text parses it as a
-        # Fraction first, four times as long for a network's 26,000 weights).
-        whole, _, fraction = value.partition(".")
-        return sp.Rational(int(whole + fraction), 10 ** len(fraction))
+    plain = _plain_decimal(value) if len(value) <= MAX_NUMBER_LENGTH else None
+    if plain is not None:
+        return plain
     result = parse_expression(value)
     if result.free_symbols:
         names = ", ".join(sorted(str(s) for s in result.free_symbols))
         raise ExpressionError(f"expected a number, got '{_short(value)}' which uses {names}")
     return result
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_decimal(text: str) -> sp.Rational | None:
+    """Most numbers in a problem ("0.3", "-1"): the same value the parser gives, without parsing,
+    and read as digits over a power of ten (SymPy's Rational of the text parses it as a Fraction
+    first, four times as long for a network's 26,000 weights). Kept by text: a network's weights
+    are a few dozen texts many times over. None for any other text."""
+    if not PLAIN_DECIMAL.match(text):
+        return None
+    whole, _, fraction = text.partition(".")
+    return sp.Rational(int(whole + fraction), 10 ** len(fraction))
 
 
 def from_sympy(expr: object) -> sp.Expr:
