@@ -65,12 +65,13 @@ class Graph:
         nodes: dict[str, Node] = {}
         symbols: dict[str, None] = {}      # ordered, and a set for the membership test
         names = list(definitions)
+        defined = set(names)               # a set, not the mapping: asked for every weight
         for name in names:
             used = input_names(definitions, name)
             for other in used:
                 if other == name:
                     raise ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
-                if other in definitions and other not in nodes:
+                if other in defined and other not in nodes:
                     if _reaches(definitions, other, name, set()):
                         raise ProblemError(
                             f"nodes '{name}' and '{other}' depend on each other: a cycle; "
@@ -78,7 +79,7 @@ class Graph:
                     raise ProblemError(
                         f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
                         "forward order: move it above)", key=f"nodes.{name}")
-                if other not in definitions:
+                if other not in defined:
                     symbols.setdefault(other)
             nodes[name] = Node(name, definitions, tuple(used), name in generated)
         consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}

@@ -161,6 +161,10 @@ def in_written_order(expr: sp.Expr, text: str) -> sp.Expr:
 
 def parse_number(value: object) -> sp.Expr:
     """A number given in a problem file: int, decimal text (exact), "1/3", or a constant expression."""
+    if isinstance(value, str):        # first: most are, and most of those plain decimals
+        plain = _plain_decimal(value) if len(value) <= MAX_NUMBER_LENGTH else None
+        if plain is not None:
+            return plain
     if isinstance(value, bool) or value is None:
         raise ExpressionError(f"expected a number, got {value!r}")
     if isinstance(value, int):
@@ -174,9 +178,6 @@ def parse_number(value: object) -> sp.Expr:
         return from_sympy(value)
     if not isinstance(value, str):
         raise ExpressionError(f"expected a number, got {type(value).__name__} {value!r}")
-    plain = _plain_decimal(value) if len(value) <= MAX_NUMBER_LENGTH else None
-    if plain is not None:
-        return plain
     result = parse_expression(value)
     if result.free_symbols:
         names = ", ".join(sorted(str(s) for s in result.free_symbols))
