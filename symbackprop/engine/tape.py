@@ -215,14 +215,22 @@ def _asked(problem, names, derived: list[str]) -> list[str]:
 
 def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str, Value]:
     reduce = _reduction(problem)
-    per_example = []
+    # Each SymPy number made a ball once: a network's weights are a few dozen numbers many times
+    # over (parse_number keeps one per text). By id: the numbers live in the problem meanwhile.
+    balls: dict[int, Value] = {}
+
+    def ball(value: sp.Expr) -> Value:
+        made = balls.get(id(value))
+        if made is None:
+            made = balls[id(value)] = to_ball(value)
+        return made
+
+    slot, per_example = tape.slot, []
     for row in rows:
-        values = {name: to_ball(value) for name, value in {**problem.values, **row}.items()
-                  if name in tape.slot}
-        _, g = tape.gradients(values)
-        per_example.append([g[tape.slot[n]] if n in tape.slot else fmpq(0) for n in asked])
-    return {name: _exact_if_known(reduce([column[i] for column in per_example]))
-            for i, name in enumerate(asked)}
+        values = {**problem.values, **row}
+        _, g = tape.gradients({name: ball(values[name]) for name in tape.symbols})
+        per_example.append([g[slot[n]] if n in slot else fmpq(0) for n in asked])
+    return {name: _exact_if_known(reduce(list(column))) for name, column in zip(asked, zip(*per_example))}
 
 
 def _exact_if_known(value: Value) -> Value:
