@@ -10,7 +10,7 @@ import copy
 import functools
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Container, Mapping
 
 import sympy as sp
 import yaml
@@ -288,6 +288,9 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         default_parameters = ()
         default_loss = None
     nodes, written = _nodes(node_texts)
+    # The names in a set for the tests below, a network's 26,000 values and parameters each (the
+    # Definitions' own test runs Python code).
+    node_names = set(nodes)
 
     gates = data.get("gates", False)
     if not isinstance(gates, bool):
@@ -298,9 +301,9 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         raise ProblemError(f"the loss '{loss}' is not a node; nodes are: " + ", ".join(nodes), key="loss")
 
     used = set(graph.symbols)
-    data_set = _dataset(data, values, nodes, used)
+    data_set = _dataset(data, values, node_names, used)
     for name in values:
-        if name in nodes:
+        if name in node_names:
             raise ProblemError(f"'{name}' is a node, not a symbol; to take its forward value as given, "
                                "put it under given:", key=f"values.{name}")
         if name not in used:
@@ -308,7 +311,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
                             "(give it under context: to show it without this warning)")
     context = _numbers(data.get("context") or {}, "context")
     for name in context:
-        if name in used or name in nodes:
+        if name in used or name in node_names:
             raise ProblemError(f"'{name}' is used by the network; give its value under values:",
                                key=f"context.{name}")
         if name in values:
@@ -321,7 +324,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
             raise ProblemError(f"'{name}' is not a node; given: takes node names (symbols go under "
                                "values:)", key=f"given.{name}")
 
-    parameters = _parameters(data.get("parameters", list(default_parameters)), values, nodes)
+    parameters = _parameters(data.get("parameters", list(default_parameters)), values, node_names)
     for index, name in enumerate(parameters):
         if data_set and name in data_set.symbols:
             raise ProblemError(f"'{name}' is given per example under data:, so it cannot be a "
@@ -394,7 +397,7 @@ def _writes_fractions(raw: Any) -> bool:
     """Whether any number under this key is written as a fraction (1/3), so the solution keeps
     fractions where a value does not terminate."""
     if isinstance(raw, str):        # first: most are, and the Mapping test is an ABC's (slow)
-        return not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
+        return "/" in raw and not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
     if isinstance(raw, Mapping):
         return any(_writes_fractions(v) for v in raw.values())
     if isinstance(raw, (list, tuple)):
@@ -426,7 +429,7 @@ def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
     return result
 
 
-def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: Mapping[str, sp.Expr],
+def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: Container[str],
              used: set[str]) -> Dataset | None:
     if "data" not in data:
         for key in ("batch", "shuffle", "reduction"):
@@ -508,7 +511,7 @@ def _sign(number: sp.Expr, key: str) -> int:
         raise ProblemError(f"its sign cannot be established: {exc}", key=key) from None
 
 
-def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Mapping[str, sp.Expr]) -> tuple[str, ...]:
+def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Container[str]) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, (list, tuple)):
