@@ -237,3 +237,32 @@ def test_a_data_problem_says_how_its_batch_combines():
     written = json.loads(CliRunner().invoke(main, ["solve", str(path), "--format", "json",
                                                    "--gradients-only"]).output)
     assert written["reduction"] == symbackprop.load(path).data.reduction
+
+
+@pytest.mark.parametrize("text", ["(a - t)**2 + (b - u)**2 + (c - v)**2",
+                                  "relu(a)*w + max(b, c) + leaky_relu(d, 0.1) + abs(e - f) + 3",
+                                  "sigmoid(a)**2 + tanh(b) + exp(c)*d",
+                                  "-t*log(y) - (1 - t)*log(1 - y) + relu(a)"])
+def test_a_sums_terms_derived_as_kinds_of_their_own_are_the_whole_sums_derivatives(text):
+    """tape._local: a sum whose terms share no input has each input's derivative derived from its
+    own term, renamed; its values must be those of rules.local_derivative of the whole sum, at kinks
+    (0) and away from them, under every kink convention."""
+    from symbackprop.engine.compiled import compile_expr
+    from symbackprop.model import rules
+    from symbackprop.model.symbols import symbol
+    expr = symbackprop.parsing.expressions.parse_expression(text)
+    names = sorted(expr.free_symbols, key=lambda s: s.name)
+    kind = expr.xreplace({s: symbol(f"_{i}") for i, s in enumerate(names)})
+    inputs = [symbol(f"_{i}") for i in range(len(names))]
+    rng = random.Random(11)
+    for kink in (sp.S.Zero, sp.Rational(1, 2), sp.S.One):
+        for x in inputs:
+            ours, whole = tape._local(kind, x, kink), compile_expr(rules.local_derivative(kind, x, kink))
+            for _ in range(6):
+                env = {x.name: fmpq(rng.choice([0, 0, 1, -2, 3]), rng.choice([1, 4, 5])) for x in inputs}
+                if "y" in [s.name for s in names]:
+                    env[f"_{[s.name for s in names].index('y')}"] = fmpq(1, 3)
+                with working_precision(128):
+                    a, b = ours(env), whole(env)
+                assert (a == b) if isinstance(a, fmpq) and isinstance(b, fmpq) else arb(a).overlaps(arb(b))
+    assert (tape._own_terms(kind) != {}) == ("log" not in text)
