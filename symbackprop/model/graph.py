@@ -100,21 +100,22 @@ class Graph:
         return list(self._ancestors[name])
 
     def _find_ancestors(self, name: str) -> list[str]:
+        # By sets, a node's inputs at a time, and only nodes on the stack: a network's 26,000 weights
+        # are inputs of a few hundred nodes.
+        node_names = set(self.nodes)
         seen = {name}
-        stack = [name]
+        stack = [name] if name in node_names else []
         while stack:
-            current = stack.pop()
-            node = self.nodes.get(current)
-            for used in node.inputs if node else ():
-                if used not in seen:
-                    seen.add(used)
-                    stack.append(used)
+            fresh = set(self.nodes[stack.pop()].inputs) - seen
+            seen |= fresh
+            stack.extend(fresh & node_names)
         # Each symbol's earliest consumer among the ancestors, found once: asking it again for every
-        # node would take symbols x nodes.
+        # node would take symbols x nodes. Most symbols (weights) have one consumer.
         symbols_after: dict[str, list[str]] = {}
         for s in self.symbols:
             if s in seen:
-                first = next(c for c in self.consumers[s] if c in seen)
+                consumers = self.consumers[s]
+                first = consumers[0] if consumers[0] in seen else next(c for c in consumers if c in seen)
                 symbols_after.setdefault(first, []).append(s)
         order: list[str] = []
         for node_name in reversed(self.nodes):
