@@ -10,6 +10,7 @@ the checks, the printers) gets the one object built by WeightedSum.expr(), the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Iterator, Mapping
 
 import sympy as sp
@@ -34,7 +35,7 @@ class WeightedSum:
 
     def names(self) -> list[str]:
         """The names the sum uses, sorted (as a Node's inputs are)."""
-        return sorted({name for term in self.terms for name in term})
+        return sorted(set(chain.from_iterable(self.terms)))
 
     def expr(self) -> sp.Expr:
         """The sum SymPy's Add would build from these terms, built directly: Basic.compare puts

@@ -69,9 +69,11 @@ class Graph:
         for name in names:
             used = input_names(definitions, name)
             for other in used:
-                if other == name:
+                if other not in defined:
+                    symbols[other] = None          # a symbol seen before keeps its place
+                elif other == name:
                     raise ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
-                if other in defined and other not in nodes:
+                elif other not in nodes:
                     if _reaches(definitions, other, name, set()):
                         raise ProblemError(
                             f"nodes '{name}' and '{other}' depend on each other: a cycle; "
@@ -79,8 +81,6 @@ class Graph:
                     raise ProblemError(
                         f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
                         "forward order: move it above)", key=f"nodes.{name}")
-                if other not in defined:
-                    symbols.setdefault(other)
             nodes[name] = Node(name, definitions, tuple(used), name in generated)
         consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
         for node in nodes.values():
