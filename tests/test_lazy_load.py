@@ -187,10 +187,12 @@ def test_load_errors_are_the_general_paths_word_for_word(nodes, values, monkeypa
 
 
 def test_a_name_is_checked_as_the_full_checks_would(monkeypatch):
-    """check_name's one-pattern test for the common case gives what its full checks give."""
+    """check_name's one-pattern test for the common case gives what its full checks give, and
+    all_names is true of a list exactly where check_name takes each of its names."""
     rng = random.Random(5)
     alphabet = "aZ_09 -é"
-    names = ["x", "if", "None", "relu", "sigmoid", "a" * 64, "a" * 65, "", "_a", "a_", 3, None, "x\n"]
+    names = ["x", "if", "None", "relu", "sigmoid", "a" * 64, "a" * 65, "", "_a", "a_", 3, None, "x\n",
+             "a\nb", "b\n", "\n"]
     names += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(500)]
 
     def outcome(name):
@@ -200,6 +202,11 @@ def test_a_name_is_checked_as_the_full_checks_would(monkeypatch):
             return str(exc)
 
     fast = [outcome(n) for n in names]
+    for _ in range(300):                 # all_names: every name of a list at once
+        some = rng.sample(names, rng.randint(0, 4))
+        assert expressions.all_names(some) <= all(outcome(n) == n for n in some), some
+        if all(isinstance(n, str) and outcome(n) == n for n in some) and some:
+            assert expressions.all_names(some), some
     monkeypatch.setattr(expressions, "_SHORT_NAME", expressions.re.compile(r"(?!)"))
     assert [outcome(n) for n in names] == fast
 

@@ -39,6 +39,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: A name of at most MAX_NAME_LENGTH characters: with _RESERVED, all that check_name asks.
 _NAME = f"[A-Za-z][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}"
 _SHORT_NAME = re.compile(_NAME + r"\Z")
+_NAMES = re.compile(f"(?:{_NAME}\n)*\\Z")
 #: The names check_name refuses although they match NAME_PATTERN.
 _RESERVED = frozenset(keyword.kwlist) | frozenset(FUNCTIONS)
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
@@ -71,6 +72,17 @@ def check_name(name: object, what: str = "name") -> str:
     if keyword.iskeyword(name) or name in FUNCTIONS:
         raise ExpressionError(f"{what} '{name}' is a reserved word or a function name")
     return name
+
+
+def all_names(names: list) -> bool:
+    """Whether check_name takes every one of these names, tested by one regular expression over
+    them all (a network's 26,000 weights); where not, the caller checks them one by one for the
+    error."""
+    try:
+        text = "\n".join(names) + "\n"
+    except TypeError:
+        return False                 # not all text
+    return text.count("\n") == len(names) and bool(_NAMES.match(text)) and _RESERVED.isdisjoint(names)
 
 
 def parse_expression(text: str) -> sp.Expr:

@@ -30,6 +30,7 @@ from .data import read_dataset
 from .expressions import (
     MAX_NUMBER_LENGTH,
     WrittenOrder,
+    all_names,
     check_name,
     from_sympy,
     parse_definition,
@@ -485,8 +486,10 @@ def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:
     if not isinstance(mapping, Mapping):
         raise ProblemError(f"{key}: must map names to numbers, for example  w3: 0.2", key=key)
     result = {}
+    checked = all_names(list(mapping))
     for name, value in mapping.items():
-        check_name_at(name, "name", f"{key}.{name}")
+        if not checked:
+            check_name_at(name, "name", f"{key}.{name}")
         result[name] = _number(value, f"{key}.{name}")
     return result
 
@@ -518,6 +521,8 @@ def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Container[str]) -> 
         raise ProblemError("parameters: must be a list of symbol names, for example [w1, w2]",
                            key="parameters")
     for index, name in enumerate(raw):
+        if isinstance(name, str) and name in values and name not in nodes:
+            continue                 # the common case: a name under values: is a checked name
         key = f"parameters.{index}"
         check_name_at(name, "parameter", key)
         if name in nodes:
