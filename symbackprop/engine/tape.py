@@ -91,11 +91,10 @@ class Tape:
         value, derivatives = _kind(kind, len(inputs), kink)
         return _General(slot, tuple(at[s.name] for s in inputs), value, derivatives)
 
-    def gradients(self, values: dict[str, Value]) -> tuple[list[Value], list[Value]]:
-        """Every slot's value and d loss / d slot, at the current working precision."""
-        v: list = [None] * len(self.names)
-        for i, name in enumerate(self.symbols):
-            v[i] = values[name]
+    def gradients(self, inputs: list[Value]) -> tuple[list[Value], list[Value]]:
+        """Every slot's value and d loss / d slot, at the current working precision, from the values
+        of the symbols (`inputs`, in their order: the first slots)."""
+        v: list = inputs + [None] * (len(self.names) - len(inputs))
         envs: dict[int, dict] = {}          # a general node's inputs, read again by the reverse pass
         for step in self.program:
             if type(step) is _Linear:
@@ -253,7 +252,7 @@ def _asked(problem, names, derived: list[str]) -> list[str]:
 
 
 def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str, Value]:
-    reduce = _reduction(problem)
+    """The gradients of the names asked: of the one example, or the batch's reduction of its rows'."""
     # Each SymPy number made a ball once: a network's weights are a few dozen numbers many times
     # over (parse_number keeps one per text). By id: the numbers live in the problem meanwhile.
     balls: dict[int, Value] = {}
@@ -266,10 +265,12 @@ def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str,
 
     slot, per_example = tape.slot, []
     for row in rows:
-        values = {**problem.values, **row}
-        _, g = tape.gradients({name: ball(values[name]) for name in tape.symbols})
+        values = {**problem.values, **row} if row else problem.values
+        _, g = tape.gradients([ball(values[name]) for name in tape.symbols])
         per_example.append([g[slot[n]] if n in slot else fmpq(0) for n in asked])
-    return {name: _exact_if_known(reduce(column)) for name, column in zip(asked, zip(*per_example))}
+    reduced = per_example[0] if problem.data is None else list(map(_reduction(problem), zip(*per_example)))
+    return {name: value if type(value) is fmpq else _exact_if_known(value)
+            for name, value in zip(asked, reduced)}
 
 
 def _exact_if_known(value: Value) -> Value:
@@ -282,8 +283,7 @@ def _exact_if_known(value: Value) -> Value:
 
 
 def _reduction(problem) -> Callable[[Sequence[Value]], Value]:
-    if problem.data is None:
-        return lambda terms: terms[0]
+    """How a problem with data combines its examples' gradients."""
     if problem.data.reduction == "mean":
         return lambda terms: sum(terms[1:], terms[0]) / len(terms)
     return lambda terms: sum(terms[1:], terms[0])
