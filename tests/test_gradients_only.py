@@ -237,3 +237,53 @@ def test_a_data_problem_says_how_its_batch_combines():
     written = json.loads(CliRunner().invoke(main, ["solve", str(path), "--format", "json",
                                                    "--gradients-only"]).output)
     assert written["reduction"] == symbackprop.load(path).data.reduction
+
+
+@pytest.mark.parametrize("text", ["(a - t)**2 + (b - u)**2 + (c - v)**2",
+                                  "relu(a)*w + max(b, c) + leaky_relu(d, 0.1) + abs(e - f) + 3",
+                                  "sigmoid(a)**2 + tanh(b) + exp(c)*d",
+                                  "-t*log(y) - (1 - t)*log(1 - y) + relu(a)"])
+def test_a_sums_terms_derived_as_kinds_of_their_own_are_the_whole_sums_derivatives(text):
+    """tape._local: a sum whose terms share no input has each input's derivative derived from its
+    own term, renamed; its values must be those of rules.local_derivative of the whole sum, at kinks
+    (0) and away from them, under every kink convention."""
+    from symbackprop.engine.compiled import compile_expr
+    from symbackprop.model import rules
+    from symbackprop.model.symbols import symbol
+    expr = symbackprop.parsing.expressions.parse_expression(text)
+    names = sorted(expr.free_symbols, key=lambda s: s.name)
+    kind = expr.xreplace({s: symbol(f"_{i}") for i, s in enumerate(names)})
+    inputs = [symbol(f"_{i}") for i in range(len(names))]
+    rng = random.Random(11)
+    for kink in (sp.S.Zero, sp.Rational(1, 2), sp.S.One):
+        for x in inputs:
+            ours, whole = tape._local(kind, x, kink), compile_expr(rules.local_derivative(kind, x, kink))
+            for _ in range(6):
+                env = {x.name: fmpq(rng.choice([0, 0, 1, -2, 3]), rng.choice([1, 4, 5])) for x in inputs}
+                if "y" in [s.name for s in names]:
+                    env[f"_{[s.name for s in names].index('y')}"] = fmpq(1, 3)
+                with working_precision(128):
+                    a, b = ours(env), whole(env)
+                assert (a == b) if isinstance(a, fmpq) and isinstance(b, fmpq) else arb(a).overlaps(arb(b))
+    assert (tape._own_terms(kind) != {}) == ("log" not in text)
+
+
+def test_sums_with_coefficients_and_units_that_are_off_agree_with_the_exact_engine():
+    """_Linear keeps products of coefficient 1 apart from the other terms, and the reverse pass
+    skips a sum whose gradient is an exact 0 (a ReLU unit off): both give the exact engine's values,
+    exact and on balls."""
+    text = """\
+nodes:
+  z1: 2*w1*x1 - w2*x2 + w3*x1 + 3*b1 + 1/2
+  z2: w1*x2 + w4*x1 + b2
+  h1: relu(z1)
+  h2: relu(z2)
+  s: sigmoid(w5*h1 - w6*h2/3 + w4*x2)
+  E: (s - t)**2 + (h2 - t)**2
+values: {w1: 0.5, w2: -1.5, w3: 0.25, w4: -2, w5: 0.3, w6: 1.2, x1: 1, x2: 0.5, b1: 0.1, b2: 0.2, t: 1}
+parameters: [w1, w2, w3, w4, w5, w6, b1, b2]
+"""
+    problem = symbackprop.loads(text)
+    fast = _agrees_with_solution(problem)
+    assert problem.nodes.weighted_sum("z2") is not None and problem.nodes.weighted_sum("z1") is None
+    assert any(isinstance(v, arb) for v in fast.values()) and fast["b2"] == 0    # h2 is off

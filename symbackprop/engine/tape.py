@@ -5,7 +5,8 @@ The worked solution keeps every chain step as SymPy data; an autograder or a lar
 the values. Here a rational stays an exact `fmpq` (a ReLU network on decimal data never leaves them)
 and an irrational one is an `arb` ball, the computation repeated at doubled precision until every
 gradient asked is certain to the digits asked. SymPy is used while compiling only: a weighted sum
-(w1*x1 + w2*x2 + b) needs none, since its local derivatives are its other factors; any other node
+(w1*x1 + w2*x2 + b) needs none, since its local derivatives are its other factors (one read from
+text is read off its names, its SymPy expression never built: model/definitions.py); any other node
 has its local derivatives derived once per kind of node (sigmoid(_0), (_0 - _1)**2), by the same rules
 as the exact engine, and evaluated by the same certified operations (compiled.compile_expr).
 Where the tape cannot decide (a given node value, a value within its ball of a kink or of zero even at
@@ -25,7 +26,7 @@ from flint import arb, fmpq
 from ..arithmetic import certified
 from ..errors import ProblemError
 from ..model import rules
-from ..model.graph import Graph
+from ..model.graph import Graph, Node
 from ..model.symbols import symbol
 from .compiled import Closure, checked, compile_expr, to_ball
 from .teaching import asked_names
@@ -38,11 +39,14 @@ FIRST_BITS, MAX_BITS = 128, 4096
 
 @dataclass(frozen=True)
 class _Linear:
-    """A weighted sum: constant + sum of coefficient * a (* b), by slots (b is -1 for a lone a)."""
+    """A weighted sum: constant + sum of coefficient * a (* b), by slots (b is -1 for a lone a),
+    + sum of a * b: the products of coefficient 1 (nine in ten of a network's terms) apart, as they
+    need no multiplication by it."""
 
     slot: int
     constant: fmpq
     terms: tuple[tuple[fmpq, int, int], ...]
+    products: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -67,31 +71,38 @@ class Tape:
         self.names = [*self.symbols, *(n.name for n in nodes)]
         self.slot = {name: i for i, name in enumerate(self.names)}
         self.loss = self.slot[loss]
-        self.program = [self._compiled(node.name, node.expr, kink) for node in nodes]
+        self.program = [self._compiled(node, kink) for node in nodes]
 
-    def _compiled(self, name: str, expr: sp.Expr, kink: sp.Expr) -> _Linear | _General:
-        slot = self.slot[name]
+    def _compiled(self, node: Node, kink: sp.Expr) -> _Linear | _General:
+        at = self.slot
+        slot, sum_ = at[node.name], node.weighted_sum
+        if sum_ is not None:            # read as a weighted sum: its names, no SymPy (the most nodes)
+            return _Linear(slot, _ZERO, tuple((_ONE, at[t[0]], -1) for t in sum_.terms if len(t) == 1),
+                           tuple((at[t[0]], at[t[1]]) for t in sum_.terms if len(t) == 2))
+        expr = node.expr
         linear = _linear_terms(expr)
         if linear is not None:
             constant, terms = linear
-            return _Linear(slot, constant, tuple((c, self.slot[a], -1 if b is None else self.slot[b])
-                                                 for c, a, b in terms))
+            return _Linear(slot, constant, tuple((c, at[a], -1 if b is None else at[b]) for c, a, b in terms
+                                                 if b is None or c != 1),
+                           tuple((at[a], at[b]) for c, a, b in terms if b is not None and c == 1))
         inputs = sorted(expr.free_symbols, key=lambda s: s.name)
         kind = expr.xreplace({s: symbol(f"_{i}") for i, s in enumerate(inputs)})
         value, derivatives = _kind(kind, len(inputs), kink)
-        return _General(slot, tuple(self.slot[s.name] for s in inputs), value, derivatives)
+        return _General(slot, tuple(at[s.name] for s in inputs), value, derivatives)
 
-    def gradients(self, values: dict[str, Value]) -> tuple[list[Value], list[Value]]:
-        """Every slot's value and d loss / d slot, at the current working precision."""
-        v: list = [None] * len(self.names)
-        for i, name in enumerate(self.symbols):
-            v[i] = values[name]
+    def gradients(self, inputs: list[Value]) -> tuple[list[Value], list[Value]]:
+        """Every slot's value and d loss / d slot, at the current working precision, from the values
+        of the symbols (`inputs`, in their order: the first slots)."""
+        v: list = inputs + [None] * (len(self.names) - len(inputs))
         envs: dict[int, dict] = {}          # a general node's inputs, read again by the reverse pass
         for step in self.program:
             if type(step) is _Linear:
                 total = step.constant
                 for c, a, b in step.terms:
                     total += c * v[a] if b < 0 else c * v[a] * v[b]
+                for a, b in step.products:
+                    total += v[a] * v[b]
                 v[step.slot] = total
             else:
                 env = envs[step.slot] = {f"_{k}": v[s] for k, s in enumerate(step.inputs)}
@@ -101,6 +112,8 @@ class Tape:
         for step in reversed(self.program):
             upstream = g[step.slot]
             if type(step) is _Linear:
+                if type(upstream) is fmpq and not upstream:
+                    continue       # an exact 0 (a ReLU unit off) adds 0 to every input's gradient
                 for c, a, b in step.terms:
                     scaled = upstream * c
                     if b < 0:
@@ -108,6 +121,9 @@ class Tape:
                     else:
                         g[a] += scaled * v[b]
                         g[b] += scaled * v[a]
+                for a, b in step.products:
+                    g[a] += upstream * v[b]
+                    g[b] += upstream * v[a]
             else:
                 for s, local in zip(step.inputs, step.derivatives):
                     g[s] += upstream * checked(local, envs[step.slot], self.names[step.slot])
@@ -140,7 +156,7 @@ def _linear_terms(expr: sp.Expr) -> tuple[fmpq, list[tuple[fmpq, str, str | None
     return constant, terms
 
 
-_ONE = fmpq(1)
+_ONE, _ZERO = fmpq(1), fmpq(0)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -148,7 +164,35 @@ def _kind(expr: sp.Expr, count: int, kink: sp.Expr) -> tuple[Closure, tuple[Clos
     """A kind of node (its inputs renamed _0, _1, ...): its value and its local derivatives, derived
     once however many nodes share it (a layer of 128 sigmoids is one kind)."""
     inputs = [symbol(f"_{i}") for i in range(count)]
-    return compile_expr(expr), tuple(compile_expr(rules.local_derivative(expr, x, kink)) for x in inputs)
+    return compile_expr(expr), tuple(_local(expr, x, kink) for x in inputs)
+
+
+def _local(expr: sp.Expr, x: sp.Symbol, kink: sp.Expr) -> Closure:
+    """d expr / d x, compiled. Of a sum whose terms share no input (the loss (y1 - t1)**2 + ... +
+    (y10 - t10)**2), the derivative of x's own term, derived as a kind of its own: once for the ten
+    terms rather than once per input, twenty SymPy derivatives of the whole sum. rules.local_derivative
+    gives the same, as it differentiates only the terms that hold x, whose kinks are theirs alone."""
+    term = _own_terms(expr).get(x)
+    if term is None:
+        return compile_expr(rules.local_derivative(expr, x, kink))
+    names = sorted(term.free_symbols, key=lambda s: s.name)
+    _, derivatives = _kind(term.xreplace({s: symbol(f"_{i}") for i, s in enumerate(names)}), len(names), kink)
+    local, renamed = derivatives[names.index(x)], [(f"_{i}", s.name) for i, s in enumerate(names)]
+    return lambda env: local({own: env[name] for own, name in renamed})
+
+
+@functools.lru_cache(maxsize=1024)
+def _own_terms(expr: sp.Expr) -> dict[sp.Symbol, sp.Expr]:
+    """Each input's term, where expr is a sum of two or more terms that share no input; else none."""
+    if not expr.is_Add:
+        return {}
+    owner: dict[sp.Symbol, sp.Expr] = {}
+    for term in expr.args:
+        for s in term.free_symbols:
+            if s in owner:
+                return {}
+            owner[s] = term
+    return owner
 
 
 def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 15,
@@ -208,15 +252,25 @@ def _asked(problem, names, derived: list[str]) -> list[str]:
 
 
 def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str, Value]:
-    reduce = _reduction(problem)
-    per_example = []
+    """The gradients of the names asked: of the one example, or the batch's reduction of its rows'."""
+    # Each SymPy number made a ball once: a network's weights are a few dozen numbers many times
+    # over (parse_number keeps one per text). By id: the numbers live in the problem meanwhile.
+    balls: dict[int, Value] = {}
+
+    def ball(value: sp.Expr) -> Value:
+        made = balls.get(id(value))
+        if made is None:
+            made = balls[id(value)] = to_ball(value)
+        return made
+
+    slot, per_example = tape.slot, []
     for row in rows:
-        values = {name: to_ball(value) for name, value in {**problem.values, **row}.items()
-                  if name in tape.slot}
-        _, g = tape.gradients(values)
-        per_example.append([g[tape.slot[n]] if n in tape.slot else fmpq(0) for n in asked])
-    return {name: _exact_if_known(reduce([column[i] for column in per_example]))
-            for i, name in enumerate(asked)}
+        values = {**problem.values, **row} if row else problem.values
+        _, g = tape.gradients([ball(values[name]) for name in tape.symbols])
+        per_example.append([g[slot[n]] if n in slot else fmpq(0) for n in asked])
+    reduced = per_example[0] if problem.data is None else list(map(_reduction(problem), zip(*per_example)))
+    return {name: value if type(value) is fmpq else _exact_if_known(value)
+            for name, value in zip(asked, reduced)}
 
 
 def _exact_if_known(value: Value) -> Value:
@@ -228,9 +282,8 @@ def _exact_if_known(value: Value) -> Value:
     return value
 
 
-def _reduction(problem) -> Callable[[list[Value]], Value]:
-    if problem.data is None:
-        return lambda terms: terms[0]
+def _reduction(problem) -> Callable[[Sequence[Value]], Value]:
+    """How a problem with data combines its examples' gradients."""
     if problem.data.reduction == "mean":
         return lambda terms: sum(terms[1:], terms[0]) / len(terms)
     return lambda terms: sum(terms[1:], terms[0])

@@ -8,21 +8,35 @@ user's order for nodes, by name for inputs), never by set iteration, so output i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import sympy as sp
 
 from ..errors import ProblemError
+from .definitions import Definitions, WeightedSum, input_names
 from .symbols import symbol
 
 
 @dataclass(frozen=True)
 class Node:
     name: str
-    expr: sp.Expr
+    #: The definitions the node's expression is read from: a weighted sum of a Definitions is
+    #: built when first read (definitions.py), so a graph for the tape builds none.
+    definitions: Mapping[str, sp.Expr] = field(repr=False, compare=False)
     #: Direct inputs (earlier nodes and plain symbols), sorted by name.
     inputs: tuple[str, ...]
     #: True for a node made by splitting a user's compound expression into gates.
     generated: bool = False
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.definitions[self.name]
+
+    @property
+    def weighted_sum(self) -> WeightedSum | None:
+        """The node's terms where it was read as a weighted sum, without building its expression."""
+        definitions = self.definitions
+        return definitions.weighted_sum(self.name) if isinstance(definitions, Definitions) else None
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -40,7 +54,7 @@ class Graph:
     _ancestors: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
-    def build(cls, definitions: dict[str, sp.Expr], gates: bool = False) -> "Graph":
+    def build(cls, definitions: Mapping[str, sp.Expr], gates: bool = False) -> "Graph":
         """The graph of the user's nodes; with gates=True, every compound expression is first split
         into one node per primitive operation (add, multiply, power, function), so that each step
         of the reverse pass is a single gate rule."""
@@ -51,12 +65,15 @@ class Graph:
         nodes: dict[str, Node] = {}
         symbols: dict[str, None] = {}      # ordered, and a set for the membership test
         names = list(definitions)
-        for name, expr in definitions.items():
-            used = sorted(s.name for s in expr.free_symbols)
+        defined = set(names)               # a set, not the mapping: asked for every weight
+        for name in names:
+            used = input_names(definitions, name)
             for other in used:
-                if other == name:
+                if other not in defined:
+                    symbols[other] = None          # a symbol seen before keeps its place
+                elif other == name:
                     raise ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
-                if other in definitions and other not in nodes:
+                elif other not in nodes:
                     if _reaches(definitions, other, name, set()):
                         raise ProblemError(
                             f"nodes '{name}' and '{other}' depend on each other: a cycle; "
@@ -64,9 +81,7 @@ class Graph:
                     raise ProblemError(
                         f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
                         "forward order: move it above)", key=f"nodes.{name}")
-                if other not in definitions:
-                    symbols.setdefault(other)
-            nodes[name] = Node(name, expr, tuple(used), name in generated)
+            nodes[name] = Node(name, definitions, tuple(used), name in generated)
         consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
         for node in nodes.values():
             for used_name in node.inputs:
@@ -85,21 +100,22 @@ class Graph:
         return list(self._ancestors[name])
 
     def _find_ancestors(self, name: str) -> list[str]:
+        # By sets, a node's inputs at a time, and only nodes on the stack: a network's 26,000 weights
+        # are inputs of a few hundred nodes.
+        node_names = set(self.nodes)
         seen = {name}
-        stack = [name]
+        stack = [name] if name in node_names else []
         while stack:
-            current = stack.pop()
-            node = self.nodes.get(current)
-            for used in node.inputs if node else ():
-                if used not in seen:
-                    seen.add(used)
-                    stack.append(used)
+            fresh = set(self.nodes[stack.pop()].inputs) - seen
+            seen |= fresh
+            stack.extend(fresh & node_names)
         # Each symbol's earliest consumer among the ancestors, found once: asking it again for every
-        # node would take symbols x nodes.
+        # node would take symbols x nodes. Most symbols (weights) have one consumer.
         symbols_after: dict[str, list[str]] = {}
         for s in self.symbols:
             if s in seen:
-                first = next(c for c in self.consumers[s] if c in seen)
+                consumers = self.consumers[s]
+                first = consumers[0] if consumers[0] in seen else next(c for c in consumers if c in seen)
                 symbols_after.setdefault(first, []).append(s)
         order: list[str] = []
         for node_name in reversed(self.nodes):
@@ -111,12 +127,12 @@ class Graph:
         return order + symbols_after.get(name, [])
 
 
-def _check_order(definitions: dict[str, sp.Expr]) -> None:
+def _check_order(definitions: Mapping[str, sp.Expr]) -> None:
     """Raise the usual error for a node used before it is defined, before splitting renames things."""
     Graph.build(definitions)
 
 
-def split_into_gates(definitions: dict[str, sp.Expr]) -> tuple[dict[str, sp.Expr], set[str]]:
+def split_into_gates(definitions: Mapping[str, sp.Expr]) -> tuple[dict[str, sp.Expr], set[str]]:
     """Split every compound expression into primitive operations, each a node of its own.
 
     `y: relu(w3*x_n)` becomes `y_1: w3*x_n` and `y: relu(y_1)`. An operand stays inline when it is a
@@ -164,13 +180,13 @@ def _is_simple(e: sp.Expr) -> bool:
     return coefficient.is_Number and coefficient != 1 and rest.is_Symbol
 
 
-def _reaches(definitions: dict[str, sp.Expr], start: str, target: str, seen: set[str]) -> bool:
+def _reaches(definitions: Mapping[str, sp.Expr], start: str, target: str, seen: set[str]) -> bool:
     """True when node `start` uses `target`, directly or through other nodes."""
-    for s in definitions[start].free_symbols:
-        if s.name == target:
+    for name in input_names(definitions, start):
+        if name == target:
             return True
-        if s.name in definitions and s.name not in seen:
-            seen.add(s.name)
-            if _reaches(definitions, s.name, target, seen):
+        if name in definitions and name not in seen:
+            seen.add(name)
+            if _reaches(definitions, name, target, seen):
                 return True
     return False

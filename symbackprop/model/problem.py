@@ -22,7 +22,9 @@ FORMS = ("scalar", "matrix", "both")
 
 @dataclass
 class Problem:
-    nodes: dict[str, sp.Expr]
+    #: Each node's expression by name, in forward order (a Definitions from a load: its weighted sums
+    #: built when first read).
+    nodes: Mapping[str, sp.Expr]
     loss: str
     values: dict[str, sp.Expr]
     given: dict[str, sp.Expr] = field(default_factory=dict)

@@ -9,6 +9,7 @@ is built directly from it. Decimal literals become exact rationals from their te
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import math
 import re
@@ -21,6 +22,7 @@ from ..arithmetic import numeric
 from ..arithmetic.certified import MAX_EXP_ARGUMENT
 from ..arithmetic.numeric import MAX_DIGITS, power_digits, too_long
 from ..errors import ProblemError
+from ..model.definitions import WeightedSum
 from ..model.operations import BY_NAME
 from ..model.symbols import symbol
 
@@ -34,6 +36,12 @@ MAX_NUMBER_LENGTH = 100
 FUNCTIONS = {name: operation.function for name, operation in BY_NAME.items()}
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: A name of at most MAX_NAME_LENGTH characters: with _RESERVED, all that check_name asks.
+_NAME = f"[A-Za-z][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}"
+_SHORT_NAME = re.compile(_NAME + r"\Z")
+_NAMES = re.compile(f"(?:{_NAME}\n)*\\Z")
+#: The names check_name refuses although they match NAME_PATTERN.
+_RESERVED = frozenset(keyword.kwlist) | frozenset(FUNCTIONS)
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
 PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
 
@@ -54,6 +62,8 @@ class ExpressionError(ProblemError):
 
 def check_name(name: object, what: str = "name") -> str:
     """A name a user may give to a node or symbol: a letter, then letters, digits and underscores."""
+    if type(name) is str and _SHORT_NAME.match(name) and name not in _RESERVED:
+        return name          # one test for the common case: a network names 50,000 weights twice
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ExpressionError(f"{what} {name!r} is not a valid name: use a letter followed by letters, "
                            "digits and underscores (for example w3, x_n, ybar)")
@@ -64,8 +74,27 @@ def check_name(name: object, what: str = "name") -> str:
     return name
 
 
+def all_names(names: list) -> bool:
+    """Whether check_name takes every one of these names, tested by one regular expression over
+    them all (a network's 26,000 weights); where not, the caller checks them one by one for the
+    error."""
+    try:
+        text = "\n".join(names) + "\n"
+    except TypeError:
+        return False                 # not all text
+    return text.count("\n") == len(names) and bool(_NAMES.match(text)) and _RESERVED.isdisjoint(names)
+
+
 def parse_expression(text: str) -> sp.Expr:
     """Parse expression text into a SymPy expression, or raise ExpressionError saying what is wrong."""
+    parsed = parse_definition(text)
+    return parsed.expr() if type(parsed) is WeightedSum else parsed
+
+
+def parse_definition(text: str) -> sp.Expr | WeightedSum:
+    """parse_expression, except that a weighted sum is kept as its terms (a node's definition, whose
+    expression model/definitions.py builds when it is first read): checked as completely, never
+    built here."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression, got {type(text).__name__} {text!r}")
     if len(text) > MAX_TEXT_LENGTH:
@@ -77,7 +106,7 @@ def parse_expression(text: str) -> sp.Expr:
         raise ExpressionError(f"'{_short(text)}' contains '#'; expressions cannot hold comments")
     terms = weighted_sum_terms(text)
     if terms is not None:
-        return _weighted_sum(terms)
+        return WeightedSum.of(terms)
     try:
         with warnings.catch_warnings():
             # Python warns about escapes such as '\_' in string literals; the whitelist rejects them.
@@ -100,7 +129,7 @@ class WrittenOrder(Mapping):
     for it: loading a network of thousands of weights for its gradients or answer key never does,
     and the reordering was a fifth of such a load."""
 
-    def __init__(self, nodes: dict[str, sp.Expr], texts: dict[str, str]):
+    def __init__(self, nodes: Mapping[str, sp.Expr], texts: dict[str, str]):
         self._nodes, self._texts, self._made = nodes, texts, {}
 
     def __getitem__(self, name: str) -> sp.Expr:
@@ -144,6 +173,10 @@ def in_written_order(expr: sp.Expr, text: str) -> sp.Expr:
 
 def parse_number(value: object) -> sp.Expr:
     """A number given in a problem file: int, decimal text (exact), "1/3", or a constant expression."""
+    if isinstance(value, str):        # first: most are, and most of those plain decimals
+        plain = _plain_decimal(value) if len(value) <= MAX_NUMBER_LENGTH else None
+        if plain is not None:
+            return plain
     if isinstance(value, bool) or value is None:
         raise ExpressionError(f"expected a number, got {value!r}")
     if isinstance(value, int):
@@ -157,17 +190,23 @@ def parse_number(value: object) -> sp.Expr:
         return from_sympy(value)
     if not isinstance(value, str):
         raise ExpressionError(f"expected a number, got {type(value).__name__} {value!r}")
-    if len(value) <= MAX_NUMBER_LENGTH and PLAIN_DECIMAL.match(value):
-        # Most numbers in a problem ("0.3", "-1"): the same value the parser gives, without parsing,
-        # and read as digits over a power of ten (SymPy's Rational of the text parses it as a
-        # Fraction first, four times as long for a network's 26,000 weights).
-        whole, _, fraction = value.partition(".")
-        return sp.Rational(int(whole + fraction), 10 ** len(fraction))
     result = parse_expression(value)
     if result.free_symbols:
         names = ", ".join(sorted(str(s) for s in result.free_symbols))
         raise ExpressionError(f"expected a number, got '{_short(value)}' which uses {names}")
     return result
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_decimal(text: str) -> sp.Rational | None:
+    """Most numbers in a problem ("0.3", "-1"): the same value the parser gives, without parsing,
+    and read as digits over a power of ten (SymPy's Rational of the text parses it as a Fraction
+    first, four times as long for a network's 26,000 weights). Kept by text: a network's weights
+    are a few dozen texts many times over. None for any other text."""
+    if not PLAIN_DECIMAL.match(text):
+        return None
+    whole, _, fraction = text.partition(".")
+    return sp.Rational(int(whole + fraction), 10 ** len(fraction))
 
 
 def from_sympy(expr: object) -> sp.Expr:
@@ -335,21 +374,19 @@ def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
 
     A network's sums are most of its text, and Python's parser and SymPy's Add (which sorts its
     terms by structural comparison) took a second and a half for the 266 sums of 64-128-128-10.
-    Anything else, and any name that check_name would refuse, goes the general way, which gives
-    the same expression or the error."""
+    One regular expression checks the whole text (names of at most MAX_NAME_LENGTH characters, as
+    check_name wants them), so that splitting it at + and * gives the terms. Anything else, and any
+    name that check_name would refuse, goes the general way, which gives the same expression or
+    the error."""
     if "+" not in text or len(text) > MAX_TEXT_LENGTH:
         return None
-    parts = text.strip().split("+")
-    terms: list[tuple[str, ...]] = []
-    for part in parts:
-        factors = tuple(f.strip(" ") for f in part.split("*"))
-        if len(factors) > 2 or (len(factors) == 2 and factors[0] == factors[1]):
-            return None
-        for name in factors:
-            if (not NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH or keyword.iskeyword(name)
-                    or name in FUNCTIONS):
-                return None
-        terms.append(factors)
+    text = text.strip()
+    if not _WEIGHTED_SUM.match(text):
+        return None
+    terms = [tuple(part.split("*")) for part in text.replace(" ", "").split("+")]
+    if any(len(t) == 2 and t[0] == t[1] for t in terms) or not _RESERVED.isdisjoint(
+            name for t in terms for name in t):
+        return None
     if len({frozenset(t) for t in terms}) != len(terms):
         return None            # a term written twice (or as x*w and w*x) is SymPy's 2*w*x
     # The parts Python's tree of the text would have (checked by parse_expression against
@@ -360,20 +397,9 @@ def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
     return terms
 
 
-def _weighted_sum(terms: list[tuple[str, ...]]) -> sp.Expr:
-    """The sum SymPy's Add would build from these terms, built directly: its terms in SymPy's
-    canonical order (Basic.compare puts symbols before products, each by name, and a product of two
-    symbols is compared by its factors' names) and each product as _product builds it."""
-    built = []
-    for term in terms:
-        if len(term) == 1:
-            built.append(((0, term[0]), symbol(term[0])))
-        else:
-            a, b = sorted(term)
-            built.append(((1, a, b), sp.Mul._from_args((symbol(a), symbol(b)), True)))
-    built.sort(key=lambda entry: entry[0])
-    return sp.Add._exec_constructor_postprocessors(sp.Add._from_args([e for _, e in built], True))
-
+_TERM = f" *{_NAME} *(?:\\* *{_NAME} *)?"
+#: A weighted sum's text, stripped: two or more terms joined by +, spaces only around names.
+_WEIGHTED_SUM = re.compile(f"{_TERM}(?:\\+{_TERM})+\\Z")
 
 def _is_name_or_product_of_two(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and len(term.args) == 2 and all(f.is_Symbol for f in term.args))

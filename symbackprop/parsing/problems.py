@@ -10,7 +10,7 @@ import copy
 import functools
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Container, Mapping
 
 import sympy as sp
 import yaml
@@ -20,6 +20,7 @@ from ..budget import collection_paused
 from ..errors import ProblemError, reject_unknown_keys
 from ..model import notation as notation_module
 from ..model.data import Dataset
+from ..model.definitions import Definitions, WeightedSum
 from ..model.graph import Graph
 from ..model.problem import FORMS, NUMBER_POLICIES, Problem
 from ..model.rules import check_supported
@@ -29,9 +30,10 @@ from .data import read_dataset
 from .expressions import (
     MAX_NUMBER_LENGTH,
     WrittenOrder,
+    all_names,
     check_name,
     from_sympy,
-    parse_expression,
+    parse_definition,
     parse_number,
 )
 from .texts import paragraph
@@ -287,6 +289,9 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         default_parameters = ()
         default_loss = None
     nodes, written = _nodes(node_texts)
+    # The names in a set for the tests below, a network's 26,000 values and parameters each (the
+    # Definitions' own test runs Python code).
+    node_names = set(nodes)
 
     gates = data.get("gates", False)
     if not isinstance(gates, bool):
@@ -297,9 +302,9 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
         raise ProblemError(f"the loss '{loss}' is not a node; nodes are: " + ", ".join(nodes), key="loss")
 
     used = set(graph.symbols)
-    data_set = _dataset(data, values, nodes, used)
+    data_set = _dataset(data, values, node_names, used)
     for name in values:
-        if name in nodes:
+        if name in node_names:
             raise ProblemError(f"'{name}' is a node, not a symbol; to take its forward value as given, "
                                "put it under given:", key=f"values.{name}")
         if name not in used:
@@ -307,7 +312,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
                             "(give it under context: to show it without this warning)")
     context = _numbers(data.get("context") or {}, "context")
     for name in context:
-        if name in used or name in nodes:
+        if name in used or name in node_names:
             raise ProblemError(f"'{name}' is used by the network; give its value under values:",
                                key=f"context.{name}")
         if name in values:
@@ -320,7 +325,7 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
             raise ProblemError(f"'{name}' is not a node; given: takes node names (symbols go under "
                                "values:)", key=f"given.{name}")
 
-    parameters = _parameters(data.get("parameters", list(default_parameters)), values, nodes)
+    parameters = _parameters(data.get("parameters", list(default_parameters)), values, node_names)
     for index, name in enumerate(parameters):
         if data_set and name in data_set.symbols:
             raise ProblemError(f"'{name}' is given per example under data:, so it cannot be a "
@@ -393,7 +398,7 @@ def _writes_fractions(raw: Any) -> bool:
     """Whether any number under this key is written as a fraction (1/3), so the solution keeps
     fractions where a value does not terminate."""
     if isinstance(raw, str):        # first: most are, and the Mapping test is an ABC's (slow)
-        return not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
+        return "/" in raw and not isinstance(raw, FloatText) and bool(FRACTION_TEXT.match(raw))
     if isinstance(raw, Mapping):
         return any(_writes_fractions(v) for v in raw.values())
     if isinstance(raw, (list, tuple)):
@@ -425,7 +430,7 @@ def _notation(mapping: Any, names: list[str]) -> dict[str, str]:
     return result
 
 
-def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[str, sp.Expr],
+def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: Container[str],
              used: set[str]) -> Dataset | None:
     if "data" not in data:
         for key in ("batch", "shuffle", "reduction"):
@@ -445,15 +450,16 @@ def _dataset(data: Mapping[str, Any], values: dict[str, sp.Expr], nodes: dict[st
     return dataset
 
 
-def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], WrittenOrder]:
-    """The nodes, and each written one in its text's term order for printing (in_written_order,
-    made when first printed)."""
+def _nodes(node_texts: Any) -> tuple[Definitions, WrittenOrder]:
+    """The nodes, a weighted sum kept as its terms until its expression is read (Definitions), and
+    each written one in its text's term order for printing (in_written_order, made when first
+    printed)."""
     if not isinstance(node_texts, Mapping) or not node_texts:
         raise ProblemError("nodes: must map node names to expressions, for example  y: relu(w3*x_n)",
                            key="nodes")
     if len(node_texts) > MAX_NODES:
         raise ProblemError(f"{len(node_texts)} nodes is more than the {MAX_NODES} allowed", key="nodes")
-    nodes: dict[str, sp.Expr] = {}
+    nodes: dict[str, sp.Expr | WeightedSum] = {}
     texts: dict[str, str] = {}
     for name, text in node_texts.items():
         key = f"nodes.{name}"
@@ -464,22 +470,26 @@ def _nodes(node_texts: Any) -> tuple[dict[str, sp.Expr], WrittenOrder]:
             elif isinstance(text, (int, float, FloatText)) and not isinstance(text, bool):
                 expr = parse_number(text)
             else:
-                expr = parse_expression(text)
+                expr = parse_definition(text)
                 texts[name] = text
-            check_supported(expr, key)
+            if type(expr) is not WeightedSum:      # a weighted sum adds and multiplies only
+                check_supported(expr, key)
         except ProblemError as exc:
             exc.key = key
             raise
         nodes[name] = expr
-    return nodes, WrittenOrder(nodes, texts)
+    definitions = Definitions(nodes)
+    return definitions, WrittenOrder(definitions, texts)
 
 
 def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:
     if not isinstance(mapping, Mapping):
         raise ProblemError(f"{key}: must map names to numbers, for example  w3: 0.2", key=key)
     result = {}
+    checked = all_names(list(mapping))
     for name, value in mapping.items():
-        check_name_at(name, "name", f"{key}.{name}")
+        if not checked:
+            check_name_at(name, "name", f"{key}.{name}")
         result[name] = _number(value, f"{key}.{name}")
     return result
 
@@ -504,13 +514,15 @@ def _sign(number: sp.Expr, key: str) -> int:
         raise ProblemError(f"its sign cannot be established: {exc}", key=key) from None
 
 
-def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: dict[str, sp.Expr]) -> tuple[str, ...]:
+def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Container[str]) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, (list, tuple)):
         raise ProblemError("parameters: must be a list of symbol names, for example [w1, w2]",
                            key="parameters")
     for index, name in enumerate(raw):
+        if isinstance(name, str) and name in values and name not in nodes:
+            continue                 # the common case: a name under values: is a checked name
         key = f"parameters.{index}"
         check_name_at(name, "parameter", key)
         if name in nodes:

@@ -1,0 +1,85 @@
+"""The nodes' definitions by name: a weighted sum read from text is kept as its terms (names) and
+its SymPy expression built the first time someone reads it.
+
+A network's weighted sums are nearly all of its text and of its SymPy objects (266 sums of 129
+products, 26,000 symbols for 64-128-128-10); exact gradients need only their names
+(engine/tape.py), so a load for them builds none. Whoever reads an expression (the worked solution,
+the checks, the printers) gets the one object built by WeightedSum.expr(), the same for every reader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain
+from typing import Iterator, Mapping
+
+import sympy as sp
+
+from .symbols import symbol
+
+
+@dataclass(frozen=True)
+class WeightedSum:
+    """w1*x1 + w2*x2 + b: terms that are each a name or a product of two different names, no term
+    twice, in SymPy's canonical order (names before products, each by name; a product's two names
+    in order), the order of the Add that expr() builds."""
+
+    terms: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, terms: list[tuple[str, ...]]) -> "WeightedSum":
+        """From terms as written (x*w + b): each product's names, then the terms, put in order."""
+        ordered = [t if len(t) == 1 or t[0] < t[1] else (t[1], t[0]) for t in terms]
+        ordered.sort(key=lambda t: (len(t), t))
+        return cls(tuple(ordered))
+
+    def names(self) -> list[str]:
+        """The names the sum uses, sorted (as a Node's inputs are)."""
+        return sorted(set(chain.from_iterable(self.terms)))
+
+    def expr(self) -> sp.Expr:
+        """The sum SymPy's Add would build from these terms, built directly: Basic.compare puts
+        symbols before products, each by name, and a product of two symbols is compared by its
+        factors' names, so the terms' order is already SymPy's; each product is what Mul builds."""
+        built = [symbol(t[0]) if len(t) == 1 else sp.Mul._from_args((symbol(t[0]), symbol(t[1])), True)
+                 for t in self.terms]
+        return sp.Add._exec_constructor_postprocessors(sp.Add._from_args(built, True))
+
+
+class Definitions(Mapping):
+    """Node name -> SymPy expression, in the order given; a WeightedSum among them is built into its
+    expression when first read, and that expression is kept and returned to every later reader."""
+
+    def __init__(self, definitions: Mapping[str, sp.Expr | WeightedSum]):
+        self._exprs: dict[str, sp.Expr | WeightedSum] = dict(definitions)
+        self._sums = {name: d for name, d in self._exprs.items() if type(d) is WeightedSum}
+
+    def __getitem__(self, name: str) -> sp.Expr:
+        expr = self._exprs[name]
+        if type(expr) is WeightedSum:
+            expr = self._exprs[name] = expr.expr()
+        return expr
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._exprs           # Mapping's own would read, so build, the expression
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._exprs)
+
+    def __len__(self) -> int:
+        return len(self._exprs)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def weighted_sum(self, name: str) -> WeightedSum | None:
+        """The node's terms where it was read as a weighted sum (built since or not), else None."""
+        return self._sums.get(name)
+
+
+def input_names(definitions: Mapping[str, sp.Expr], name: str) -> list[str]:
+    """The names a definition uses, sorted, without building a weighted sum's expression."""
+    sum_ = definitions.weighted_sum(name) if isinstance(definitions, Definitions) else None
+    if sum_ is not None:
+        return sum_.names()
+    return sorted(s.name for s in definitions[name].free_symbols)
