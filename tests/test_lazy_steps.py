@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import sympy as sp
 import symbackprop
 from symbackprop.engine import backprop
 from symbackprop.model import rules
+from symbackprop.model.definitions import WeightedSum
 from symbackprop.model.steps import ChainStep, Steps, chain_step
 from symbackprop.model.symbols import symbol
 from symbackprop.printing import answer_key
+from symbackprop.printing.printers import text, weighted_sum_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "worked_examples").glob("*.yaml"))
@@ -40,12 +43,12 @@ def test_a_kept_step_reads_as_the_step_the_general_rule_makes(problem):
     """Each weighted input kept as a tuple becomes, when read, the ChainStep that the general chain
     rule (_chain_step: local_derivative, settle_branches, gate_rules) makes for it."""
     graph, fwd, _, steps = _passes(problem)
-    by_expression = {node.expr: node.symbol for node in graph.nodes.values() if not node.expr.is_Atom}
+    reader_names = backprop._ReaderNames(graph)
     gradients = dict(_passes(problem)[2])
     kept = [entry for entry in steps.entries() if type(entry) is tuple]
     for entry in kept:
         target, via = entry[0], entry[1]
-        direct = backprop._chain_step(graph, target, via, gradients[via], fwd, problem.kink, by_expression,
+        direct = backprop._chain_step(graph, target, via, gradients[via], fwd, problem.kink, reader_names,
                                       reused=via != problem.loss)
         assert chain_step(entry) == direct
 
@@ -127,3 +130,47 @@ def test_a_general_form_times_a_symbol_is_sympys_product():
             assert sp.srepr(fast) == sp.srepr(general * name), (general, name)
             checked += general.is_Mul
     assert checked > 1000
+
+
+def _built_sums(problem) -> list[str]:
+    definitions = next(iter(problem.graph.nodes.values())).definitions
+    return [name for name in definitions if definitions.weighted_sum(name) is not None
+            and type(definitions._exprs[name]) is not WeightedSum]
+
+
+def test_the_answer_key_of_a_network_builds_none_of_its_weighted_sums():
+    """The forward pass adds a weighted sum's values by name, the reverse pass reads its inputs off
+    its names, the answer key writes it from its names: its SymPy sum is never built; a renderer
+    that shows it builds it, the same expression as the general path's."""
+    problem = symbackprop.load(nodes_mapping(network([8, 16, 16, 4], "relu")))
+    solution = problem.solve()
+    key = solution.to_dict()
+    assert _built_sums(problem) == []
+    for name, entry in key["forward"].items():
+        assert entry["expr"] == text(problem.graph.nodes[name].expr)        # builds each one
+    assert len(_built_sums(problem)) == 36
+
+
+@pytest.mark.parametrize("count", [2, 5, 7, 8, 9, 40])
+def test_a_weighted_sum_is_written_from_its_names_as_text_writes_it(count):
+    rng = random.Random(count)
+    for _ in range(20):
+        names = rng.sample([f"w{i}" for i in range(60)] + ["b", "x", "h2_10", "h2_9", "Z", "a_1"], count + 1)
+        terms = [(n,) if rng.random() < 0.2 else (n, names[-1]) for n in names[:-1]]
+        terms = [t for t in terms if len(t) == 1 or t[0] != t[1]]
+        total = WeightedSum.of(terms)
+        written = weighted_sum_text(total)
+        assert written is None if len(total.terms) < 8 else written == text(total.expr())
+
+
+def test_a_derivative_holding_a_weighted_sum_is_written_with_its_node():
+    """relu(w*x + b) beside z = w*x + b: the derivative's sum is the node z, as before weighted sums
+    were kept as names, the sum then built for it."""
+    problem = symbackprop.load({"nodes": {"z": " + ".join(f"w{i}*x{i}" for i in range(9)),
+                                          "y": "relu(" + " + ".join(f"w{i}*x{i}" for i in range(9)) + ")",
+                                          "E": "(y - t)**2"},
+                                "values": {**{f"w{i}": i for i in range(9)}, **{f"x{i}": 1 for i in range(9)},
+                                           "t": 1}})
+    graph, fwd, gradients, steps = _passes(problem)
+    step = next(s for s in steps if s.target == "w3" and s.via == "y")
+    assert "z" in str(step.local_general) and step.local == symbol("x3")

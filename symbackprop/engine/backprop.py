@@ -19,7 +19,8 @@ from flint import fmpq
 from ..arithmetic import numeric
 from ..errors import ProblemError
 from ..model import rules
-from ..model.graph import Graph
+from ..model.definitions import name_terms
+from ..model.graph import Graph, Node
 from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, WeightedInput, chain_step
 from ..model.symbols import symbol
 from .reduction import reduce_logit
@@ -45,11 +46,11 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     by_name = dict(values)          # known by name: a layer's units read the same inputs, by name
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
-    exact: dict[sp.Symbol, fmpq] = {}
+    exact: dict[str, fmpq] = {}
     for node in graph.nodes.values():
         inputs = tuple((name, value) for name in node.inputs if (value := by_name.get(name)) is not None)
         try:
-            computed = _weighted_sum_value(node.expr, known, exact)
+            computed = _sum_value(node, by_name, exact)
             if computed is None:
                 numeric.check_magnitude(node.expr, known)
                 computed = numeric.substitute(node.expr, known)
@@ -60,37 +61,38 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
             else:
                 raise ProblemError(f"node '{node.name}' = {node.expr} cannot be evaluated at the given "
                                    f"values: {exc}", key=f"nodes.{node.name}") from None
+        # The step reads its definition from the graph's when asked: a weighted sum read from text
+        # is then built into a SymPy sum only if someone reads it (a renderer; not the answer key).
         if node.name in given:
             value = given[node.name]
             facts.update(rules.kink_facts(node.expr, value, node.name))
-            steps[node.name] = ForwardStep(node.name, node.expr, inputs, value, True, computed)
+            steps[node.name] = ForwardStep(node.name, node.definitions, inputs, value, True, computed)
         else:
             value = computed
-            steps[node.name] = ForwardStep(node.name, node.expr, inputs, value)
+            steps[node.name] = ForwardStep(node.name, node.definitions, inputs, value)
         known[node.symbol] = by_name[node.name] = value
     return ForwardPass(steps, known, facts, by_name)
 
 
-def _weighted_sum_value(expr: sp.Expr, known: dict[sp.Symbol, sp.Expr],
-                        exact: dict[sp.Symbol, fmpq]) -> sp.Rational | None:
-    """The value of a sum of symbols and products of two symbols whose values are all rational,
-    added up in flint's rationals (`exact` keeps each symbol's, as a layer reads its inputs once per
-    unit); None for any other expression or value. The same number SymPy's substitution gives
-    (it has no power, exp or log for check_magnitude to refuse), without building a SymPy sum of
-    products: that took most of the forward pass of 64-128-128-10."""
-    if not expr.is_Add:
+def _sum_value(node: Node, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -> sp.Rational | None:
+    """The value of a sum of names and products of two names whose values are all rational, added
+    up in flint's rationals (`exact` keeps each name's, as a layer reads its inputs once per unit);
+    None for any other node or value. The same number SymPy's substitution gives (it has no power,
+    exp or log for check_magnitude to refuse), without building a SymPy sum of products: that took
+    most of the forward pass of 64-128-128-10. A weighted sum read from text is read from its names,
+    its SymPy sum not built."""
+    terms = node.weighted_sum.terms if node.weighted_sum is not None else name_terms(node.expr)
+    if terms is None:
         return None
     total = fmpq(0)
     try:
-        for term in expr.args:
-            if term.is_Symbol:
-                total += exact[term] if term in exact else _exact(term, known, exact)
-            elif term.is_Mul and len(term.args) == 2:
-                a, b = term.args
-                total += ((exact[a] if a in exact else _exact(a, known, exact))
-                          * (exact[b] if b in exact else _exact(b, known, exact)))
+        for term in terms:
+            if len(term) == 1:
+                total += exact[term[0]] if term[0] in exact else _exact(term[0], values, exact)
             else:
-                return None
+                a, b = term
+                total += ((exact[a] if a in exact else _exact(a, values, exact))
+                          * (exact[b] if b in exact else _exact(b, values, exact)))
     except _NotRational:
         return None
     return _sympy_rational(total)
@@ -100,8 +102,8 @@ class _NotRational(Exception):
     pass
 
 
-def _exact(name: sp.Expr, known: dict[sp.Symbol, sp.Expr], exact: dict[sp.Symbol, fmpq]) -> fmpq:
-    value = known.get(name) if name.is_Symbol else None
+def _exact(name: str, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -> fmpq:
+    value = values.get(name)
     if not isinstance(value, sp.Rational):
         raise _NotRational
     exact[name] = fmpq(int(value.p), int(value.q))
@@ -128,7 +130,7 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
     relevant = set(order)
     gradients: dict[str, Gradient] = {loss: Gradient(sp.S.One, sp.S.One)}
     steps: list[ChainStep | SumStep | WeightedInput] = []
-    by_expression = {node.expr: node.symbol for node in graph.nodes.values() if not node.expr.is_Atom}
+    reader_names = _ReaderNames(graph)
     weighted_inputs: dict[str, dict[str, tuple[sp.Expr, tuple[str, ...]]]] = {}
     for name in order[1:]:
         paths: list[ChainStep | WeightedInput] = []
@@ -136,12 +138,13 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
             if via not in relevant:
                 continue
             if via not in weighted_inputs:
-                weighted_inputs[via] = rules.weighted_inputs(graph.nodes[via].expr)
+                node = graph.nodes[via]
+                weighted_inputs[via] = rules.weighted_inputs(node.weighted_sum or node.expr)
             direct = weighted_inputs[via].get(name)
             if direct is not None:
                 paths.append(_weighted_input(name, via, gradients[via], fwd, via != loss, *direct))
             else:
-                paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, by_expression,
+                paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, reader_names,
                                          reused=via != loss))
         if len(paths) == 1:
             path = paths[0]
@@ -171,15 +174,42 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
     return gradients, Steps(steps)
 
 
+class _ReaderNames:
+    """A derivative written in the reader's names: each node's expression replaced by the node
+    (sigmoid(z)*(1 - sigmoid(z)) is h*(1 - h)). A weighted sum read from text is built into its SymPy
+    sum only when a derivative holds a sum of as many terms: a network's 266 sums are not built to
+    be looked for in the derivatives of its activations and loss."""
+
+    def __init__(self, graph: Graph):
+        #: expression -> (position, node's symbol): where two nodes have the same expression, the
+        #: later one names it, as a dict built in the nodes' order would.
+        self.names: dict[sp.Expr, tuple[int, sp.Symbol]] = {}
+        self.sums: dict[int, list[tuple[int, Node]]] = {}
+        for position, node in enumerate(graph.nodes.values()):
+            if node.weighted_sum is not None:
+                self.sums.setdefault(len(node.weighted_sum.terms), []).append((position, node))
+            elif not node.expr.is_Atom:
+                self.names[node.expr] = (position, node.symbol)
+        self.replacements = {expr: named for expr, (_, named) in self.names.items()}
+
+    def __call__(self, expr: sp.Expr) -> sp.Expr:
+        for total in expr.atoms(sp.Add) if self.sums else ():
+            for position, node in self.sums.pop(len(total.args), ()):
+                if self.names.get(node.expr, (-1,))[0] < position:
+                    self.names[node.expr] = (position, node.symbol)
+                    self.replacements[node.expr] = node.symbol
+        return expr.xreplace(self.replacements)
+
+
 def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: ForwardPass,
-                kink: sp.Expr, by_expression: dict[sp.Expr, sp.Symbol], reused: bool) -> ChainStep:
+                kink: sp.Expr, reader_names: _ReaderNames, reused: bool) -> ChainStep:
     consumer = graph.nodes[via]
     wrt = symbol(name)
     local_general = rules.local_derivative(consumer.expr, wrt, kink)
     local, branches = rules.settle_branches(local_general, consumer.expr, fwd.known, fwd.facts, kink)
     # Write the derivative in the reader's names: sigmoid(z)*(1 - sigmoid(z)) becomes h*(1 - h).
-    local = local.xreplace(by_expression)
-    local_general = local_general.xreplace(by_expression)
+    local = reader_names(local)
+    local_general = reader_names(local_general)
     local_value = _settled(local.xreplace(fwd.known), via)
     general = None
     if upstream.general is not None:

@@ -14,7 +14,7 @@ import functools
 
 import sympy as sp
 
-from ..model.graph import Graph
+from ..model.graph import Graph, Node
 from ..model.operations import BY_FUNCTION
 from ..model.steps import Reduction
 
@@ -24,7 +24,7 @@ def reduce_logit(name: str, general: sp.Expr | None, graph: Graph,
     """The reduced gradient of a logit (a name every consumer of which is a sigmoid or softmax
     node), or None where the general form does not simplify."""
     consumers = graph.consumers.get(name, ())
-    if general is None or not consumers or not all(_squashes(graph.nodes[c].expr) for c in consumers):
+    if general is None or not consumers or not all(_squashes(graph.nodes[c]) for c in consumers):
         return None
     outputs = [graph.nodes[c].symbol for c in consumers]
     expanded = _cancelled(general)
@@ -63,7 +63,10 @@ def _operations(expr: sp.Expr) -> int:
     return sp.count_ops(expr)
 
 
-def _squashes(expr: sp.Expr) -> bool:
-    """A sigmoid or softmax output: cross-entropy through it reduces to output minus target."""
-    operation = BY_FUNCTION.get(expr.func)
+def _squashes(node: Node) -> bool:
+    """A sigmoid or softmax output: cross-entropy through it reduces to output minus target. (A
+    weighted sum read from text is none, and is not built to be asked.)"""
+    if node.weighted_sum is not None:
+        return False
+    operation = BY_FUNCTION.get(node.expr.func)
     return operation is not None and bool({"sigmoid", "softmax"} & set(operation.names))

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import sympy as sp
 
 from ..errors import ProblemError
-from ..model.graph import Graph
+from ..model.graph import Graph, Node
 from ..model.steps import ChainStep, Steps
 
 #: With more parameters than this, only the first of each layer is derived in full by default.
@@ -88,7 +88,7 @@ def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
     position = {name: index for index, name in enumerate(mentions)}
     order = sorted(needed, key=lambda n: (depth[n], n in graph.nodes, position.get(n, len(position))))
     deltas = {n: delta_subscript(n) for n in order if delta and n in graph.nodes
-              and is_weighted_sum(graph.nodes[n].expr)}
+              and _is_weighted_sum(graph.nodes[n])}
     detailed = _detailed(detail, asked, depth)
     layers: dict[int, list[Row]] = {}
     asked_set = set(asked)          # a set: the lists are as long as the network's parameters
@@ -138,6 +138,15 @@ def _depths(graph: Graph, loss: str, names: list[str]) -> dict[str, int]:
     for name in graph.ancestors(loss)[1:]:          # reverse topological: consumers come first
         depth[name] = 1 + max(depth[c] for c in graph.consumers[name] if c in relevant)
     return depth
+
+
+def _is_weighted_sum(node: Node) -> bool:
+    """is_weighted_sum of the node's expression; a weighted sum read from text answers from its
+    names, its SymPy sum not built."""
+    terms = node.weighted_sum
+    if terms is not None:
+        return any(len(term) == 2 for term in terms.terms)
+    return is_weighted_sum(node.expr)
 
 
 def is_weighted_sum(expr: sp.Expr) -> bool:

@@ -83,3 +83,19 @@ def input_names(definitions: Mapping[str, sp.Expr], name: str) -> list[str]:
     if sum_ is not None:
         return sum_.names()
     return sorted(s.name for s in definitions[name].free_symbols)
+
+
+def name_terms(expr: sp.Expr) -> list[tuple[str, ...]] | None:
+    """A sum's terms by name where each is a name or a product of two names (as a WeightedSum's
+    terms, in the sum's own order); None for any other expression."""
+    if not expr.is_Add:
+        return None
+    terms = []
+    for term in expr.args:
+        if term.is_Symbol:
+            terms.append((term.name,))
+        elif term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
+            terms.append((term.args[0].name, term.args[1].name))
+        else:
+            return None
+    return terms

@@ -17,6 +17,7 @@ import sympy as sp
 
 from ..errors import ProblemError
 from . import functions as fn
+from .definitions import WeightedSum
 from .operations import BY_FUNCTION, BY_KEY, Chain, Kinked, NoRowError, Operation, row
 from .steps import Branch
 from .symbols import symbol
@@ -62,7 +63,7 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
     return tuple(path) or (Chain,)
 
 
-def weighted_inputs(expr: sp.Expr) -> dict[str, tuple[sp.Expr, tuple[str, ...]]]:
+def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr, tuple[str, ...]]]:
     """Each symbol whose one term in the sum expr is the symbol itself (gate rule add; local
     derivative 1) or the symbol times one other symbol (add, multiply; the other symbol: w*x + b by
     w is x), by name, mapped to that derivative and the rules' keys: what local_derivative,
@@ -70,26 +71,40 @@ def weighted_inputs(expr: sp.Expr) -> dict[str, tuple[sp.Expr, tuple[str, ...]]]
     ten of a network's steps. Every other symbol, and every other expression, is left to them. Not
     kept here (a network's tables hold a tuple per weight): the reverse pass keeps them while it
     runs. By name: a name's hash is kept by Python, a SymPy symbol's asked of SymPy (a microsecond,
-    hundreds of thousands of times a network)."""
-    if not expr.is_Add:
+    hundreds of thousands of times a network). A weighted sum read from text is read from its names,
+    its SymPy sum not built."""
+    if type(expr) is WeightedSum:
+        terms: Iterable = map(_name_pairs, expr.terms)
+    elif expr.is_Add:
+        terms = map(_term_pairs, expr.args)
+    else:
         return {}
     # One pass over the terms: a name gives itself, a product of two names gives each of them the
     # other, any other term marks its symbols as not read off; a symbol in two terms neither.
     found: dict[str, tuple[sp.Expr, tuple[str, ...]] | None] = {}
     twice = set()
-    for term in expr.args:
-        if term.is_Symbol:
-            pairs: Iterable = ((term.name, (sp.S.One, _ADD)),)
-        elif term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
-            a, b = term.args
-            pairs = ((a.name, (b, _ADD_MULTIPLY)), (b.name, (a, _ADD_MULTIPLY)))
-        else:
-            pairs = ((s.name, None) for s in term.free_symbols)
+    for pairs in terms:
         for name, entry in pairs:
             if name in found:
                 twice.add(name)
             found[name] = entry
     return {name: entry for name, entry in found.items() if entry is not None and name not in twice}
+
+
+def _term_pairs(term: sp.Expr) -> Iterable:
+    if term.is_Symbol:
+        return ((term.name, (sp.S.One, _ADD)),)
+    if term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
+        a, b = term.args
+        return ((a.name, (b, _ADD_MULTIPLY)), (b.name, (a, _ADD_MULTIPLY)))
+    return ((s.name, None) for s in term.free_symbols)
+
+
+def _name_pairs(term: tuple[str, ...]) -> Iterable:
+    if len(term) == 1:
+        return ((term[0], (sp.S.One, _ADD)),)
+    a, b = term
+    return ((a, (symbol(b), _ADD_MULTIPLY)), (b, (symbol(a), _ADD_MULTIPLY)))
 
 
 _ADD = (BY_FUNCTION[sp.Add].key,)

@@ -9,10 +9,12 @@ that have no value (`2*x_n`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Sequence
 
 import sympy as sp
+
+from .definitions import Definitions, WeightedSum
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +22,9 @@ class ForwardStep:
     """node = definition = definition with numbers substituted = value."""
 
     node: str
-    definition: sp.Expr
+    #: The definition, or the node's definitions by name (a graph's, whose weighted sums are built
+    #: into SymPy sums only when read: an answer key writes a weighted sum from its names).
+    source: sp.Expr | Mapping[str, sp.Expr] = field(compare=False)
     #: The values substituted into the definition: each input that has one, by name.
     inputs: tuple[tuple[str, sp.Expr], ...]
     value: sp.Expr
@@ -28,6 +32,17 @@ class ForwardStep:
     given: bool = False
     #: The value the definition gives, where a given value was used instead and this is known.
     computed: sp.Expr | None = None
+
+    @property
+    def definition(self) -> sp.Expr:
+        source = self.source
+        return source if isinstance(source, sp.Basic) else source[self.node]
+
+    @property
+    def weighted_sum(self) -> WeightedSum | None:
+        """The definition's names where it is a weighted sum read from text, its sum not built."""
+        source = self.source
+        return source.weighted_sum(self.node) if isinstance(source, Definitions) else None
 
 
 @dataclass(frozen=True, slots=True)

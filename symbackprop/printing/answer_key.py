@@ -15,7 +15,7 @@ from ..engine.solution import Solution
 from ..engine.training import Run
 from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, WeightedInput
 from .formats import exact_and_decimal
-from .printers import text
+from .printers import text, weighted_sum_text
 
 
 class _Numbers:
@@ -42,8 +42,15 @@ class _Numbers:
 
 
 def _forward_dict(forward: dict[str, ForwardStep], numbers: _Numbers) -> dict[str, Any]:
-    return {name: {"expr": text(step.definition), **numbers.strings(step.value), "given": step.given}
+    return {name: {"expr": _definition_text(step), **numbers.strings(step.value), "given": step.given}
             for name, step in forward.items()}
+
+
+def _definition_text(step: ForwardStep) -> str:
+    """text() of the step's definition; a weighted sum read from text written from its names."""
+    terms = step.weighted_sum
+    written = None if terms is None else weighted_sum_text(terms)
+    return text(step.definition) if written is None else written
 
 
 def _gradients_dict(gradients: dict[str, Gradient], names: list[str], numbers: _Numbers) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from sympy.core.function import Application
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from ..model.definitions import WeightedSum
+
 
 def positive_first(terms: list[sp.Expr]) -> list[sp.Expr]:
     """Reorder a sum's terms so that it starts with a positive one where there is one."""
@@ -77,6 +79,17 @@ def _plain_products_in_order(expr: sp.Add) -> list[tuple[list[str], sp.Expr]]:
         return [(sorted(f.name for f in sp.Mul.make_args(t)), t) for t in sympy_order(expr)]
     keyed.sort(key=lambda entry: entry[0])
     return [(names, term) for _, names, term in keyed]
+
+
+def weighted_sum_text(terms: WeightedSum) -> str | None:
+    """text() of a weighted sum read from text, from its names, its SymPy sum not built: what
+    _print_Add writes through _plain_products_in_order (the sum's terms by their sorted names);
+    None for a sum of fewer than 8 terms, which that leaves to sympy_order."""
+    if len(terms.terms) < 8:
+        return None
+    keyed = sorted(([(0, name) for name in names] + [(1, "")], names)
+                   for names in (sorted(term) for term in terms.terms))
+    return " + ".join("*".join(names) for _, names in keyed)
 
 
 def _is_plain_product(term: sp.Expr) -> bool:
