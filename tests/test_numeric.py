@@ -77,3 +77,14 @@ def test_notebook_expressions_take_the_same_path_as_text():
                                   "values": {"w3": "0.2", "x": 15}}).solve()
     assert from_python.to_dict() == from_text.to_dict()
     assert from_python.gradients["w3"].value == 30
+
+
+def test_sigmoid_of_a_number_is_one_half_exactly_where_the_number_is_zero():
+    """sigmoid's zero test of a number asks its certified sign, not SymPy's assumptions (which
+    evaluate a transcendental sum numerically): an exact zero not written as one still gives 1/2."""
+    zero = sigmoid(1) + sigmoid(-1) - 1
+    assert sigmoid(zero) == sp.Rational(1, 2)
+    net_input = sp.Rational(17, 20) - sigmoid(sp.Rational(9, 4)) + 3 * sigmoid(sp.Rational(-127, 100)) / 5
+    assert isinstance(sigmoid(net_input), sigmoid) and sigmoid(sp.Integer(0)) == sp.Rational(1, 2)
+    x = sp.Symbol("x", real=True)
+    assert isinstance(sigmoid(x), sigmoid) and sigmoid(x - x) == sp.Rational(1, 2)

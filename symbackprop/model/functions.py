@@ -35,6 +35,20 @@ class _RealFunction(sp.Function):
         return all(a.is_finite for a in self.args) or None
 
 
+def _is_zero(x: sp.Expr) -> bool:
+    """x.is_zero, where x is a number other than a rational decided by its certified sign: SymPy asks
+    its assumption system, which evaluates a sum of transcendental terms numerically (30 ms for a
+    hidden unit's net input in a sigmoid network, most of that network's forward pass), where a
+    ball decides in a fraction of a millisecond. An exact zero not written as one (sigmoid(1) +
+    sigmoid(-1) - 1) is recognised by certified.sign's simplification."""
+    if x.is_Rational or not x.is_number:
+        return bool(x.is_zero)
+    try:
+        return certified.sign(x) == 0
+    except ArithmeticError:                     # undecided, or not a real number
+        return bool(x.is_zero)
+
+
 class relu(_RealFunction):
     """relu(x) = max(0, x); relu'(x) = 1 for x > 0 and 0 for x <= 0."""
 
@@ -95,7 +109,7 @@ class sigmoid(_RealFunction):
 
     @classmethod
     def eval(cls, x):
-        if x.is_zero:
+        if _is_zero(x):
             return sp.Rational(1, 2)
         return None
 
