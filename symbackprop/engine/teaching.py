@@ -71,17 +71,23 @@ def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
     (all, or the first parameter of each layer beyond MAX_DETAILED)."""
     paths: dict[str, list[tuple[int, str]]] = {}       # target -> (position, via) of each path
     for position, target, via in steps.paths():
-        paths.setdefault(target, []).append((position, via))
+        own = paths.get(target)
+        if own is None:
+            paths[target] = [(position, via)]
+        else:
+            own.append((position, via))
     derived = list(paths)
     asked = asked_names(gradients, parameters, graph, derived)
     needed: dict[str, None] = {}
     pending = list(asked)
     while pending:
         name = pending.pop()
-        if name in needed or name not in paths:
+        if name in needed or (own := paths.get(name)) is None:
             continue
         needed[name] = None
-        pending.extend(via for _, via in paths[name] if via != loss)
+        for _, via in own:
+            if via != loss:
+                pending.append(via)
     depth = _depths(graph, loss, derived)
     # The first mention counts (dict.fromkeys keeps it): 80,000 names in a 64-128-128-10 network.
     mentions = dict.fromkeys(itertools.chain(parameters, values, graph.symbols, graph.nodes))
