@@ -24,7 +24,7 @@ class _Numbers:
     the costly part. Each call gets its own dict."""
 
     def __init__(self):
-        self.written: dict[tuple[type, Any], dict[str, str | None]] = {}
+        self.written: dict[tuple, dict[str, str | None]] = {}
 
     def __call__(self, value: Any) -> dict[str, str | None]:
         return dict(self.strings(value))
@@ -32,7 +32,8 @@ class _Numbers:
     def strings(self, value: Any) -> dict[str, str | None]:
         """The exact and decimal strings, as exact_and_decimal gives them; not to be changed."""
         try:
-            key = (type(value), value)
+            # A rational by its two integers: SymPy's Rational.__hash__ is a method of its own.
+            key = (value.p, value.q) if getattr(value, "is_Rational", False) else (type(value), value)
             written = self.written.get(key)
         except TypeError:               # a ball (arb) cannot be a key
             return exact_and_decimal(value)
