@@ -40,6 +40,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _NAME = f"[A-Za-z][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}"
 _SHORT_NAME = re.compile(_NAME + r"\Z")
 _NAMES = re.compile(f"(?:{_NAME}\n)*\\Z")
+#: A function called on one name: relu(z1_1).
+_CALL = re.compile(f"({_NAME})\\( *({_NAME}) *\\)\\Z")
 #: The names check_name refuses although they match NAME_PATTERN.
 _RESERVED = frozenset(keyword.kwlist) | frozenset(FUNCTIONS)
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
@@ -107,6 +109,9 @@ def parse_definition(text: str) -> sp.Expr | WeightedSum:
     terms = weighted_sum_terms(text)
     if terms is not None:
         return WeightedSum.of(terms)
+    call = one_name_call(text)
+    if call is not None:
+        return call
     try:
         with warnings.catch_warnings():
             # Python warns about escapes such as '\_' in string literals; the whitelist rejects them.
@@ -400,6 +405,30 @@ def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
 _TERM = f" *{_NAME} *(?:\\* *{_NAME} *)?"
 #: A weighted sum's text, stripped: two or more terms joined by +, spaces only around names.
 _WEIGHTED_SUM = re.compile(f"{_TERM}(?:\\+{_TERM})+\\Z")
+
+def one_name_call(text: str) -> sp.Expr | None:
+    """relu(z1_1): a function called on one name (a network's activations, one node per unit), built
+    as the parser's _Call builds it, without Python's parser: a fifth of the time, a second for
+    thousands of units. None for anything else, which goes the general way (and its errors)."""
+    match = _CALL.match(text.strip())
+    if match is None:
+        return None
+    function, argument = match.groups()
+    if function not in FUNCTIONS or argument in _RESERVED or not _takes_one(function):
+        return None
+    try:
+        result = FUNCTIONS[function](symbol(argument))
+    except ValueError:
+        return None
+    return _checked_result(result, text)
+
+
+def _takes_one(function: str) -> bool:
+    arity = BY_NAME[function].arity
+    if isinstance(arity, tuple):
+        return arity[0] <= 1 and (arity[1] is None or arity[1] >= 1)
+    return arity == 1
+
 
 def _is_name_or_product_of_two(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and len(term.args) == 2 and all(f.is_Symbol for f in term.args))
