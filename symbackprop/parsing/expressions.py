@@ -108,7 +108,7 @@ def parse_definition(text: str) -> sp.Expr | WeightedSum:
         raise ExpressionError(f"'{_short(text)}' contains '#'; expressions cannot hold comments")
     terms = weighted_sum_terms(text)
     if terms is not None:
-        return WeightedSum.of(terms)
+        return WeightedSum(terms)
     call = one_name_call(text)
     if call is not None:
         return call
@@ -373,9 +373,11 @@ def _check_arity(name: str, count: int, text: str) -> None:
                               f"{'s' if arity != 1 else ''}, got {count}")
 
 
-def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
+def weighted_sum_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     """The terms of a text that is only a weighted sum, `w1*x1 + w2*x2 + b`: each a name or a product
-    of two different names, separated by + and spaces, no term twice; else None.
+    of two different names, separated by + and spaces, no term twice; else None. In SymPy's order,
+    the order of its Add (Basic.compare: names before products, each by name, a product's names in
+    order), so that model/definitions.WeightedSum can build that Add directly.
 
     A network's sums are most of its text, and Python's parser and SymPy's Add (which sorts its
     terms by structural comparison) took a second and a half for the 266 sums of 64-128-128-10.
@@ -388,17 +390,20 @@ def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
     text = text.strip()
     if not _WEIGHTED_SUM.match(text):
         return None
-    terms = [tuple(part.split("*")) for part in text.replace(" ", "").split("+")]
-    if any(len(t) == 2 and t[0] == t[1] for t in terms) or not _RESERVED.isdisjoint(
-            name for t in terms for name in t):
+    compact = text.replace(" ", "")
+    parts = compact.split("+")
+    if not _RESERVED.isdisjoint(compact.replace("*", "+").split("+")):
         return None
-    if len({frozenset(t) for t in terms}) != len(terms):
-        return None            # a term written twice (or as x*w and w*x) is SymPy's 2*w*x
     # The parts Python's tree of the text would have (checked by parse_expression against
     # MAX_TREE_NODES): the root, an operator node and its + per added term, 6 per product
     # (BinOp, *, two Names with their contexts) and 2 per name.
-    if 1 + 2 * (len(terms) - 1) + sum(6 if len(t) == 2 else 2 for t in terms) > MAX_TREE_NODES:
+    products = compact.count("*")
+    if 1 + 2 * (len(parts) - 1) + 6 * products + 2 * (len(parts) - products) > MAX_TREE_NODES:
         return None
+    pairs = [tuple(sorted(part.split("*"))) for part in parts if "*" in part]
+    terms = (*sorted((part,) for part in parts if "*" not in part), *sorted(pairs))
+    if len(set(terms)) != len(terms) or any(a == b for a, b in pairs):
+        return None            # a term twice (x*w + w*x is SymPy's 2*w*x), or w*w (its w**2)
     return terms
 
 
