@@ -1,7 +1,8 @@
 """A weighted sum read from a node's text is kept as its terms (model/definitions.py) and its SymPy
 expression built when first read: the expression must be the one the general path (Python's parser
 and SymPy) builds, the graph the same, the tape's gradients the exact engine's without any sum being
-built, and every load error word for word the general path's."""
+built, and every load error word for word the general path's. So must the loader's other shortcuts:
+a function of one name built without the parser, names checked in bulk, decimals kept by text."""
 
 from __future__ import annotations
 
@@ -76,6 +77,29 @@ def test_a_read_sum_is_kept_as_its_terms_and_built_as_the_general_path_builds_it
             assert definition.names() == sorted(s.name for s in expr.free_symbols), text
         else:
             assert definition == built[text], text
+
+
+def test_a_function_of_one_name_is_built_as_the_parser_builds_it(monkeypatch):
+    """one_name_call builds relu(z1_1) without Python's parser: the same expression as the general
+    path for every function and for names it must refuse (the general path's error then)."""
+    rng = random.Random(4)
+    functions = sorted(expressions.FUNCTIONS) + ["foo", "if", "Max"]
+    arguments = ["z1_1", "x", "relu", "if", "None", "a" * 64, "a" * 65, "_x", "2", "x y"]
+    spaces, ends = ["", " ", "  "], ["", "\n"]
+    texts = [f"{rng.choice(spaces)}{f}({rng.choice(spaces)}{a}{rng.choice(spaces)}){rng.choice(ends)}"
+             for f in functions for a in arguments]
+
+    def outcome(text):
+        try:
+            return sp.srepr(expressions.parse_expression(text))
+        except ProblemError as exc:
+            return str(exc)
+
+    fast = {text: outcome(text) for text in texts}
+    takes_one = [f for f in expressions.FUNCTIONS if expressions.one_name_call(f"{f}(x)") is not None]
+    assert len(takes_one) >= 9 and sum(expressions.one_name_call(t) is not None for t in texts) > 20
+    monkeypatch.setattr(expressions, "one_name_call", lambda text: None)
+    assert {text: outcome(text) for text in texts} == fast
 
 
 def test_a_sum_is_built_once_when_first_read_and_every_reader_gets_that_object():

@@ -22,16 +22,10 @@ from .symbols import symbol
 class WeightedSum:
     """w1*x1 + w2*x2 + b: terms that are each a name or a product of two different names, no term
     twice, in SymPy's canonical order (names before products, each by name; a product's two names
-    in order), the order of the Add that expr() builds."""
+    in order), the order of the Add that expr() builds, as parsing.expressions.weighted_sum_terms
+    reads them."""
 
     terms: tuple[tuple[str, ...], ...]
-
-    @classmethod
-    def of(cls, terms: list[tuple[str, ...]]) -> "WeightedSum":
-        """From terms as written (x*w + b): each product's names, then the terms, put in order."""
-        ordered = [t if len(t) == 1 or t[0] < t[1] else (t[1], t[0]) for t in terms]
-        ordered.sort(key=lambda t: (len(t), t))
-        return cls(tuple(ordered))
 
     def names(self) -> list[str]:
         """The names the sum uses, sorted (as a Node's inputs are)."""

@@ -40,6 +40,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _NAME = f"[A-Za-z][A-Za-z0-9_]{{0,{MAX_NAME_LENGTH - 1}}}"
 _SHORT_NAME = re.compile(_NAME + r"\Z")
 _NAMES = re.compile(f"(?:{_NAME}\n)*\\Z")
+#: A function called on one name: relu(z1_1).
+_CALL = re.compile(f"({_NAME})\\( *({_NAME}) *\\)\\Z")
 #: The names check_name refuses although they match NAME_PATTERN.
 _RESERVED = frozenset(keyword.kwlist) | frozenset(FUNCTIONS)
 #: A number as Python writes it, optionally negative: 0, 12, -0.25 (not 007, which Python refuses).
@@ -106,7 +108,10 @@ def parse_definition(text: str) -> sp.Expr | WeightedSum:
         raise ExpressionError(f"'{_short(text)}' contains '#'; expressions cannot hold comments")
     terms = weighted_sum_terms(text)
     if terms is not None:
-        return WeightedSum.of(terms)
+        return WeightedSum(terms)
+    call = one_name_call(text)
+    if call is not None:
+        return call
     try:
         with warnings.catch_warnings():
             # Python warns about escapes such as '\_' in string literals; the whitelist rejects them.
@@ -368,9 +373,11 @@ def _check_arity(name: str, count: int, text: str) -> None:
                               f"{'s' if arity != 1 else ''}, got {count}")
 
 
-def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
+def weighted_sum_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     """The terms of a text that is only a weighted sum, `w1*x1 + w2*x2 + b`: each a name or a product
-    of two different names, separated by + and spaces, no term twice; else None.
+    of two different names, separated by + and spaces, no term twice; else None. In SymPy's order,
+    the order of its Add (Basic.compare: names before products, each by name, a product's names in
+    order), so that model/definitions.WeightedSum can build that Add directly.
 
     A network's sums are most of its text, and Python's parser and SymPy's Add (which sorts its
     terms by structural comparison) took a second and a half for the 266 sums of 64-128-128-10.
@@ -383,23 +390,50 @@ def weighted_sum_terms(text: str) -> list[tuple[str, ...]] | None:
     text = text.strip()
     if not _WEIGHTED_SUM.match(text):
         return None
-    terms = [tuple(part.split("*")) for part in text.replace(" ", "").split("+")]
-    if any(len(t) == 2 and t[0] == t[1] for t in terms) or not _RESERVED.isdisjoint(
-            name for t in terms for name in t):
+    compact = text.replace(" ", "")
+    parts = compact.split("+")
+    if not _RESERVED.isdisjoint(compact.replace("*", "+").split("+")):
         return None
-    if len({frozenset(t) for t in terms}) != len(terms):
-        return None            # a term written twice (or as x*w and w*x) is SymPy's 2*w*x
     # The parts Python's tree of the text would have (checked by parse_expression against
     # MAX_TREE_NODES): the root, an operator node and its + per added term, 6 per product
     # (BinOp, *, two Names with their contexts) and 2 per name.
-    if 1 + 2 * (len(terms) - 1) + sum(6 if len(t) == 2 else 2 for t in terms) > MAX_TREE_NODES:
+    products = compact.count("*")
+    if 1 + 2 * (len(parts) - 1) + 6 * products + 2 * (len(parts) - products) > MAX_TREE_NODES:
         return None
+    pairs = [tuple(sorted(part.split("*"))) for part in parts if "*" in part]
+    terms = (*sorted((part,) for part in parts if "*" not in part), *sorted(pairs))
+    if len(set(terms)) != len(terms) or any(a == b for a, b in pairs):
+        return None            # a term twice (x*w + w*x is SymPy's 2*w*x), or w*w (its w**2)
     return terms
 
 
 _TERM = f" *{_NAME} *(?:\\* *{_NAME} *)?"
 #: A weighted sum's text, stripped: two or more terms joined by +, spaces only around names.
 _WEIGHTED_SUM = re.compile(f"{_TERM}(?:\\+{_TERM})+\\Z")
+
+def one_name_call(text: str) -> sp.Expr | None:
+    """relu(z1_1): a function called on one name (a network's activations, one node per unit), built
+    as the parser's _Call builds it, without Python's parser: a fifth of the time, a second for
+    thousands of units. None for anything else, which goes the general way (and its errors)."""
+    match = _CALL.match(text.strip())
+    if match is None:
+        return None
+    function, argument = match.groups()
+    if function not in FUNCTIONS or argument in _RESERVED or not _takes_one(function):
+        return None
+    try:
+        result = FUNCTIONS[function](symbol(argument))
+    except ValueError:
+        return None
+    return _checked_result(result, text)
+
+
+def _takes_one(function: str) -> bool:
+    arity = BY_NAME[function].arity
+    if isinstance(arity, tuple):
+        return arity[0] <= 1 and (arity[1] is None or arity[1] >= 1)
+    return arity == 1
+
 
 def _is_name_or_product_of_two(term: sp.Expr) -> bool:
     return term.is_Symbol or (term.is_Mul and len(term.args) == 2 and all(f.is_Symbol for f in term.args))
