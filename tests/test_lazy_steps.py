@@ -14,6 +14,7 @@ import symbackprop
 from symbackprop.engine import backprop
 from symbackprop.model import rules
 from symbackprop.model.definitions import WeightedSum
+from symbackprop.parsing.expressions import weighted_sum_terms
 from symbackprop.model.steps import ChainStep, Steps, chain_step
 from symbackprop.model.symbols import symbol
 from symbackprop.printing import answer_key
@@ -157,8 +158,7 @@ def test_a_weighted_sum_is_written_from_its_names_as_text_writes_it(count):
     for _ in range(20):
         names = rng.sample([f"w{i}" for i in range(60)] + ["b", "x", "h2_10", "h2_9", "Z", "a_1"], count + 1)
         terms = [(n,) if rng.random() < 0.2 else (n, names[-1]) for n in names[:-1]]
-        terms = [t for t in terms if len(t) == 1 or t[0] != t[1]]
-        total = WeightedSum.of(terms)
+        total = WeightedSum(weighted_sum_terms(" + ".join("*".join(t) for t in terms)))
         written = weighted_sum_text(total)
         assert written is None if len(total.terms) < 8 else written == text(total.expr())
 

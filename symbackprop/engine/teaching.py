@@ -114,10 +114,11 @@ def asked_names(gradients, parameters: Sequence[str], graph: Graph, derived: lis
     if gradients == "all" or (gradients is None and not parameters):
         return derived
     names = list(parameters) if gradients is None else list(gradients)
-    symbols, found = set(graph.symbols), set(derived)
-    for name in names:
-        if name not in graph.nodes and name not in symbols:
-            raise ProblemError(f"'{name}' is not a symbol or node of the network", key=key)
+    unknown = set(names).difference(graph.symbols, graph.nodes)      # 26,000 names: set operations
+    if unknown:
+        name = next(n for n in names if n in unknown)                   # the first, as written
+        raise ProblemError(f"'{name}' is not a symbol or node of the network", key=key)
+    found = set(derived)
     return [n for n in names if n in found]
 
 
