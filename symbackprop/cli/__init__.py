@@ -34,6 +34,9 @@ class LazyCommands(MutableMapping):
             # load with it held off, then are frozen out of its reach (gc.freeze).
             with collection_paused():
                 module = importlib.import_module(command)
+                # SymPy's first sum imports sympy.tensor.tensor and sympy.combinatorics (Add.flatten
+                # does, whatever it adds): every command sums, so they load and freeze here too.
+                importlib.import_module("sympy.tensor.tensor")
                 gc.freeze()
             command = self._commands[name] = getattr(module, name)
         return command
