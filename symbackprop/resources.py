@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 BUILTIN_EXAMPLE = "seed003_relu_unit.yaml"
@@ -10,7 +9,9 @@ BUILTIN_EXAMPLE = "seed003_relu_unit.yaml"
 
 def worked_examples_dir() -> Path:
     """worked_examples/ inside the installed wheel, or at the top of a source checkout."""
-    packaged = Path(str(resources.files("symbackprop"))) / "worked_examples"
+    # Beside this module, where the wheel puts it: what importlib.resources.files would say for a
+    # package on disk, without loading importlib.resources and its zip reader (start-up, issue 15).
+    packaged = Path(__file__).parent / "worked_examples"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "worked_examples"

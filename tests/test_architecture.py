@@ -5,7 +5,8 @@ layers below it, never one above). The other tests read the source: no cycle amo
 imports, and the package's own modules imported inside functions only by the documented lazy
 facades (Problem.solve, Solution.to_dict/render), which is how the contract's two ignored imports
 arise. (The command group imports each command's module by name when the command is run, within the
-cli layer: tests/test_cli.py checks that every command module is one of its commands.)
+cli layer: tests/test_cli.py checks that every command module is one of its commands; and the
+package imports each public name's module when the name is first used, PEP 562.)
 """
 
 from __future__ import annotations

@@ -261,12 +261,18 @@ def test_the_readmes_sample_of_the_built_in_example_is_what_solve_prints():
 
 # --- start-up (issue 15): a command imports what it uses, not what the other commands need --------
 
-def _modules_after(*args: str) -> set[str]:
-    script = ("import sys; from symbackprop.cli import main\n"
+def _after(report: str, *args: str) -> str:
+    """What the Python expression `report` says once the command line has run `args` in a fresh
+    interpreter."""
+    script = ("import gc, sys; from symbackprop.cli import main\n"
               "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-              "sys.stderr.write(' '.join(sorted(sys.modules)))")
+              f"sys.stderr.write('\\n' + str({report}))")
     done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60)
-    return set(done.stderr.split())
+    return done.stderr.rsplit("\n", 1)[-1]
+
+
+def _modules_after(*args: str) -> set[str]:
+    return set(_after("' '.join(sorted(sys.modules))", *args).split())
 
 
 @pytest.mark.parametrize("fmt", ["txt", "json"])
@@ -279,6 +285,25 @@ def test_solve_imports_no_other_commands_module(fmt):
                                                    "symbackprop.homework", "matplotlib"))}
     # The JSON answer key fills no template.
     assert ("jinja2" in loaded) == (fmt == "txt")
+    # The built-in example is found beside the package, without importlib.resources' zip reader;
+    # the graph's labels are escaped without html's table of entities.
+    assert not {"zipfile", "html"} & loaded
+
+
+def test_importing_the_package_loads_nothing_until_a_name_is_used():
+    script = ("import sys, symbackprop; loaded = 'sympy' in sys.modules\n"
+              "assert sorted(symbackprop.__all__) == sorted(symbackprop.PUBLIC)\n"
+              "names = [getattr(symbackprop, n) for n in symbackprop.__all__]\n"
+              "print(loaded, 'sympy' in sys.modules, all(n is not None for n in names))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True", "True"], done.stderr
+
+
+def test_a_command_loads_with_the_collector_held_off_and_then_frozen():
+    # SymPy and the package are tens of thousands of objects that live until the program exits: the
+    # collector walks none of them again (gc.freeze), and is back on for the command's own work.
+    frozen, enabled = _after("[gc.get_freeze_count(), gc.isenabled()]", "solve", "--format", "json").split()
+    assert int(frozen.strip("[,")) > 30_000 and enabled == "True]"
 
 
 def test_every_command_module_is_a_command_of_the_group():

@@ -3,11 +3,14 @@ they share options (options.py) and helpers (common.py) and never import this gr
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Iterator, MutableMapping
 
 import click
+
+from ..budget import collection_paused
 
 #: Each command and the module that defines it (a function of the command's name in it).
 COMMAND_MODULES = {name: f"{__name__}.{name}" for name in ("solve", "graph", "check", "train", "variants")}
@@ -25,7 +28,17 @@ class LazyCommands(MutableMapping):
     def __getitem__(self, name: str) -> click.Command:
         command = self._commands[name]
         if isinstance(command, str):
-            command = self._commands[name] = getattr(importlib.import_module(command), name)
+            # The module loads SymPy and the package: some 65,000 objects, which live until the
+            # program exits. Python's collector would walk them a hundred times while they load and
+            # at every full collection after, and at exit, a tenth of the start-up (issue 15): they
+            # load with it held off, then are frozen out of its reach (gc.freeze).
+            with collection_paused():
+                module = importlib.import_module(command)
+                # SymPy's first sum imports sympy.tensor.tensor and sympy.combinatorics (Add.flatten
+                # does, whatever it adds): every command sums, so they load and freeze here too.
+                importlib.import_module("sympy.tensor.tensor")
+                gc.freeze()
+            command = self._commands[name] = getattr(module, name)
         return command
 
     def __setitem__(self, name: str, command: click.Command) -> None:

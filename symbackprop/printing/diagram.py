@@ -10,7 +10,6 @@ byte-identically.
 
 from __future__ import annotations
 
-import html
 import re
 import shutil
 import subprocess
@@ -381,6 +380,16 @@ def mermaid_escape(line: str) -> str:
 
 # --- Graphviz ------------------------------------------------------------------------------------
 
+#: html.escape's replacements: importing html builds its table of 2,000 named entities, which
+#: every solve would pay for a graph it seldom draws as DOT (start-up, issue 15).
+_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def _html(text: str) -> str:
+    """text escaped for an HTML-like label, as html.escape escapes it."""
+    return text.translate(_HTML_ESCAPES)
+
+
 def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int,
          values: str, gradients: str) -> str:
     out = ["digraph computational_graph {",
@@ -394,8 +403,8 @@ def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int
     out.extend(f'  "{used}" -> "{name}";' for used, name in edges)
     out.append("  labelloc=b;")
     gradient, _, which = gradients.partition(" ")
-    which = f" {html.escape(which)}" if which else ""
-    out.append(f'  label=<<font point-size="9"><font color="{FORWARD_RGB}">{html.escape(values)}</font>'
+    which = f" {_html(which)}" if which else ""
+    out.append(f'  label=<<font point-size="9"><font color="{FORWARD_RGB}">{_html(values)}</font>'
                f'   <font color="{GRADIENT_RGB}">{gradient} ∂{loss}/∂(name){which}</font></font>>;')
     out.append("}")
     return "\n".join(out) + "\n"
@@ -405,11 +414,11 @@ def _dot(boxes: list[_Box], edges: list[tuple[str, str]], loss: str, digits: int
 #: graph's legend says which is which).
 _DOT_LABEL = _Label(
     number=format_value,
-    name=lambda box: f"<b>{html.escape(box.name)}</b>",
-    operation=lambda box: f'<font point-size="9" color="#555555">{html.escape(box.operation[0])}</font>',
-    value=lambda box, shown: (f'<font color="{FORWARD_RGB}">{html.escape(shown)}'
+    name=lambda box: f"<b>{_html(box.name)}</b>",
+    operation=lambda box: f'<font point-size="9" color="#555555">{_html(box.operation[0])}</font>',
+    value=lambda box, shown: (f'<font color="{FORWARD_RGB}">{_html(shown)}'
                               f'{" (given)" if box.given else ""}</font>'),
-    gradient=lambda box, shown: f'<font color="{GRADIENT_RGB}">{html.escape(shown)}</font>')
+    gradient=lambda box, shown: f'<font color="{GRADIENT_RGB}">{_html(shown)}</font>')
 
 
 def _svg(source: str) -> str:
