@@ -125,9 +125,16 @@ def label(sizes: list[int]) -> str:
 
 def preload() -> None:
     """Import every module of symbackprop before a timer starts: a module it imports lazily is
-    start-up (figure 4), not the work timed. SymPy's and symbackprop's caches stay cold."""
+    start-up (figure 4), not the work timed. SymPy's and symbackprop's caches stay cold.
+
+    SymPy's own lazy import counts the same: its first evaluated sum in a process imports
+    sympy.tensor.tensor and sympy.combinatorics (Add.flatten; 0.05-0.08 s, a quarter of the exact
+    gradients' figure), whichever sum that is and whatever program makes it. The command line
+    imports it with its modules (cli/__init__.py) and figure 4 times it there."""
     import importlib
     import pkgutil
+
+    import sympy.tensor.tensor  # noqa: F401
 
     import symbackprop
     for module in pkgutil.walk_packages(symbackprop.__path__, "symbackprop."):
