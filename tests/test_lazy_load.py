@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
-from flint import arb, fmpq
 
 import symbackprop
-from symbackprop.arithmetic.numeric import decimal_string
 from symbackprop.errors import ProblemError
 from symbackprop.model.definitions import Definitions, WeightedSum
 from symbackprop.parsing import expressions
@@ -25,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "worked_examples").glob("*.yaml"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from run import network, nodes_mapping  # noqa: E402
+from test_gradients_only import agree  # noqa: E402
 
 
 def _eager(monkeypatch):
@@ -134,20 +133,6 @@ def _no_sum_built(monkeypatch):
     monkeypatch.setattr(WeightedSum, "expr", refuse)
 
 
-def _agree(fast: dict, solution) -> None:
-    """Each gradient the exact engine's: the same rational, or the same 15-digit decimal."""
-    assert fast
-    for name, value in fast.items():
-        reference = solution.gradients[name].value
-        if isinstance(value, fmpq):
-            assert reference.is_Rational and str(value) == str(reference), name
-        elif isinstance(value, arb):
-            assert not reference.is_Rational, name
-            assert decimal_string(value) == decimal_string(reference), name
-        else:
-            assert sp.simplify(value - reference) == 0, name
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_the_tape_builds_no_sum_and_agrees_with_the_exact_engine(path, monkeypatch):
     problem = symbackprop.load(path)
@@ -157,7 +142,7 @@ def test_the_tape_builds_no_sum_and_agrees_with_the_exact_engine(path, monkeypat
         if tape_runs:            # else the exact engine answers, and builds what it reads
             _no_sum_built(patch)
         fast = problem.gradients("all")
-    _agree(fast, problem.solve())
+    agree(fast, problem.solve())
 
 
 @pytest.mark.parametrize("activation,seed", [("relu", 1), ("relu", 2), ("sigmoid", 3), ("tanh", 5)])
@@ -170,7 +155,7 @@ def test_random_networks_get_the_exact_engines_gradients_without_a_sum_built(act
     with monkeypatch.context() as patch:
         _no_sum_built(patch)
         fast = problem.gradients("all")
-    _agree(fast, problem.solve())
+    agree(fast, problem.solve())
 
 
 #: Texts and values the loader refuses, and two sums it leaves to the general way (w*w, a term twice).
