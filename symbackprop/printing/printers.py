@@ -217,7 +217,7 @@ def _product_of_names(printer: StrPrinter, expr: sp.Mul) -> str | None:
     coefficient = factors[0] if factors[0].is_Integer else None
     names, sums = [], []
     for factor in factors[1:] if coefficient is not None else factors:
-        if factor.is_Symbol:
+        if type(factor) is sp.Symbol:       # not a Dummy, which prints its name otherwise
             names.append(factor.name)
         elif factor.is_Add and not sums:
             sums.append(factor)
