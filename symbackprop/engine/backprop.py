@@ -81,7 +81,8 @@ def _sum_value(node: Node, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -
     exp or log for check_magnitude to refuse), without building a SymPy sum of products: that took
     most of the forward pass of 64-128-128-10. A weighted sum read from text is read from its names,
     its SymPy sum not built."""
-    terms = node.weighted_sum.terms if node.weighted_sum is not None else name_terms(node.expr)
+    read = node.weighted_sum
+    terms = read.terms if read is not None else name_terms(node.expr)
     if terms is None:
         return None
     total = fmpq(0)

@@ -71,9 +71,15 @@ class Definitions(Mapping):
         return self._sums.get(name)
 
 
+def weighted_sum_of(definitions: Mapping[str, sp.Expr], name: str) -> WeightedSum | None:
+    """The node's terms where definitions read it as a weighted sum (a Definitions from a load; any
+    other mapping, a gates split for one, holds expressions only), without building it."""
+    return definitions.weighted_sum(name) if isinstance(definitions, Definitions) else None
+
+
 def input_names(definitions: Mapping[str, sp.Expr], name: str) -> list[str]:
     """The names a definition uses, sorted, without building a weighted sum's expression."""
-    sum_ = definitions.weighted_sum(name) if isinstance(definitions, Definitions) else None
+    sum_ = weighted_sum_of(definitions, name)
     if sum_ is not None:
         return sum_.names()
     return sorted(s.name for s in definitions[name].free_symbols)

@@ -13,7 +13,7 @@ from typing import Mapping
 import sympy as sp
 
 from ..errors import ProblemError
-from .definitions import Definitions, WeightedSum, input_names
+from .definitions import WeightedSum, input_names, weighted_sum_of
 from .symbols import symbol
 
 
@@ -35,8 +35,7 @@ class Node:
     @property
     def weighted_sum(self) -> WeightedSum | None:
         """The node's terms where it was read as a weighted sum, without building its expression."""
-        definitions = self.definitions
-        return definitions.weighted_sum(self.name) if isinstance(definitions, Definitions) else None
+        return weighted_sum_of(self.definitions, self.name)
 
     @property
     def symbol(self) -> sp.Symbol:

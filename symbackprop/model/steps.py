@@ -14,7 +14,7 @@ from typing import Iterator, Mapping, Sequence
 
 import sympy as sp
 
-from .definitions import Definitions, WeightedSum
+from .definitions import WeightedSum, weighted_sum_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +41,7 @@ class ForwardStep:
     @property
     def weighted_sum(self) -> WeightedSum | None:
         """The definition's names where it is a weighted sum read from text, its sum not built."""
-        source = self.source
-        return source.weighted_sum(self.node) if isinstance(source, Definitions) else None
+        return weighted_sum_of(self.source, self.node)
 
 
 @dataclass(frozen=True, slots=True)
