@@ -10,6 +10,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Mapping
+from typing import Any
 
 import sympy as sp
 from sympy.core.function import Application
@@ -64,32 +65,32 @@ def sympy_order(expr: sp.Add) -> list[sp.Expr]:
 
 def _plain_products_in_order(expr: sp.Add) -> list[tuple[list[str], sp.Expr]]:
     """sympy_order of a sum of plain products (w1*x1 + w2*x2 + b), each term with its factors'
-    names in order. Where every name is one symbol's, a symbol's place in sympy_order's key is its
-    name's place among the names (default_sort_key orders symbols by name), so the key is the
-    sorted names, closed by a mark above any name; a short sum, or one whose names repeat, is left
-    to it."""
-    keyed = []
-    symbols = set()
-    for term in expr.args:
-        factors = sp.Mul.make_args(term)
-        symbols.update(factors)
-        names = sorted(f.name for f in factors)
-        keyed.append(([(0, name) for name in names] + [(1, "")], names, term))
-    if len(expr.args) < 8 or len({s.name for s in symbols}) != len(symbols):
+    names in order; a short sum, or one whose names repeat, is left to sympy_order itself."""
+    terms = [(sorted(f.name for f in sp.Mul.make_args(t)), t) for t in expr.args]
+    symbols = {f for t in expr.args for f in sp.Mul.make_args(t)}
+    if len(expr.args) < _ORDERED_BY_NAMES or len({s.name for s in symbols}) != len(symbols):
         return [(sorted(f.name for f in sp.Mul.make_args(t)), t) for t in sympy_order(expr)]
-    keyed.sort(key=lambda entry: entry[0])
-    return [(names, term) for _, names, term in keyed]
+    return _by_names(terms)
 
 
 def weighted_sum_text(terms: WeightedSum) -> str | None:
     """text() of a weighted sum read from text, from its names, its SymPy sum not built: what
-    _print_Add writes through _plain_products_in_order (the sum's terms by their sorted names);
-    None for a sum of fewer than 8 terms, which that leaves to sympy_order."""
-    if len(terms.terms) < 8:
+    _print_Add writes through _plain_products_in_order; None for a sum it leaves to sympy_order."""
+    if len(terms.terms) < _ORDERED_BY_NAMES:
         return None
-    keyed = sorted(([(0, name) for name in names] + [(1, "")], names)
-                   for names in (sorted(term) for term in terms.terms))
-    return " + ".join("*".join(names) for _, names in keyed)
+    return " + ".join("*".join(names) for names, _ in _by_names([(sorted(t), None) for t in terms.terms]))
+
+
+#: A sum of plain products with at least this many terms is put in sympy_order by its names.
+_ORDERED_BY_NAMES = 8
+
+
+def _by_names(terms: list[tuple[list[str], Any]]) -> list[tuple[list[str], Any]]:
+    """Terms of a sum of plain products, each with its names sorted, in sympy_order. Where every
+    name is one symbol's, a symbol's place in sympy_order's key is its name's place among the names
+    (default_sort_key orders symbols by name), so the key is the sorted names, closed by a mark above
+    any name."""
+    return sorted(terms, key=lambda term: [(0, name) for name in term[0]] + [(1, "")])
 
 
 def _is_plain_product(term: sp.Expr) -> bool:
