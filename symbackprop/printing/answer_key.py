@@ -105,27 +105,32 @@ def _step_dict_field(name: str, value: Any) -> Any:
 
 
 def _chain_dict(step: ChainStep, written: "_Written") -> dict[str, Any]:
-    """_step_dict of a chain step, its fields written out: nine in ten of a network's steps have no
-    branch and no reduction, and a dict built at once takes a third of the generic loop's time.
-    tests/test_worked_examples.py checks that the two agree, fields and order."""
-    return {"kind": "chain", "target": step.target, "via": step.via, "rules": list(step.rules),
-            "local": written(step.local), "local_value": written(step.local_value),
-            "upstream": written(step.upstream), "upstream_value": written(step.upstream_value),
-            "general": written(step.general), "value": written(step.value),
-            "branches": _step_dict_field("branches", step.branches) if step.branches else [],
-            "reused": step.reused, "local_general": written(step.local_general),
-            "reduction": _step_dict_field("reduction", step.reduction)}
+    """_step_dict of a chain step, its fields written out: a dict built at once takes a third of the
+    generic loop's time. tests/test_worked_examples.py checks that the two agree, fields and order."""
+    return _chain_entry(written, step.target, step.via, step.rules, step.local, step.local_value,
+                        step.upstream, step.upstream_value, step.general, step.value, step.branches,
+                        step.reused, step.local_general, step.reduction)
 
 
 def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str, Any]:
     """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step."""
     target, via, rules, local, local_value, upstream, general, value, reused = entry
-    # The step's own general form and value are its own objects: written directly, not kept.
+    return _chain_entry(written, target, via, rules, local, local_value, upstream.general, upstream.value,
+                        general, value, (), reused, None, None)
+
+
+def _chain_entry(written: "_Written", target, via, rules, local, local_value, upstream, upstream_value,
+                 general, value, branches, reused, local_general, reduction) -> dict[str, Any]:
+    """A chain step's entry in the answer key, from its fields in ChainStep's order. The values
+    through a unit (its inputs', its gradient) are written once per key; a step's own general form
+    and value are its own objects, written directly."""
     return {"kind": "chain", "target": target, "via": via, "rules": list(rules),
             "local": written(local), "local_value": written(local_value),
-            "upstream": written(upstream.general), "upstream_value": written(upstream.value),
+            "upstream": written(upstream), "upstream_value": written(upstream_value),
             "general": None if general is None else text(general), "value": text(value),
-            "branches": [], "reused": reused, "local_general": None, "reduction": None}
+            "branches": _step_dict_field("branches", branches) if branches else [],
+            "reused": reused, "local_general": written(local_general),
+            "reduction": None if reduction is None else _step_dict_field("reduction", reduction)}
 
 
 def _steps_list(steps: Steps) -> list[dict[str, Any]]:
