@@ -332,7 +332,7 @@ def test_weighted_sums_read_without_the_parser_equal_the_general_path(monkeypatc
     fast = {text: both(text) for text in texts}
     assert sum(expressions.weighted_sum_terms(t) is not None for t in texts) > 200
     monkeypatch.setattr(expressions, "weighted_sum_terms", lambda text: None)
-    monkeypatch.setattr(expressions, "_is_name_or_product_of_two", lambda term: False)
+    monkeypatch.setattr(expressions, "name_terms", lambda expr: None)
     assert {text: both(text) for text in texts} == fast
 
 

@@ -90,12 +90,14 @@ def name_terms(expr: sp.Expr) -> list[tuple[str, ...]] | None:
     terms, in the sum's own order); None for any other expression."""
     if not expr.is_Add:
         return None
-    terms = []
-    for term in expr.args:
-        if term.is_Symbol:
-            terms.append((term.name,))
-        elif term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
-            terms.append((term.args[0].name, term.args[1].name))
-        else:
-            return None
-    return terms
+    terms = [term_names(term) for term in expr.args]
+    return None if None in terms else terms
+
+
+def term_names(term: sp.Expr) -> tuple[str, ...] | None:
+    """A term's names where it is a name or a product of two names (w1*x1), else None."""
+    if term.is_Symbol:
+        return (term.name,)
+    if term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
+        return (term.args[0].name, term.args[1].name)
+    return None

@@ -17,7 +17,7 @@ import sympy as sp
 
 from ..errors import ProblemError
 from . import functions as fn
-from .definitions import WeightedSum
+from .definitions import WeightedSum, term_names
 from .operations import BY_FUNCTION, BY_KEY, Chain, Kinked, NoRowError, Operation, row
 from .steps import Branch
 from .symbols import symbol
@@ -92,12 +92,8 @@ def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr, tup
 
 
 def _term_pairs(term: sp.Expr) -> Iterable:
-    if term.is_Symbol:
-        return ((term.name, (sp.S.One, _ADD)),)
-    if term.is_Mul and len(term.args) == 2 and term.args[0].is_Symbol and term.args[1].is_Symbol:
-        a, b = term.args
-        return ((a.name, (b, _ADD_MULTIPLY)), (b.name, (a, _ADD_MULTIPLY)))
-    return ((s.name, None) for s in term.free_symbols)
+    names = term_names(term)
+    return ((s.name, None) for s in term.free_symbols) if names is None else _name_pairs(names)
 
 
 def _name_pairs(term: tuple[str, ...]) -> Iterable:

@@ -22,7 +22,7 @@ from ..arithmetic import numeric
 from ..arithmetic.certified import MAX_EXP_ARGUMENT
 from ..arithmetic.numeric import MAX_DIGITS, power_digits, too_long
 from ..errors import ProblemError
-from ..model.definitions import WeightedSum
+from ..model.definitions import WeightedSum, name_terms
 from ..model.operations import BY_NAME
 from ..model.symbols import symbol
 
@@ -157,7 +157,7 @@ def in_written_order(expr: sp.Expr, text: str) -> sp.Expr:
     first: dict[str, int] = {}
     for match in re.finditer(r"[A-Za-z][A-Za-z0-9_]*", text):
         first.setdefault(match.group(), match.start())
-    if expr.is_Add and all(_is_name_or_product_of_two(a) for a in expr.args):
+    if name_terms(expr) is not None:
         return _weighted_sum_as_written(expr, first, len(text))
 
     def position(e: sp.Expr, default: float) -> float:
@@ -433,10 +433,6 @@ def _takes_one(function: str) -> bool:
     if isinstance(arity, tuple):
         return arity[0] <= 1 and (arity[1] is None or arity[1] >= 1)
     return arity == 1
-
-
-def _is_name_or_product_of_two(term: sp.Expr) -> bool:
-    return term.is_Symbol or (term.is_Mul and len(term.args) == 2 and all(f.is_Symbol for f in term.args))
 
 
 def _weighted_sum_as_written(expr: sp.Add, first: dict[str, int], absent: int) -> sp.Expr:
