@@ -16,7 +16,7 @@ import sympy as sp
 
 import symbackprop
 from symbackprop.errors import ProblemError
-from symbackprop.model.definitions import Definitions, WeightedSum
+from symbackprop.model.definitions import Definitions, OneNameCall, WeightedSum
 from symbackprop.parsing import expressions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +27,9 @@ from test_gradients_only import agree  # noqa: E402
 
 
 def _eager(monkeypatch):
-    """From here on, every node text goes the general way (no weighted sum is recognised)."""
+    """From here on, every node text goes the general way (no weighted sum or call is recognised)."""
     monkeypatch.setattr(expressions, "weighted_sum_terms", lambda text: None)
+    monkeypatch.setattr(expressions, "one_name_call", lambda text: None)
 
 
 def _shape(problem) -> dict:
@@ -101,6 +102,29 @@ def test_a_function_of_one_name_is_built_as_the_parser_builds_it(monkeypatch):
     assert {text: outcome(text) for text in texts} == fast
 
 
+def test_a_function_of_one_name_is_kept_unbuilt_where_it_stays_a_call(monkeypatch):
+    """relu(z) is kept as relu and z, for every name, and built when read as the parser builds it;
+    sqrt(x), which SymPy makes x**(1/2), and leaky_relu(x), which takes its default slope as a
+    second argument, are built at once; a function with no rule for nodes is refused at load as
+    before, by its node's key."""
+    kept = expressions.one_name_call(" relu( z1_1 ) ")
+    assert kept == OneNameCall(expressions.FUNCTIONS["relu"], "z1_1") and kept.names() == ["z1_1"]
+    with monkeypatch.context() as patch:
+        patch.setattr(expressions, "one_name_call", lambda text: None)
+        general = expressions.parse_expression("relu(z1_1)")
+    assert kept.expr() is general and sp.srepr(general) == "relu(Symbol('z1_1', real=True))"
+    for text in ("leaky_relu(x)", "Heaviside(x)"):
+        assert not isinstance(expressions.one_name_call(text), OneNameCall), text
+    problem = symbackprop.load({"nodes": {"y": "sigmoid(z)", "u": "sigmoid(v)", "E": "(y + u - t)**2"},
+                                "values": {"z": 0, "v": 0, "t": 1}})
+    assert problem.nodes.unbuilt("y") == OneNameCall(expressions.FUNCTIONS["sigmoid"], "z")
+    assert problem.graph.nodes["u"].call.argument == "v" and problem.graph.nodes["E"].call is None
+    assert problem.graph.nodes["y"].expr is problem.nodes["y"]
+    with pytest.raises(ProblemError) as refused:
+        symbackprop.load({"nodes": {"y": "tanh(z)", "s": "Heaviside(y)", "E": "s**2"}, "values": {"z": 1}})
+    assert refused.value.key == "nodes.s" and "Heaviside" in str(refused.value)
+
+
 def test_a_sum_is_built_once_when_first_read_and_every_reader_gets_that_object():
     problem = symbackprop.load({"nodes": {"z": "w2*h + w1*x + b", "y": "relu(z)", "E": "(y - t)**2"},
                                 "values": {"w1": 0.5, "w2": -1, "x": 2, "h": 1, "b": 0, "t": 1}})
@@ -129,8 +153,9 @@ def test_a_network_loads_as_the_general_path_loads_it(monkeypatch):
 
 def _no_sum_built(monkeypatch):
     def refuse(self):
-        raise AssertionError("a weighted sum's SymPy expression was built")
+        raise AssertionError(f"an unbuilt definition's SymPy expression was built: {self}")
     monkeypatch.setattr(WeightedSum, "expr", refuse)
+    monkeypatch.setattr(OneNameCall, "expr", refuse)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

@@ -79,6 +79,10 @@ class Tape:
         if sum_ is not None:            # read as a weighted sum: its names, no SymPy (the most nodes)
             return _Linear(slot, _ZERO, tuple((_ONE, at[t[0]], -1) for t in sum_.terms if len(t) == 1),
                            tuple((at[t[0]], at[t[1]]) for t in sum_.terms if len(t) == 2))
+        call = node.call
+        if call is not None:            # relu(z1_1) read as its function and name: a kind, unbuilt
+            value, derivatives = _kind(call.function(_INPUT), 1, kink)
+            return _General(slot, (at[call.argument],), value, derivatives)
         expr = node.expr
         linear = _linear_terms(expr)
         if linear is not None:
@@ -157,6 +161,8 @@ def _linear_terms(expr: sp.Expr) -> tuple[fmpq, list[tuple[fmpq, str, str | None
 
 
 _ONE, _ZERO = fmpq(1), fmpq(0)
+#: The input of a kind of node of one input.
+_INPUT = symbol("_0")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,5 +1,6 @@
-"""The nodes' definitions by name: a weighted sum read from text is kept as its terms (names) and
-its SymPy expression built the first time someone reads it.
+"""The nodes' definitions by name: a weighted sum read from text is kept as its terms (names), a
+function of one name (relu(z1_1)) as the function and the name, and the SymPy expression of either
+built the first time someone reads it.
 
 A network's weighted sums are nearly all of its text and of its SymPy objects (266 sums of 129
 products, 26,000 symbols for 64-128-128-10); exact gradients need only their names
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import sympy as sp
 
@@ -29,7 +30,9 @@ class WeightedSum:
 
     def names(self) -> list[str]:
         """The names the sum uses, sorted (as a Node's inputs are)."""
-        return sorted(set(chain.from_iterable(self.terms)))
+        # Sorted before the duplicates go: the terms' names are a few sorted runs, which sorted()
+        # merges, where a set's order would have to be sorted from scratch.
+        return list(dict.fromkeys(sorted(chain.from_iterable(self.terms))))
 
     def expr(self) -> sp.Expr:
         """The sum SymPy's Add would build from these terms, built directly: Basic.compare puts
@@ -40,17 +43,40 @@ class WeightedSum:
         return sp.Add._exec_constructor_postprocessors(sp.Add._from_args(built, True))
 
 
-class Definitions(Mapping):
-    """Node name -> SymPy expression, in the order given; a WeightedSum among them is built into its
-    expression when first read, and that expression is kept and returned to every later reader."""
+@dataclass(frozen=True)
+class OneNameCall:
+    """relu(z1_1): a function applied to one name, as parsing.expressions.one_name_call reads it, for
+    a function whose value on a name is that function of the name, whatever the name (symbols share
+    their assumptions): a network's activations, one node per unit, which exact gradients read by
+    kind (engine/tape.py) without building each."""
 
-    def __init__(self, definitions: Mapping[str, sp.Expr | WeightedSum]):
-        self._exprs: dict[str, sp.Expr | WeightedSum] = dict(definitions)
-        self._sums = {name: d for name, d in self._exprs.items() if type(d) is WeightedSum}
+    function: Callable[[sp.Expr], sp.Expr]
+    argument: str
+
+    def names(self) -> list[str]:
+        return [self.argument]
+
+    def expr(self) -> sp.Expr:
+        return self.function(symbol(self.argument))
+
+
+#: A definition kept unbuilt: its names are known, its SymPy expression made when first read.
+Unbuilt = WeightedSum | OneNameCall
+_UNBUILT = (WeightedSum, OneNameCall)
+
+
+class Definitions(Mapping):
+    """Node name -> SymPy expression, in the order given; an unbuilt definition among them is built
+    into its expression when first read, and that expression is kept and returned to every later
+    reader."""
+
+    def __init__(self, definitions: Mapping[str, sp.Expr | Unbuilt]):
+        self._exprs: dict[str, sp.Expr | Unbuilt] = dict(definitions)
+        self._unbuilt = {name: d for name, d in self._exprs.items() if type(d) in _UNBUILT}
 
     def __getitem__(self, name: str) -> sp.Expr:
         expr = self._exprs[name]
-        if type(expr) is WeightedSum:
+        if type(expr) in _UNBUILT:
             expr = self._exprs[name] = expr.expr()
         return expr
 
@@ -66,22 +92,39 @@ class Definitions(Mapping):
     def __repr__(self) -> str:
         return repr(dict(self))
 
+    def unbuilt(self, name: str) -> Unbuilt | None:
+        """The node's definition where it was read unbuilt (built since or not), else None."""
+        return self._unbuilt.get(name)
+
     def weighted_sum(self, name: str) -> WeightedSum | None:
         """The node's terms where it was read as a weighted sum (built since or not), else None."""
-        return self._sums.get(name)
+        kept = self._unbuilt.get(name)
+        return kept if type(kept) is WeightedSum else None
+
+
+def unbuilt_of(definitions: Mapping[str, sp.Expr], name: str) -> Unbuilt | None:
+    """The node's unbuilt definition where definitions read it so (a Definitions from a load; any
+    other mapping, a gates split for one, holds expressions only)."""
+    return definitions.unbuilt(name) if isinstance(definitions, Definitions) else None
 
 
 def weighted_sum_of(definitions: Mapping[str, sp.Expr], name: str) -> WeightedSum | None:
-    """The node's terms where definitions read it as a weighted sum (a Definitions from a load; any
-    other mapping, a gates split for one, holds expressions only), without building it."""
-    return definitions.weighted_sum(name) if isinstance(definitions, Definitions) else None
+    """The node's terms where definitions read it as a weighted sum, without building it."""
+    kept = unbuilt_of(definitions, name)
+    return kept if type(kept) is WeightedSum else None
+
+
+def one_name_call_of(definitions: Mapping[str, sp.Expr], name: str) -> OneNameCall | None:
+    """The node's function and name where definitions read it as a function of one name."""
+    kept = unbuilt_of(definitions, name)
+    return kept if type(kept) is OneNameCall else None
 
 
 def input_names(definitions: Mapping[str, sp.Expr], name: str) -> list[str]:
-    """The names a definition uses, sorted, without building a weighted sum's expression."""
-    sum_ = weighted_sum_of(definitions, name)
-    if sum_ is not None:
-        return sum_.names()
+    """The names a definition uses, sorted, without building an unbuilt definition's expression."""
+    kept = unbuilt_of(definitions, name)
+    if kept is not None:
+        return kept.names()
     return sorted(s.name for s in definitions[name].free_symbols)
 
 

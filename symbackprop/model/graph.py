@@ -7,13 +7,14 @@ user's order for nodes, by name for inputs), never by set iteration, so output i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import sympy as sp
 
 from ..errors import ProblemError
-from .definitions import WeightedSum, input_names, weighted_sum_of
+from .definitions import OneNameCall, WeightedSum, input_names, one_name_call_of, weighted_sum_of
 from .symbols import symbol
 
 
@@ -38,6 +39,11 @@ class Node:
         return weighted_sum_of(self.definitions, self.name)
 
     @property
+    def call(self) -> OneNameCall | None:
+        """The node's function and name where it was read as a function of one name, unbuilt."""
+        return one_name_call_of(self.definitions, self.name)
+
+    @property
     def symbol(self) -> sp.Symbol:
         return symbol(self.name)
 
@@ -47,8 +53,9 @@ class Graph:
     nodes: dict[str, Node]
     #: Plain symbols (weights, inputs, targets) in order of first use.
     symbols: tuple[str, ...]
-    #: For every node and symbol, the nodes that use it directly, in forward order.
-    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: For each node, the symbols it is the first to use, in order: `symbols` grouped by their
+    #: first consumer, which ancestors() places each symbol after.
+    introduced: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
     #: ancestors() by name, found once: loading, the reverse pass and the teaching plan each ask.
     _ancestors: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -62,30 +69,31 @@ class Graph:
             _check_order(definitions)
             definitions, generated = split_into_gates(definitions)
         nodes: dict[str, Node] = {}
-        symbols: dict[str, None] = {}      # ordered, and a set for the membership test
-        names = list(definitions)
-        defined = set(names)               # a set, not the mapping: asked for every weight
-        for name in names:
+        seen_symbols: set[str] = set()
+        introduced: dict[str, tuple[str, ...]] = {}
+        defined = set(definitions)         # a set, not the mapping: asked for every weight
+        for name in definitions:
             used = input_names(definitions, name)
-            for other in used:
-                if other not in defined:
-                    symbols[other] = None          # a symbol seen before keeps its place
-                elif other == name:
-                    raise ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
-                elif other not in nodes:
-                    if _reaches(definitions, other, name, set()):
-                        raise ProblemError(
-                            f"nodes '{name}' and '{other}' depend on each other: a cycle; "
-                            "a network's forward pass must not loop", key=f"nodes.{name}")
-                    raise ProblemError(
-                        f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
-                        "forward order: move it above)", key=f"nodes.{name}")
+            # Comprehensions over a network's 26,000 names, not a loop with a branch per name.
+            earlier = [other for other in used if other in defined]
+            if not all(other in nodes for other in earlier):
+                raise _order_error(definitions, nodes, name, earlier)
+            fresh = [other for other in used if other not in defined and other not in seen_symbols]
+            seen_symbols.update(fresh)
+            introduced[name] = tuple(fresh)
             nodes[name] = Node(name, definitions, tuple(used), name in generated)
-        consumers: dict[str, list[str]] = {n: [] for n in [*names, *symbols]}
-        for node in nodes.values():
+        symbols = tuple(s for fresh in introduced.values() for s in fresh)
+        return cls(nodes, symbols, introduced)
+
+    @functools.cached_property
+    def consumers(self) -> dict[str, tuple[str, ...]]:
+        """For every node and symbol, the nodes that use it directly, in forward order. Found when
+        first asked: exact gradients need none of it (a network's 26,000 weights)."""
+        consumers: dict[str, list[str]] = {n: [] for n in [*self.nodes, *self.symbols]}
+        for node in self.nodes.values():
             for used_name in node.inputs:
                 consumers[used_name].append(node.name)
-        return cls(nodes, tuple(symbols), {k: tuple(v) for k, v in consumers.items()})
+        return {k: tuple(v) for k, v in consumers.items()}
 
     def ancestors(self, name: str) -> list[str]:
         """Every node and symbol the named node depends on, itself first, in reverse forward order.
@@ -108,14 +116,13 @@ class Graph:
             fresh = set(self.nodes[stack.pop()].inputs) - seen
             seen |= fresh
             stack.extend(fresh & node_names)
-        # Each symbol's earliest consumer among the ancestors, found once: asking it again for every
-        # node would take symbols x nodes. Most symbols (weights) have one consumer.
-        symbols_after: dict[str, list[str]] = {}
-        for s in self.symbols:
-            if s in seen:
-                consumers = self.consumers[s]
-                first = consumers[0] if consumers[0] in seen else next(c for c in consumers if c in seen)
-                symbols_after.setdefault(first, []).append(s)
+        # Each symbol after its earliest consumer among the ancestors. Where every node that first
+        # uses a symbol is an ancestor (a network, whose nodes all lead to the loss), that is the
+        # node that introduced it; else each symbol's consumers are searched.
+        if all(node in seen for node, fresh in self.introduced.items() if fresh):
+            symbols_after = self.introduced
+        else:
+            symbols_after = self._symbols_after(seen)
         order: list[str] = []
         for node_name in reversed(self.nodes):
             if node_name in seen:
@@ -123,7 +130,29 @@ class Graph:
                 if node_name != name:
                     order.extend(symbols_after.get(node_name, ()))
         # Symbols used only by the loss itself (the targets) come last: they are rarely of interest.
-        return order + symbols_after.get(name, [])
+        return order + list(symbols_after.get(name, ()))
+
+    def _symbols_after(self, seen: set[str]) -> dict[str, list[str]]:
+        """Each ancestor symbol under its earliest consumer among the ancestors."""
+        symbols_after: dict[str, list[str]] = {}
+        for s in self.symbols:
+            if s in seen:
+                first = next(c for c in self.consumers[s] if c in seen)
+                symbols_after.setdefault(first, []).append(s)
+        return symbols_after
+
+
+def _order_error(definitions: Mapping[str, sp.Expr], nodes: Mapping[str, Node], name: str,
+                 earlier: list[str]) -> ProblemError:
+    """The error for a node that uses itself, or a node not defined above it."""
+    other = next(other for other in earlier if other not in nodes)
+    if other == name:
+        return ProblemError(f"node '{name}' uses itself: a cycle", key=f"nodes.{name}")
+    if _reaches(definitions, other, name, set()):
+        return ProblemError(f"nodes '{name}' and '{other}' depend on each other: a cycle; a network's "
+                            "forward pass must not loop", key=f"nodes.{name}")
+    return ProblemError(f"node '{name}' uses '{other}', which is defined later (nodes are listed in "
+                        "forward order: move it above)", key=f"nodes.{name}")
 
 
 def _check_order(definitions: Mapping[str, sp.Expr]) -> None:

@@ -22,7 +22,7 @@ from ..arithmetic import numeric
 from ..arithmetic.certified import MAX_EXP_ARGUMENT
 from ..arithmetic.numeric import MAX_DIGITS, power_digits, too_long
 from ..errors import ProblemError
-from ..model.definitions import WeightedSum, name_terms
+from ..model.definitions import OneNameCall, Unbuilt, WeightedSum, name_terms
 from ..model.operations import BY_NAME
 from ..model.symbols import symbol
 
@@ -90,13 +90,13 @@ def all_names(names: list) -> bool:
 def parse_expression(text: str) -> sp.Expr:
     """Parse expression text into a SymPy expression, or raise ExpressionError saying what is wrong."""
     parsed = parse_definition(text)
-    return parsed.expr() if type(parsed) is WeightedSum else parsed
+    return parsed.expr() if type(parsed) in (WeightedSum, OneNameCall) else parsed
 
 
-def parse_definition(text: str) -> sp.Expr | WeightedSum:
-    """parse_expression, except that a weighted sum is kept as its terms (a node's definition, whose
-    expression model/definitions.py builds when it is first read): checked as completely, never
-    built here."""
+def parse_definition(text: str) -> sp.Expr | Unbuilt:
+    """parse_expression, except that a weighted sum is kept as its terms and a function of one name
+    as the two (a node's definition, whose expression model/definitions.py builds when it is first
+    read): checked as completely, never built here."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression, got {type(text).__name__} {text!r}")
     if len(text) > MAX_TEXT_LENGTH:
@@ -411,16 +411,20 @@ _TERM = f" *{_NAME} *(?:\\* *{_NAME} *)?"
 #: A weighted sum's text, stripped: two or more terms joined by +, spaces only around names.
 _WEIGHTED_SUM = re.compile(f"{_TERM}(?:\\+{_TERM})+\\Z")
 
-def one_name_call(text: str) -> sp.Expr | None:
-    """relu(z1_1): a function called on one name (a network's activations, one node per unit), built
-    as the parser's _Call builds it, without Python's parser: a fifth of the time, a second for
-    thousands of units. None for anything else, which goes the general way (and its errors)."""
+def one_name_call(text: str) -> OneNameCall | sp.Expr | None:
+    """relu(z1_1): a function called on one name (a network's activations, one node per unit), read
+    without Python's parser: a fifth of the time, a second for thousands of units. Kept as the
+    function and the name where the function of a name stays that function of that name (relu,
+    sigmoid, tanh, ...); else built as the parser's _Call builds it (sqrt(x) is x**(1/2)). None for
+    anything else, which goes the general way (and its errors)."""
     match = _CALL.match(text.strip())
     if match is None:
         return None
     function, argument = match.groups()
     if function not in FUNCTIONS or argument in _RESERVED or not _takes_one(function):
         return None
+    if _stays_a_call(function):
+        return OneNameCall(FUNCTIONS[function], argument)
     try:
         result = FUNCTIONS[function](symbol(argument))
     except ValueError:
@@ -433,6 +437,19 @@ def _takes_one(function: str) -> bool:
     if isinstance(arity, tuple):
         return arity[0] <= 1 and (arity[1] is None or arity[1] >= 1)
     return arity == 1
+
+
+@functools.lru_cache(maxsize=None)
+def _stays_a_call(function: str) -> bool:
+    """Whether the function of a name is the function applied to that name, unevaluated: then it is
+    so for every name, as every symbol of a problem has the same assumptions (symbols.symbol), and
+    passes the checks of _checked_result, which look for numbers the call has none of."""
+    name = symbol("x")
+    try:
+        result = FUNCTIONS[function](name)
+    except ValueError:
+        return False
+    return result.is_Function and result.args == (name,)
 
 
 def _weighted_sum_as_written(expr: sp.Add, first: dict[str, int], absent: int) -> sp.Expr:

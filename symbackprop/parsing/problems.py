@@ -20,7 +20,7 @@ from ..budget import collection_paused
 from ..errors import ProblemError, reject_unknown_keys
 from ..model import notation as notation_module
 from ..model.data import Dataset
-from ..model.definitions import Definitions, WeightedSum
+from ..model.definitions import Definitions, OneNameCall, Unbuilt, WeightedSum
 from ..model.graph import Graph
 from ..model.problem import FORMS, NUMBER_POLICIES, Problem
 from ..model.rules import check_supported
@@ -460,8 +460,9 @@ def _nodes(node_texts: Any) -> tuple[Definitions, WrittenOrder]:
                            key="nodes")
     if len(node_texts) > MAX_NODES:
         raise ProblemError(f"{len(node_texts)} nodes is more than the {MAX_NODES} allowed", key="nodes")
-    nodes: dict[str, sp.Expr | WeightedSum] = {}
+    nodes: dict[str, sp.Expr | Unbuilt] = {}
     texts: dict[str, str] = {}
+    checked_calls = set()     # functions whose call of a name passed check_supported: of any name
     for name, text in node_texts.items():
         key = f"nodes.{name}"
         check_name_at(name, "node name", key)
@@ -473,7 +474,11 @@ def _nodes(node_texts: Any) -> tuple[Definitions, WrittenOrder]:
             else:
                 expr = parse_definition(text)
                 texts[name] = text
-            if type(expr) is not WeightedSum:      # a weighted sum adds and multiplies only
+            if type(expr) is OneNameCall:
+                if expr.function not in checked_calls:
+                    check_supported(expr.expr(), key)
+                    checked_calls.add(expr.function)
+            elif type(expr) is not WeightedSum:      # a weighted sum adds and multiplies only
                 check_supported(expr, key)
         except ProblemError as exc:
             exc.key = key
@@ -488,10 +493,17 @@ def _numbers(mapping: Any, key: str) -> dict[str, sp.Expr]:
         raise ProblemError(f"{key}: must map names to numbers, for example  w3: 0.2", key=key)
     result = {}
     checked = all_names(list(mapping))
+    by_text: dict[str, sp.Expr] = {}       # a network's 26,000 weights are a few dozen texts
     for name, value in mapping.items():
         if not checked:
             check_name_at(name, "name", f"{key}.{name}")
-        result[name] = _number(value, f"{key}.{name}")
+        if isinstance(value, str):
+            number = by_text.get(value)
+            if number is None:
+                number = by_text[value] = _number(value, f"{key}.{name}")
+            result[name] = number
+        else:
+            result[name] = _number(value, f"{key}.{name}")
     return result
 
 
