@@ -158,6 +158,58 @@ def _no_sum_built(monkeypatch):
     monkeypatch.setattr(OneNameCall, "expr", refuse)
 
 
+def _ancestors_by_definition(graph, name: str) -> list[str]:
+    """Graph.ancestors as its docstring defines it, from the nodes' inputs alone: the nodes the
+    named one depends on in reverse forward order, each followed by the symbols whose earliest
+    consumer among them it is, and the named node's own such symbols last."""
+    seen, pending = {name}, [name]
+    while pending:
+        for used in graph.nodes[pending.pop()].inputs:
+            if used not in seen:
+                seen.add(used)
+                if used in graph.nodes:
+                    pending.append(used)
+    first = {}
+    for node in graph.nodes.values():
+        for used in node.inputs:
+            if used not in graph.nodes and node.name in seen:
+                first.setdefault(used, node.name)
+    after = {}
+    for symbol_name in graph.symbols:          # in order of first use anywhere
+        if symbol_name in first:
+            after.setdefault(first[symbol_name], []).append(symbol_name)
+    order = []
+    for node_name in reversed(graph.nodes):
+        if node_name in seen:
+            order += [node_name] + (after.get(node_name, []) if node_name != name else [])
+    return order + after.get(name, [])
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_ancestors_are_found_as_defined_from_every_node(path):
+    """From the loss, every node's symbols follow the node that introduced them (Graph.introduced);
+    from an earlier node, some symbols' first users are not ancestors (the general search)."""
+    graph = symbackprop.load(path).graph
+    for name in graph.nodes:
+        assert graph.ancestors(name) == _ancestors_by_definition(graph, name), name
+    assert graph.symbols == tuple(s for fresh in graph.introduced.values() for s in fresh)
+
+
+def test_ancestors_of_a_network_with_a_side_branch_are_found_as_defined():
+    nodes = {"a": "w1*x + w2*y", "side": "w3*x + v*y", "b": "relu(a) + w3*a", "c": "v*b + u*side",
+             "E": "(b - t)**2"}
+    graph = symbackprop.load({"nodes": nodes, "loss": "E"}).graph
+    for name in graph.nodes:
+        assert graph.ancestors(name) == _ancestors_by_definition(graph, name), name
+    assert graph.ancestors("E") == ["E", "b", "w3", "a", "w1", "w2", "x", "y", "t"]
+    # The tape then holds only what the loss depends on, and asks nothing of the rest.
+    values = {"w1": "0.5", "w2": "-1", "w3": "0.25", "x": "2", "y": "0.5", "v": "3", "u": "1", "t": "1"}
+    problem = symbackprop.load({"nodes": nodes, "loss": "E", "values": values})
+    fast = problem.gradients("all")
+    assert set(fast) == set(graph.ancestors("E")[1:])
+    agree(fast, problem.solve())
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_the_tape_builds_no_sum_and_agrees_with_the_exact_engine(path, monkeypatch):
     problem = symbackprop.load(path)

@@ -17,6 +17,7 @@ the problem's names), the exact engine solves the problem and its values are ret
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -65,11 +66,15 @@ class Tape:
 
     def __init__(self, graph: Graph, order: list[str], kink: sp.Expr):
         """`order`: graph.ancestors(loss), the loss first."""
-        loss, relevant = order[0], set(order)
-        self.symbols = [s for s in graph.symbols if s in relevant]
-        nodes = [n for n in graph.nodes.values() if n.name in relevant]
+        loss = order[0]
+        if len(order) == len(graph.symbols) + len(graph.nodes):      # all relevant: a network
+            self.symbols, nodes = list(graph.symbols), list(graph.nodes.values())
+        else:
+            relevant = set(order)
+            self.symbols = [s for s in graph.symbols if s in relevant]
+            nodes = [n for n in graph.nodes.values() if n.name in relevant]
         self.names = [*self.symbols, *(n.name for n in nodes)]
-        self.slot = {name: i for i, name in enumerate(self.names)}
+        self.slot = dict(zip(self.names, range(len(self.names))))
         self.loss = self.slot[loss]
         self.program = [self._compiled(node, kink) for node in nodes]
 
@@ -77,8 +82,10 @@ class Tape:
         at = self.slot
         slot, sum_ = at[node.name], node.weighted_sum
         if sum_ is not None:            # read as a weighted sum: its names, no SymPy (the most nodes)
-            return _Linear(slot, _ZERO, tuple((_ONE, at[t[0]], -1) for t in sum_.terms if len(t) == 1),
-                           tuple((at[t[0]], at[t[1]]) for t in sum_.terms if len(t) == 2))
+            names = [t for t in sum_.terms if len(t) == 1]
+            products = sum_.terms[len(names):]                     # names come first, then products
+            return _Linear(slot, _ZERO, tuple([(_ONE, at[a], -1) for (a,) in names]),
+                           tuple([(at[a], at[b]) for a, b in products]))
         call = node.call
         if call is not None:            # relu(z1_1) read as its function and name: a kind, unbuilt
             value, derivatives = _kind(call.function(_INPUT), 1, kink)
@@ -211,13 +218,16 @@ def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 1
         raise ValueError(f"digits must be at least 1, got {digits}")
     kink = problem.kink if kink is None else kink
     order = problem.graph.ancestors(problem.loss)
-    symbols = set(problem.graph.symbols)
-    missing = [s for s in order if s in symbols and s not in problem.values
-               and (problem.data is None or s not in problem.data.symbols)]
+    data = problem.data.symbols if problem.data is not None else ()
+    missing = [s for s in problem.graph.symbols if s not in problem.values and s not in data]
+    if missing:                         # of those the loss depends on
+        relevant = set(order)
+        missing = [s for s in missing if s in relevant]
     derived = order[1:]
     if problem.data is not None:
         # A batch's gradient is the examples' mean or sum, which only a symbol that is not data has.
-        derived = [n for n in derived if n in symbols and n not in problem.data.symbols]
+        symbols = set(problem.graph.symbols)
+        derived = [n for n in derived if n in symbols and n not in data]
     asked = _asked(problem, names, derived)
     if problem.given or missing:
         return _from_solution(problem, asked, kink, digits)
@@ -259,22 +269,23 @@ def _asked(problem, names, derived: list[str]) -> list[str]:
 
 def _batch(tape: Tape, problem, rows: list[dict], asked: list[str]) -> dict[str, Value]:
     """The gradients of the names asked: of the one example, or the batch's reduction of its rows'."""
-    # Each SymPy number made a ball once: a network's weights are a few dozen numbers many times
-    # over (parse_number keeps one per text). By id: the numbers live in the problem meanwhile.
-    balls: dict[int, Value] = {}
-
-    def ball(value: sp.Expr) -> Value:
-        made = balls.get(id(value))
-        if made is None:
-            made = balls[id(value)] = to_ball(value)
-        return made
-
-    slot, per_example = tape.slot, []
+    # Maps and zips rather than comprehensions: these run over a network's 26,000 weights, and the
+    # passes themselves take little more.
+    where = list(map(tape.slot.get, asked, itertools.repeat(-1)))     # -1: not on the tape, so 0
+    per_example = []
     for row in rows:
         values = {**problem.values, **row} if row else problem.values
-        _, g = tape.gradients([ball(values[name]) for name in tape.symbols])
-        per_example.append([g[slot[n]] if n in slot else fmpq(0) for n in asked])
+        numbers = list(map(values.__getitem__, tape.symbols))
+        # Each SymPy number made a ball once: a network's weights are a few dozen numbers many times
+        # over (parse_number keeps one per text). By id: the numbers live in the problem meanwhile.
+        ids = list(map(id, numbers))
+        balls = {key: to_ball(number) for key, number in dict(zip(ids, numbers)).items()}
+        _, g = tape.gradients(list(map(balls.__getitem__, ids)))
+        g.append(_ZERO)
+        per_example.append(list(map(g.__getitem__, where)))
     reduced = per_example[0] if problem.data is None else list(map(_reduction(problem), zip(*per_example)))
+    if set(map(type, reduced)) == {fmpq}:
+        return dict(zip(asked, reduced))
     return {name: value if type(value) is fmpq else _exact_if_known(value)
             for name, value in zip(asked, reduced)}
 

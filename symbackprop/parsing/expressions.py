@@ -400,7 +400,7 @@ def weighted_sum_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     products = compact.count("*")
     if 1 + 2 * (len(parts) - 1) + 6 * products + 2 * (len(parts) - products) > MAX_TREE_NODES:
         return None
-    pairs = [tuple(sorted(part.split("*"))) for part in parts if "*" in part]
+    pairs = [(a, b) if a < b else (b, a) for a, b in (part.split("*") for part in parts if "*" in part)]
     terms = (*sorted((part,) for part in parts if "*" not in part), *sorted(pairs))
     if len(set(terms)) != len(terms) or any(a == b for a, b in pairs):
         return None            # a term twice (x*w + w*x is SymPy's 2*w*x), or w*w (its w**2)
