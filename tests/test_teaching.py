@@ -265,3 +265,28 @@ def test_a_data_problems_summary_is_the_batchs_and_follows_its_table():
     text = solve(EXAMPLES / "minibatch_relu.yaml")
     assert text.index("The batch: ") < text.index("Gradients of the batch loss (mean over the batch)")
     assert "symbolic (no value)" not in text             # x1, x2 and t come from the data
+
+
+def _longest_to(graph, loss: str, relevant: set[str], name: str) -> int:
+    """The longest path from name to the loss through relevant nodes, by its definition."""
+    if name == loss:
+        return 0
+    return 1 + max(_longest_to(graph, loss, relevant, c) for c in graph.consumers[name] if c in relevant)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_depths_are_the_longest_paths_to_the_loss(path):
+    problem = symbackprop.load(path)
+    steps = problem.solve().steps
+    derived = list(dict.fromkeys(target for _, target, _ in steps.paths()))
+    depth = teaching._depths(problem.graph, problem.loss, derived)
+    relevant = set(derived) | {problem.loss}
+    assert list(depth) == problem.graph.ancestors(problem.loss)
+    assert depth == {n: _longest_to(problem.graph, problem.loss, relevant, n) for n in depth}
+
+
+def test_depths_of_a_skip_connection_take_the_longer_way():
+    problem = symbackprop.load({"nodes": {"a": "w1*x", "b": "relu(a)", "c": "w2*b + w3*a", "E": "(c - t)**2"},
+                                "values": {"w1": 1, "w2": 2, "w3": 3, "x": 1, "t": 0}})
+    depth = teaching._depths(problem.graph, "E", ["c", "w2", "w3", "b", "a", "w1", "x", "t"])
+    assert depth == {"E": 0, "c": 1, "w2": 2, "w3": 2, "b": 2, "a": 3, "w1": 4, "x": 4, "t": 1}
