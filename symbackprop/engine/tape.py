@@ -241,7 +241,8 @@ def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 1
                     found = _batch(tape, problem, rows, asked)
                 except certified.NeedMorePrecision:
                     found = None
-            if found is not None and all(_decided(value, digits) for value in found.values()):
+            if found is not None and all(_decided(value, digits) for value in found.values()
+                                         if type(value) is not fmpq):
                 return found
             bits *= 2
     except (ProblemError, certified.TooLarge):

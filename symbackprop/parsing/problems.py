@@ -405,7 +405,13 @@ def _writes_fractions(raw: Any) -> bool:
         raw = raw.values()
     elif not isinstance(raw, (list, tuple)):
         return False
-    # A text without a / is no fraction, found without a call for each of a network's 26,000 values.
+    # A text without a / is no fraction, found without a call for each of a network's 26,000 values,
+    # and texts without any / at all found by one search of them joined.
+    try:
+        if "/" not in "\n".join(raw):
+            return False
+    except TypeError:
+        pass                         # not all texts
     return any(_writes_fractions(v) for v in raw if not isinstance(v, str) or "/" in v)
 
 
@@ -535,9 +541,11 @@ def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Container[str]) -> 
     if not isinstance(raw, (list, tuple)):
         raise ProblemError("parameters: must be a list of symbol names, for example [w1, w2]",
                            key="parameters")
+    if _all_valued_symbols(raw, values, nodes):
+        return tuple(raw)            # the common case, a network's 26,000 weights: set operations
     for index, name in enumerate(raw):
         if isinstance(name, str) and name in values and name not in nodes:
-            continue                 # the common case: a name under values: is a checked name
+            continue                 # a name under values: is a checked name
         key = f"parameters.{index}"
         check_name_at(name, "parameter", key)
         if name in nodes:
@@ -547,6 +555,16 @@ def _parameters(raw: Any, values: dict[str, sp.Expr], nodes: Container[str]) -> 
     if len(set(raw)) != len(raw):
         raise ProblemError("a parameter is listed twice", key="parameters")
     return tuple(raw)
+
+
+def _all_valued_symbols(raw: list | tuple, values: dict[str, sp.Expr], nodes: Container[str]) -> bool:
+    """Whether every parameter is a name under values: (so a checked name: values' keys are), none
+    a node, none twice."""
+    try:
+        names = set(raw)
+    except TypeError:
+        return False                 # something unhashable: the loop names it
+    return len(names) == len(raw) and names.issubset(values.keys()) and names.isdisjoint(nodes)
 
 
 def check_name_at(name: Any, what: str, key: str) -> str:
