@@ -495,11 +495,17 @@ class Rounded:
 
 def round_fraction(q: Fraction, digits: int) -> Rounded:
     """q rounded to `digits` significant digits, half to even, exactly."""
-    if q == 0:
+    return round_ratio(q.numerator, q.denominator, digits)
+
+
+def round_ratio(numerator: int, denominator: int, digits: int) -> Rounded:
+    """numerator / denominator (> 0) rounded to `digits` significant digits, half to even, exactly."""
+    if numerator == 0:
         return Rounded(False, "0", 0)
-    # In integers (q = p / d): Fraction's arithmetic made a new reduced fraction at each step, and
-    # an answer key rounds thousands of values.
-    p, d = abs(q.numerator), q.denominator
+    # In integers: Fraction's arithmetic made a new reduced fraction at each step, and an answer
+    # key rounds thousands of values.
+    negative = numerator < 0
+    p, d = abs(numerator), denominator
     exponent = _decimal_exponent(p, d)
     shift = digits - 1 - exponent
     if shift >= 0:
@@ -512,7 +518,7 @@ def round_fraction(q: Fraction, digits: int) -> Rounded:
         whole += 1
     if whole == 10 ** digits:    # 9.995 at 3 digits is 10.0: one more digit before the point
         whole, exponent = 10 ** (digits - 1), exponent + 1
-    return Rounded(q < 0, str(whole), exponent)
+    return Rounded(negative, str(whole), exponent)
 
 
 def _decimal_exponent(p: int, d: int) -> int:

@@ -229,8 +229,8 @@ def decimal_string(expr: sp.Expr | arb | fmpq, digits: int = DECIMAL_DIGITS) -> 
     certain, in SymPy's layout of a Float (0.400000000000000, 2.97713e+138); None while it still
     depends on a symbol. A long run's value is an exact rational or a ball; a ball is rounded if it
     decides the digits (one within 2^-100 of 0 is written 0: see training.py)."""
-    if isinstance(expr, fmpq):
-        return certified.layout(certified.round_fraction(certified.fraction(expr), digits), digits)
+    if isinstance(expr, (fmpq, sp.Rational)):      # exact: rounded in integers, nothing to certify
+        return certified.layout(certified.round_ratio(int(expr.p), int(expr.q), digits), digits)
     if isinstance(expr, arb):
         if certified.negligible(expr):
             return "0"
