@@ -115,11 +115,13 @@ def asked_names(gradients, parameters: Sequence[str], graph: Graph, derived: lis
     if gradients == "all" or (gradients is None and not parameters):
         return derived
     names = list(parameters) if gradients is None else list(gradients)
-    unknown = set(names).difference(graph.symbols, graph.nodes)      # 26,000 names: set operations
+    found = set(derived)
+    if found.issuperset(names):          # each derived, so known: a network's 26,000 parameters
+        return names
+    unknown = set(names).difference(graph.symbols, graph.nodes)      # set operations
     if unknown:
         name = next(n for n in names if n in unknown)                   # the first, as written
         raise ProblemError(f"'{name}' is not a symbol or node of the network", key=key)
-    found = set(derived)
     return [n for n in names if n in found]
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import keyword
 import math
+import operator
 import re
 import warnings
 from typing import Iterator, Mapping
@@ -391,19 +393,37 @@ def weighted_sum_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     if not _WEIGHTED_SUM.match(text):
         return None
     compact = text.replace(" ", "")
-    parts = compact.split("+")
-    if not _RESERVED.isdisjoint(compact.replace("*", "+").split("+")):
-        return None
+    count, products = compact.count("+") + 1, compact.count("*")      # a term has at most one *
     # The parts Python's tree of the text would have (checked by parse_expression against
     # MAX_TREE_NODES): the root, an operator node and its + per added term, 6 per product
     # (BinOp, *, two Names with their contexts) and 2 per name.
-    products = compact.count("*")
-    if 1 + 2 * (len(parts) - 1) + 6 * products + 2 * (len(parts) - products) > MAX_TREE_NODES:
+    if 1 + 2 * (count - 1) + 6 * products + 2 * (count - products) > MAX_TREE_NODES:
         return None
-    pairs = [(a, b) if a < b else (b, a) for a, b in (part.split("*") for part in parts if "*" in part)]
-    terms = (*sorted((part,) for part in parts if "*" not in part), *sorted(pairs))
-    if len(set(terms)) != len(terms) or any(a == b for a, b in pairs):
-        return None            # a term twice (x*w + w*x is SymPy's 2*w*x), or w*w (its w**2)
+    # Split by str methods and read by maps, without a loop over the terms in Python: 26,000 terms
+    # in 64-128-128-10, where this was a third of loading.
+    rest, _, last = compact.rpartition("+")
+    if products == count - 1 and "*" not in last:            # w1*x1 + ... + b: the lone name last
+        names, multiplied = [last], rest
+    elif products == count:
+        names, multiplied = [], compact
+    else:
+        parts = compact.split("+")
+        names = [part for part in parts if "*" not in part]
+        multiplied = "+".join([part for part in parts if "*" in part])
+    factors = multiplied.replace("*", "+").split("+") if products else []
+    if not (_RESERVED.isdisjoint(factors) and _RESERVED.isdisjoint(names)):
+        return None
+    firsts, seconds = factors[0::2], factors[1::2]
+    if all(map(operator.lt, firsts, seconds)):
+        pairs = sorted(zip(firsts, seconds))
+    elif any(map(operator.eq, firsts, seconds)):
+        return None                         # w*w, SymPy's w**2
+    else:
+        pairs = sorted([(a, b) if a < b else (b, a) for a, b in zip(firsts, seconds)])
+    names.sort()
+    terms = (*[(name,) for name in names], *pairs)
+    if any(map(operator.eq, terms, itertools.islice(terms, 1, None))):
+        return None                         # a term twice (x*w + w*x is SymPy's 2*w*x)
     return terms
 
 
