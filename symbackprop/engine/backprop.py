@@ -48,7 +48,6 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
     exact: dict[str, fmpq] = {}
     for node in graph.nodes.values():
-        inputs = tuple((name, value) for name in node.inputs if (value := by_name.get(name)) is not None)
         try:
             computed = _sum_value(node, by_name, exact)
             if computed is None:
@@ -66,10 +65,11 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
         if node.name in given:
             value = given[node.name]
             facts.update(rules.kink_facts(node.expr, value, node.name))
-            steps[node.name] = ForwardStep(node.name, node.definitions, inputs, value, True, computed)
+            steps[node.name] = ForwardStep(node.name, node.definitions, node.inputs, by_name, value, True,
+                                           computed)
         else:
             value = computed
-            steps[node.name] = ForwardStep(node.name, node.definitions, inputs, value)
+            steps[node.name] = ForwardStep(node.name, node.definitions, node.inputs, by_name, value)
         known[node.symbol] = by_name[node.name] = value
     return ForwardPass(steps, known, facts, by_name)
 
