@@ -180,14 +180,20 @@ def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[
     asked ones (`gradients`, else the problem's, else the parameters') and the nodes' they need;
     "all" gives every one."""
     with collection_paused():
-        return _build(solution, gradients)
+        key = _build(solution, gradients)
+        # The steps last, once _build's temporaries (the plan, the numbers written) are freed: the
+        # steps' 52,000 dicts of a network are the key's peak.
+        key["steps"] = _steps_list(solution.steps)
+        return key
 
 
 def _build(solution: Solution, gradients: str | list[str] | None) -> dict[str, Any]:
+    """The answer key but its steps."""
     problem = solution.problem
     numbers = _Numbers()
     plan = teaching.plan(problem.graph, problem.loss, solution.steps, problem.parameters, problem.values,
-                         gradients=gradients if gradients is not None else problem.asked_gradients)
+                         gradients=gradients if gradients is not None else problem.asked_gradients,
+                         tables=False)
     names = list(plan.order)
     key: dict[str, Any] = {
         "title": problem.title,
@@ -213,5 +219,4 @@ def _build(solution: Solution, gradients: str | list[str] | None) -> dict[str, A
         key["after_update"]["batch_loss"] = exact_and_decimal(solution.batch_loss_after)
     if solution.run is not None:
         _add_run(key, solution.run)
-    key["steps"] = _steps_list(solution.steps)
     return key
