@@ -15,6 +15,7 @@ from typing import Iterator, Mapping, Sequence
 import sympy as sp
 
 from .definitions import WeightedSum, weighted_sum_of
+from .symbols import symbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,8 @@ class Gradient:
 
 
 #: A weighted input's chain step as the reverse pass records it (Steps): target, via, rules, local,
-#: local_value, the upstream Gradient, general, value, reused. ChainStep's fields, less what a
+#: local_value, the upstream Gradient, general, value, reused; local 1 or the other input's name
+#: (text() of its symbol; a network's 26,000 weights not made symbols). ChainStep's fields, less what a
 #: weighted input always has (no branches, no local_general, no reduction), and its two upstream
 #: fields as the one Gradient they come from.
 WeightedInput = tuple
@@ -200,6 +202,8 @@ class Steps(Sequence):
 def chain_step(entry: WeightedInput) -> ChainStep:
     """The ChainStep a WeightedInput records."""
     target, via, rules, local, local_value, upstream, general, value, reused = entry
+    if type(local) is str:
+        local = symbol(local)
     # Positional (the fields' order): keywords take half as long again.
     return ChainStep(target, via, rules, local, local_value, upstream.general, upstream.value, general,
                      value, (), reused)
