@@ -68,7 +68,7 @@ class ForwardPass:
 def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr]) -> ForwardPass:
     """Evaluate every node in order; a node in `given` takes that value instead of its own."""
     by_name = dict(values)          # by name: a layer's units read the same inputs, by name
-    known = Known(by_name)
+    known = Known(by_name)          # the same values, read by symbol
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
     exact: dict[str, fmpq] = {}
