@@ -21,7 +21,7 @@ from ..errors import ProblemError
 from ..model import rules
 from ..model.definitions import name_terms
 from ..model.graph import Graph, Node
-from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, WeightedInput, chain_step
+from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, Through, WeightedInput, chain_step
 from ..model.symbols import symbol
 from .reduction import reduce_logit
 
@@ -159,6 +159,7 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
     reader_names = _ReaderNames(graph)
     weighted_inputs: dict[str, dict[str, tuple[sp.Expr | str, tuple[str, ...]]]] = {}
     numbers: dict[tuple[int, int], sp.Rational] = {}
+    throughs: dict[tuple[str, tuple[str, ...]], Through] = {}
     for name in order[1:]:
         paths: list[ChainStep | WeightedInput] = []
         for via in graph.consumers[name]:
@@ -169,13 +170,18 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
                 weighted_inputs[via] = rules.weighted_inputs(node.weighted_sum or node.expr)
             direct = weighted_inputs[via].get(name)
             if direct is not None:
-                paths.append(_weighted_input(name, via, gradients[via], fwd, numbers, via != loss, *direct))
+                local, rule_keys = direct
+                # One Through per unit and rules, shared by the steps through it.
+                through = throughs.get((via, rule_keys))
+                if through is None:
+                    through = throughs[via, rule_keys] = Through(via, rule_keys, gradients[via], via != loss)
+                paths.append(_weighted_input(name, through, local, fwd, numbers))
             else:
                 paths.append(_chain_step(graph, name, via, gradients[via], fwd, kink, reader_names,
                                          reused=via != loss))
         if len(paths) == 1:
             path = paths[0]
-            general, value = (path[6], path[7]) if type(path) is tuple else (path.general, path.value)
+            general, value = (path[4], path[5]) if type(path) is tuple else (path.general, path.value)
             reduction = reduce_logit(name, general, graph, fwd.known)
             if reduction is not None:
                 general = reduction.reduced
@@ -185,8 +191,8 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
             gradients[name] = Gradient(general, value)
         else:
             steps.extend(paths)
-            generals = [p[6] if type(p) is tuple else p.general for p in paths]
-            values = [p[7] if type(p) is tuple else p.value for p in paths]
+            generals = [p[4] if type(p) is tuple else p.general for p in paths]
+            values = [p[5] if type(p) is tuple else p.value for p in paths]
             general = None
             if all(g is not None for g in generals):
                 general = sp.Add(*generals)
@@ -195,7 +201,7 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
             general = general if reduction is None else reduction.reduced
             value = _rational_sum(values)
             value = _settled(sp.Add(*values) if value is None else value, name)
-            vias = tuple(p[1] if type(p) is tuple else p.via for p in paths)
+            vias = tuple(p[1].via if type(p) is tuple else p.via for p in paths)
             steps.append(SumStep(name, vias, general, value, reduction))
             gradients[name] = Gradient(general, value)
     return gradients, Steps(steps)
@@ -253,13 +259,14 @@ def _chain_step(graph: Graph, name: str, via: str, upstream: Gradient, fwd: Forw
     )
 
 
-def _weighted_input(name: str, via: str, upstream: Gradient, fwd: ForwardPass, numbers: dict, reused: bool,
-                    local: sp.Expr | str, rule_keys: tuple[str, ...]) -> WeightedInput:
+def _weighted_input(name: str, through: Through, local: sp.Expr | str, fwd: ForwardPass,
+                    numbers: dict) -> WeightedInput:
     """_chain_step where the local derivative is 1 or another input's symbol, given by its name
     (rules.weighted_inputs): no kink to settle, nothing for the reader's names to replace, no general
     form apart from it. Recorded as a WeightedInput, made into its ChainStep when read
     (model.steps.Steps). `numbers` keeps one SymPy number per rational value, by its two integers:
     52,000 steps of a network have 7,500 values."""
+    via, upstream = through.via, through.upstream
     local_value = local if local is sp.S.One else fwd.values.get(local)
     if local_value is None:
         local_value = symbol(local)
@@ -281,7 +288,7 @@ def _weighted_input(name: str, via: str, upstream: Gradient, fwd: ForwardPass, n
         value = _settled(value, via)            # what carried() does to a short rational: nothing
     if isinstance(value, sp.Rational):
         value = numbers.setdefault((value.p, value.q), value)
-    return (name, via, rule_keys, local, local_value, upstream, general, value, reused)
+    return (name, through, local, local_value, general, value)
 
 
 def _times(general: sp.Expr, local: sp.Expr) -> sp.Expr:

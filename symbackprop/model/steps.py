@@ -10,7 +10,7 @@ that have no value (`2*x_n`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, NamedTuple, Sequence
 
 import sympy as sp
 
@@ -144,11 +144,21 @@ class Gradient:
     value: sp.Expr
 
 
-#: A weighted input's chain step as the reverse pass records it (Steps): target, via, rules, local,
-#: local_value, the upstream Gradient, general, value, reused; local 1 or the other input's name
-#: (text() of its symbol; a network's 26,000 weights not made symbols). ChainStep's fields, less what a
-#: weighted input always has (no branches, no local_general, no reduction), and its two upstream
-#: fields as the one Gradient they come from.
+class Through(NamedTuple):
+    """What the weighted inputs of one unit with the same rules share: a network's unit has a hundred
+    or more, each of which held these four fields of its own."""
+
+    via: str
+    rules: tuple[str, ...]
+    #: dL/d via: ChainStep's upstream and upstream_value.
+    upstream: Gradient
+    reused: bool
+
+
+#: A weighted input's chain step as the reverse pass records it (Steps): target, the Through, local,
+#: local_value, general, value; local 1 or the other input's name (text() of its symbol; a network's
+#: 26,000 weights not made symbols). ChainStep's fields, less what a weighted input always has (no
+#: branches, no local_general, no reduction).
 WeightedInput = tuple
 
 
@@ -194,14 +204,14 @@ class Steps(Sequence):
         """(position, target, via) of each chain step, without building any."""
         for index, entry in enumerate(self._entries):
             if type(entry) is tuple:
-                yield index, entry[0], entry[1]
+                yield index, entry[0], entry[1].via
             elif type(entry) is ChainStep:
                 yield index, entry.target, entry.via
 
 
 def chain_step(entry: WeightedInput) -> ChainStep:
     """The ChainStep a WeightedInput records."""
-    target, via, rules, local, local_value, upstream, general, value, reused = entry
+    target, (via, rules, upstream, reused), local, local_value, general, value = entry
     if type(local) is str:
         local = symbol(local)
     # Positional (the fields' order): keywords take half as long again.

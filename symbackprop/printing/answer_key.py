@@ -114,7 +114,7 @@ def _chain_dict(step: ChainStep, written: "_Written") -> dict[str, Any]:
 
 def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str, Any]:
     """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step."""
-    target, via, rules, local, local_value, upstream, general, value, reused = entry
+    target, (via, rules, upstream, reused), local, local_value, general, value = entry
     return _chain_entry(written, target, via, rules, local, local_value, upstream.general, upstream.value,
                         general, value, (), reused, None, None)
 
