@@ -13,6 +13,7 @@ import functools
 import keyword
 import math
 import re
+import sys
 import warnings
 from typing import Iterator, Mapping
 
@@ -400,7 +401,10 @@ def weighted_sum_terms(text: str) -> tuple[tuple[str, ...], ...] | None:
     products = compact.count("*")
     if 1 + 2 * (len(parts) - 1) + 6 * products + 2 * (len(parts) - products) > MAX_TREE_NODES:
         return None
-    pairs = [(a, b) if a < b else (b, a) for a, b in (part.split("*") for part in parts if "*" in part)]
+    # A product's names interned: a layer's inputs are named in every unit's sum (128 copies of each
+    # of 64-128-128-10's names, 1.3 MiB), and interned ones are the one string.
+    pairs = [(a, b) if a < b else (b, a)
+             for a, b in (map(sys.intern, part.split("*")) for part in parts if "*" in part)]
     terms = (*sorted((part,) for part in parts if "*" not in part), *sorted(pairs))
     if len(set(terms)) != len(terms) or any(a == b for a, b in pairs):
         return None            # a term twice (x*w + w*x is SymPy's 2*w*x), or w*w (its w**2)
