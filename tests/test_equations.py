@@ -29,8 +29,9 @@ def lines(printer: StepPrinter, step) -> list[str]:
             for e in printer.equations(step)]
 
 
-GIVEN = ForwardStep("y", parse("relu(w3*x_n)"), (("w3", R(1, 5)),), R(2, 5), given=True)
-COMPUTED = ForwardStep("z", parse("w*x + b"), (("w", R(-1, 2)), ("x", R(3, 10)), ("b", R(1, 2))), R(7, 20))
+GIVEN = ForwardStep("y", parse("relu(w3*x_n)"), ("w3", "x_n"), {"w3": R(1, 5)}, R(2, 5), given=True)
+COMPUTED = ForwardStep("z", parse("w*x + b"), ("b", "w", "x"), {"w": R(-1, 2), "x": R(3, 10), "b": R(1, 2)},
+                       R(7, 20))
 DIRECT = ChainStep("y", "E", ("power",), parse("2*(y - ybar)"), R(2), None, R(1), None, R(2))
 VIA = ChainStep("w", "z", ("multiply",), parse("x"), R(3, 10), parse("2*(z - t)"), R(-2, 5),
                 parse("2*x*(z - t)"), R(-3, 25))
@@ -105,7 +106,7 @@ def test_a_step_without_a_print_method_is_a_clear_type_error():
 def test_a_subclass_of_a_step_is_printed_as_its_base():
     class Marked(ForwardStep):
         pass
-    step = Marked(GIVEN.node, GIVEN.definition, GIVEN.inputs, GIVEN.value, given=True)
+    step = Marked(GIVEN.node, GIVEN.definition, GIVEN.names, GIVEN.known, GIVEN.value, given=True)
     assert lines(StepPrinter(Format(6), "E"), step) == ["y = relu(w3*x_n) = 2/5 = 0.4"]
 
 

@@ -48,7 +48,7 @@ def test_a_kept_step_reads_as_the_step_the_general_rule_makes(problem):
     gradients = dict(_passes(problem)[2])
     kept = [entry for entry in steps.entries() if type(entry) is tuple]
     for entry in kept:
-        target, via = entry[0], entry[1]
+        target, via = entry[0], entry[1].via
         direct = backprop._chain_step(graph, target, via, gradients[via], fwd, problem.kink, reader_names,
                                       reused=via != problem.loss)
         assert chain_step(entry) == direct

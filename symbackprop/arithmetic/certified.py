@@ -580,7 +580,10 @@ def bounds(x: arb | fmpq) -> tuple[Fraction, Fraction]:
 
 def decimal_text(expr: sp.Expr, digits: int) -> str:
     """The value as SymPy writes a Float of `digits` digits (0.400000000000000, 2.97713e+138), but
-    correctly rounded and certain."""
+    correctly rounded and certain. A rational is rounded from its two integers, not kept in
+    rounded()'s cache: an answer key writes thousands, each once."""
+    if expr.is_Rational:
+        return layout(round_ratio(int(expr.p), int(expr.q), digits), digits)
     return layout(rounded(expr, digits), digits)
 
 

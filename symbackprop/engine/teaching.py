@@ -65,10 +65,11 @@ class Plan:
 
 def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
          values: Iterable[str], *, gradients: str | Sequence[str] | None = None,
-         detail: str | Sequence[str] | None = None, delta: bool = True) -> Plan:
+         detail: str | Sequence[str] | None = None, delta: bool = True, tables: bool = True) -> Plan:
     """The plan for one reverse pass. `gradients`: "all", a list of names, or None for the
     parameters (every symbol where there are none); `detail`: "all", a list, or None for the default
-    (all, or the first parameter of each layer beyond MAX_DETAILED)."""
+    (all, or the first parameter of each layer beyond MAX_DETAILED); tables=False leaves the tables
+    empty (the answer key reads none: a network's hold a Row per weight)."""
     paths: dict[str, list[tuple[int, str]]] = {}       # target -> (position, via) of each path
     for position, target, via in steps.paths():
         own = paths.get(target)
@@ -96,13 +97,14 @@ def plan(graph: Graph, loss: str, steps: Steps, parameters: Sequence[str],
     order = sorted(needed, key=lambda n: (2 * depth[n] + (n in nodes)) * span + position.get(n, span - 1))
     deltas = {n: delta_subscript(n) for n in order if delta and n in graph.nodes
               and _is_weighted_sum(graph.nodes[n])}
-    detailed = _detailed(detail, asked, depth)
     layers: dict[int, list[Row]] = {}
     asked_set = set(asked)          # a set: the lists are as long as the network's parameters
-    for name in order:
-        own = paths[name]
-        if name in asked_set and name not in detailed and len(own) == 1 and own[0][1] in deltas:
-            layers.setdefault(depth[name], []).append(Row(name, own[0][1], steps, own[0][0]))
+    if tables:
+        detailed = _detailed(detail, asked, depth)
+        for name in order:
+            own = paths[name]
+            if name in asked_set and name not in detailed and len(own) == 1 and own[0][1] in deltas:
+                layers.setdefault(depth[name], []).append(Row(name, own[0][1], steps, own[0][0]))
     return Plan(tuple(order), tuple(n for n in order if n in asked_set), deltas,
                 tuple(tuple(rows) for _, rows in sorted(layers.items())), depth)
 

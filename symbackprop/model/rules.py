@@ -63,11 +63,12 @@ def gate_rules(expr: sp.Expr, wrt: sp.Symbol) -> tuple[type[Operation], ...]:
     return tuple(path) or (Chain,)
 
 
-def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr, tuple[str, ...]]]:
+def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr | str, tuple[str, ...]]]:
     """Each symbol whose one term in the sum expr is the symbol itself (gate rule add; local
-    derivative 1) or the symbol times one other symbol (add, multiply; the other symbol: w*x + b by
-    w is x), by name, mapped to that derivative and the rules' keys: what local_derivative,
-    settle_branches and gate_rules give for it, read off the terms once per node. They are nine in
+    derivative 1) or the symbol times one other symbol (add, multiply; the other symbol, w*x + b by w
+    is x, given by its name: a network's 26,000 weights are then not made symbols), by name, mapped to
+    that derivative and the rules' keys: what local_derivative, settle_branches and gate_rules give
+    for it, read off the terms once per node. They are nine in
     ten of a network's steps. Every other symbol, and every other expression, is left to them. Not
     kept here (a network's tables hold a tuple per weight): the reverse pass keeps them while it
     runs. By name: a name's hash is kept by Python, a SymPy symbol's asked of SymPy (a microsecond,
@@ -81,7 +82,7 @@ def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr, tup
         return {}
     # One pass over the terms: a name gives itself, a product of two names gives each of them the
     # other, any other term marks its symbols as not read off; a symbol in two terms neither.
-    found: dict[str, tuple[sp.Expr, tuple[str, ...]] | None] = {}
+    found: dict[str, tuple[sp.Expr | str, tuple[str, ...]] | None] = {}
     twice = set()
     for pairs in terms:
         for name, entry in pairs:
@@ -100,7 +101,7 @@ def _name_pairs(term: tuple[str, ...]) -> Iterable:
     if len(term) == 1:
         return ((term[0], (sp.S.One, _ADD)),)
     a, b = term
-    return ((a, (symbol(b), _ADD_MULTIPLY)), (b, (symbol(a), _ADD_MULTIPLY)))
+    return ((a, (b, _ADD_MULTIPLY)), (b, (a, _ADD_MULTIPLY)))
 
 
 _ADD = (BY_FUNCTION[sp.Add].key,)

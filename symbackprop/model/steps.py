@@ -10,11 +10,12 @@ that have no value (`2*x_n`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, NamedTuple, Sequence
 
 import sympy as sp
 
 from .definitions import WeightedSum, weighted_sum_of
+from .symbols import symbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +26,11 @@ class ForwardStep:
     #: The definition, or the node's definitions by name (a graph's, whose weighted sums are built
     #: into SymPy sums only when read: an answer key writes a weighted sum from its names).
     source: sp.Expr | Mapping[str, sp.Expr] = field(compare=False)
-    #: The values substituted into the definition: each input that has one, by name.
-    inputs: tuple[tuple[str, sp.Expr], ...]
+    #: The names the definition reads (the graph node's own tuple).
+    names: tuple[str, ...]
+    #: Values by name, one mapping shared by all the steps of a pass: a network's steps each kept
+    #: their inputs' values in a tuple of pairs of their own, 3 MiB on 64-128-128-10.
+    known: Mapping[str, sp.Expr] = field(compare=False, repr=False)
     value: sp.Expr
     #: True when the value was given in the problem rather than computed.
     given: bool = False
@@ -42,6 +46,12 @@ class ForwardStep:
     def weighted_sum(self) -> WeightedSum | None:
         """The definition's names where it is a weighted sum read from text, its sum not built."""
         return weighted_sum_of(self.source, self.node)
+
+    @property
+    def inputs(self) -> tuple[tuple[str, sp.Expr], ...]:
+        """The values substituted into the definition: each input that has one, by name."""
+        known = self.known
+        return tuple((name, known[name]) for name in self.names if name in known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +144,21 @@ class Gradient:
     value: sp.Expr
 
 
-#: A weighted input's chain step as the reverse pass records it (Steps): target, via, rules, local,
-#: local_value, the upstream Gradient, general, value, reused. ChainStep's fields, less what a
-#: weighted input always has (no branches, no local_general, no reduction), and its two upstream
-#: fields as the one Gradient they come from.
+class Through(NamedTuple):
+    """What the weighted inputs of one unit with the same rules share: a network's unit has a hundred
+    or more, each of which held these four fields of its own."""
+
+    via: str
+    rules: tuple[str, ...]
+    #: dL/d via: ChainStep's upstream and upstream_value.
+    upstream: Gradient
+    reused: bool
+
+
+#: A weighted input's chain step as the reverse pass records it (Steps): target, the Through, local,
+#: local_value, general, value; local 1 or the other input's name (text() of its symbol; a network's
+#: 26,000 weights not made symbols). ChainStep's fields, less what a weighted input always has (no
+#: branches, no local_general, no reduction).
 WeightedInput = tuple
 
 
@@ -183,14 +204,16 @@ class Steps(Sequence):
         """(position, target, via) of each chain step, without building any."""
         for index, entry in enumerate(self._entries):
             if type(entry) is tuple:
-                yield index, entry[0], entry[1]
+                yield index, entry[0], entry[1].via
             elif type(entry) is ChainStep:
                 yield index, entry.target, entry.via
 
 
 def chain_step(entry: WeightedInput) -> ChainStep:
     """The ChainStep a WeightedInput records."""
-    target, via, rules, local, local_value, upstream, general, value, reused = entry
+    target, (via, rules, upstream, reused), local, local_value, general, value = entry
+    if type(local) is str:
+        local = symbol(local)
     # Positional (the fields' order): keywords take half as long again.
     return ChainStep(target, via, rules, local, local_value, upstream.general, upstream.value, general,
                      value, (), reused)

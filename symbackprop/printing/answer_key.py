@@ -114,7 +114,7 @@ def _chain_dict(step: ChainStep, written: "_Written") -> dict[str, Any]:
 
 def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str, Any]:
     """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step."""
-    target, via, rules, local, local_value, upstream, general, value, reused = entry
+    target, (via, rules, upstream, reused), local, local_value, general, value = entry
     return _chain_entry(written, target, via, rules, local, local_value, upstream.general, upstream.value,
                         general, value, (), reused, None, None)
 
@@ -122,12 +122,13 @@ def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str,
 def _chain_entry(written: "_Written", target, via, rules, local, local_value, upstream, upstream_value,
                  general, value, branches, reused, local_general, reduction) -> dict[str, Any]:
     """A chain step's entry in the answer key, from its fields in ChainStep's order. The values
-    through a unit (its inputs', its gradient) are written once per key; a step's own general form
-    and value are its own objects, written directly."""
+    through a unit (its inputs', its gradient) and the values, which the reverse pass keeps one of
+    per number (a network's 52,000 steps have 7,500), are written once per key; a step's own general
+    form is its own object, written directly. A local derivative kept as a name is written as it is."""
     return {"kind": "chain", "target": target, "via": via, "rules": list(rules),
             "local": written(local), "local_value": written(local_value),
             "upstream": written(upstream), "upstream_value": written(upstream_value),
-            "general": None if general is None else text(general), "value": text(value),
+            "general": None if general is None else text(general), "value": written(value),
             "branches": _step_dict_field("branches", branches) if branches else [],
             "reused": reused, "local_general": written(local_general),
             "reduction": None if reduction is None else _step_dict_field("reduction", reduction)}
@@ -180,14 +181,20 @@ def build(solution: Solution, gradients: str | list[str] | None = None) -> dict[
     asked ones (`gradients`, else the problem's, else the parameters') and the nodes' they need;
     "all" gives every one."""
     with collection_paused():
-        return _build(solution, gradients)
+        key = _build(solution, gradients)
+        # The steps last, once _build's temporaries (the plan, the numbers written) are freed: the
+        # steps' 52,000 dicts of a network are the key's peak.
+        key["steps"] = _steps_list(solution.steps)
+        return key
 
 
 def _build(solution: Solution, gradients: str | list[str] | None) -> dict[str, Any]:
+    """The answer key but its steps."""
     problem = solution.problem
     numbers = _Numbers()
     plan = teaching.plan(problem.graph, problem.loss, solution.steps, problem.parameters, problem.values,
-                         gradients=gradients if gradients is not None else problem.asked_gradients)
+                         gradients=gradients if gradients is not None else problem.asked_gradients,
+                         tables=False)
     names = list(plan.order)
     key: dict[str, Any] = {
         "title": problem.title,
@@ -213,5 +220,4 @@ def _build(solution: Solution, gradients: str | list[str] | None) -> dict[str, A
         key["after_update"]["batch_loss"] = exact_and_decimal(solution.batch_loss_after)
     if solution.run is not None:
         _add_run(key, solution.run)
-    key["steps"] = _steps_list(solution.steps)
     return key
