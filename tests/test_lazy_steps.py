@@ -99,7 +99,10 @@ def test_a_derivative_by_kind_is_the_direct_one(kink):
     every order against each other."""
     cases = [(expr, wrt) for expr, wrt, _ in _node_inputs()]
     for text in ("(y - ybar)**2", "(ybar - y)**2", "-t*log(y) - (1 - t)*log(1 - y)", "relu(a*b + c)",
-                 "max(0, b - a)", "leaky_relu(z, 1/10)", "exp(a)/(exp(a) + exp(b))", "abs(c - a)*b"):
+                 "max(0, b - a)", "leaky_relu(z, 1/10)", "exp(a)/(exp(a) + exp(b))", "abs(c - a)*b",
+                 # sums whose terms share no input, each term derived as a kind of its own
+                 "(y1 - t1)**2 + (y2 - t2)**2 + (t10 - y10)**2", "relu(a) + leaky_relu(b, 1/10) + abs(c)*d",
+                 "3*sigmoid(z) - log(u)/2 + relu(x - y)"):
         expr = symbackprop.load({"nodes": {"f": text}}).graph.nodes["f"].expr
         cases += [(expr, s) for s in sorted(expr.free_symbols, key=lambda s: s.name)]
     for expr, wrt in cases:
@@ -111,6 +114,10 @@ def test_a_derivative_by_kind_is_the_direct_one(kink):
 def test_a_derivative_by_kind_keeps_the_nodes_own_error():
     expr = symbackprop.load({"nodes": {"f": "relu(z) + leaky_relu(z, 1/10)"}}).graph.nodes["f"].expr
     with pytest.raises(symbackprop.ProblemError, match=r"'leaky_relu\(z, 1/10\) \+ relu\(z\)'"):
+        rules.local_derivative(expr, symbol("z"), sp.S.Half)
+    # A term of a sum whose terms share no input is derived alone; its error still names the node.
+    expr = symbackprop.load({"nodes": {"f": "relu(z)*leaky_relu(z, 1/10) + (y - t)**2"}}).graph.nodes["f"].expr
+    with pytest.raises(symbackprop.ProblemError, match=r"'\(-t \+ y\)\*\*2 \+ leaky_relu"):
         rules.local_derivative(expr, symbol("z"), sp.S.Half)
 
 

@@ -185,27 +185,13 @@ def _local(expr: sp.Expr, x: sp.Symbol, kink: sp.Expr) -> Closure:
     (y10 - t10)**2), the derivative of x's own term, derived as a kind of its own: once for the ten
     terms rather than once per input, twenty SymPy derivatives of the whole sum. rules.local_derivative
     gives the same, as it differentiates only the terms that hold x, whose kinks are theirs alone."""
-    term = _own_terms(expr).get(x)
+    term = rules.own_terms(expr).get(x)
     if term is None:
         return compile_expr(rules.local_derivative(expr, x, kink))
     names = sorted(term.free_symbols, key=lambda s: s.name)
     _, derivatives = _kind(term.xreplace({s: symbol(f"_{i}") for i, s in enumerate(names)}), len(names), kink)
     local, renamed = derivatives[names.index(x)], [(f"_{i}", s.name) for i, s in enumerate(names)]
     return lambda env: local({own: env[name] for own, name in renamed})
-
-
-@functools.lru_cache(maxsize=1024)
-def _own_terms(expr: sp.Expr) -> dict[sp.Symbol, sp.Expr]:
-    """Each input's term, where expr is a sum of two or more terms that share no input; else none."""
-    if not expr.is_Add:
-        return {}
-    owner: dict[sp.Symbol, sp.Expr] = {}
-    for term in expr.args:
-        for s in term.free_symbols:
-            if s in owner:
-                return {}
-            owner[s] = term
-    return owner
 
 
 def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 15,

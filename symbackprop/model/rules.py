@@ -118,6 +118,15 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
     (a millisecond of SymPy) is made once and given each node's names back. The placeholders sort as
     the names they stand for, so every order SymPy chooses (terms, factors, which sign it takes
     out) is the one it chooses for the names: the result is the same expression."""
+    term = own_terms(expr).get(wrt)
+    if term is not None:
+        # A sum whose terms share no input (the loss (y1 - t1)**2 + ... + (y10 - t10)**2): wrt's
+        # term, derived as a kind of its own, the same for every term of that shape; _derived of
+        # the whole sum differentiates that term alone too, and its kinks are the term's own.
+        try:
+            return local_derivative(term, wrt, kink)
+        except ProblemError:
+            pass                                # the error in the whole node's expression, below
     names = sorted(expr.free_symbols, key=_name)
     if wrt not in names or len(names) > len(_PLACEHOLDERS):
         return _derived(expr, wrt, kink)
@@ -131,6 +140,20 @@ def local_derivative(expr: sp.Expr, wrt: sp.Symbol, kink: sp.Expr) -> sp.Expr:
 
 def _name(s: sp.Symbol) -> str:
     return s.name
+
+
+@lru_cache(maxsize=1024)
+def own_terms(expr: sp.Expr) -> dict[sp.Symbol, sp.Expr]:
+    """Each input's term, where expr is a sum of two or more terms that share no input; else none."""
+    if not expr.is_Add:
+        return {}
+    owner: dict[sp.Symbol, sp.Expr] = {}
+    for term in expr.args:
+        for s in term.free_symbols:
+            if s in owner:
+                return {}
+            owner[s] = term
+    return owner
 
 
 def _renamed(expr: sp.Basic, names: dict[sp.Symbol, sp.Symbol]) -> sp.Basic:
@@ -200,7 +223,10 @@ def settle_branches(derivative: sp.Expr, expr: sp.Expr, known: dict[sp.Basic, sp
         return derivative, ()      # no relu, max, min or abs: no step in the derivative either
     branches = []
     replacements = {}
-    for step in sorted(derivative.atoms(sp.Heaviside, sp.sign), key=sp.default_sort_key):
+    steps = list(derivative.atoms(sp.Heaviside, sp.sign))
+    # Sorted where there are two or more: a step's sort key builds its function's argument counts
+    # as a SymPy set, a third of a ReLU node's chain step.
+    for step in sorted(steps, key=sp.default_sort_key) if len(steps) > 1 else steps:
         argument = step.args[0]
         kind = kinds.get(argument, "abs" if step.func is sp.sign else "step")
         source = "forward"
