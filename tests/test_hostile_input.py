@@ -405,6 +405,12 @@ def test_numbers_too_long_to_print_are_refused_from_python_and_at_the_update():
     with pytest.raises(ProblemError, match="more than 4000 digits") as info:
         problem.solve()                   # w - eta*x has 6000 digits
     assert str(info.value).startswith(f"{SOURCE}, line 4: key 'learning_rate'")
+    # A gradient too long where every value is short: dE/dw = c*x has 5000 digits, E itself 2500.
+    problem = symbackprop.loads("nodes: {y: w*x + b, E: c*y}\nvalues: {w: '10**-2500', x: '10**2500', "
+                                "b: 0, c: '10**2500'}\n", source=SOURCE)
+    with pytest.raises(ProblemError, match="gradient through node 'y' .* more than 4000 digits") as info:
+        problem.solve()
+    assert info.value.key == "nodes.y"
 
 
 def test_a_file_over_the_size_limit_is_refused_through_the_cli(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 
 import sympy as sp
@@ -282,13 +283,34 @@ def _weighted_input(name: str, through: Through, local: sp.Expr | str, fwd: Forw
     # A unit that is off passes 0 to each of its inputs: SymPy's 0 * x is a tenth of these steps.
     if upstream.value is sp.S.Zero and local_value.is_Rational:
         value = sp.S.Zero
+    elif upstream.value.is_Rational and local_value.is_Rational:
+        value = _rational_product(upstream.value, local_value, numbers)
+        if value is None:
+            value = _settled(upstream.value * local_value, via)     # too long to carry: its error
     else:
         value = upstream.value * local_value
-    if not isinstance(value, sp.Rational) or numeric.too_long(value):
-        value = _settled(value, via)            # what carried() does to a short rational: nothing
-    if isinstance(value, sp.Rational):
-        value = numbers.setdefault((value.p, value.q), value)
+        if not isinstance(value, sp.Rational) or numeric.too_long(value):
+            value = _settled(value, via)        # what carried() does to a short rational: nothing
+        if isinstance(value, sp.Rational):
+            value = numbers.setdefault((value.p, value.q), value)
     return (name, through, local, local_value, general, value)
+
+
+def _rational_product(a: sp.Rational, b: sp.Rational, numbers: dict) -> sp.Rational | None:
+    """a * b, made from their integers and given as the one SymPy number kept for that value
+    (`numbers`, by its two integers), made only for a value not met before: SymPy's product makes a
+    new number each time, and 27,000 of a network's steps have 7,500 values. None where it is too
+    long to carry (numeric.too_long)."""
+    p, q = int(a.p) * int(b.p), int(a.q) * int(b.q)
+    common = math.gcd(p, q)
+    if common != 1:
+        p, q = p // common, q // common
+    value = numbers.get((p, q))
+    if value is None:
+        if p.bit_length() > numeric.MAX_EXACT_BITS or q.bit_length() > numeric.MAX_EXACT_BITS:
+            return None
+        value = numbers[p, q] = sp.Rational.from_coprime_ints(p, q)
+    return value
 
 
 def _times(general: sp.Expr, local: sp.Expr) -> sp.Expr:
