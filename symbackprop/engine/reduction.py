@@ -23,8 +23,10 @@ def reduce_logit(name: str, general: sp.Expr | None, graph: Graph,
                  known: dict[sp.Symbol, sp.Expr]) -> Reduction | None:
     """The reduced gradient of a logit (a name every consumer of which is a sigmoid or softmax
     node), or None where the general form does not simplify."""
+    if general is None:
+        return None                     # most of a network's weights: asked first
     consumers = graph.consumers.get(name, ())
-    if general is None or not consumers or not all(_squashes(graph.nodes[c]) for c in consumers):
+    if not consumers or not all(_squashes(graph.nodes[c]) for c in consumers):
         return None
     outputs = [graph.nodes[c].symbol for c in consumers]
     expanded = _cancelled(general)
