@@ -22,6 +22,7 @@ from symbackprop.errors import ProblemError
 from symbackprop.model.operations import (BY_FUNCTION, BY_KEY, BY_NAME, Kinked, NoRowError, Sign,
                                           Softplus, row)
 from symbackprop.model import rules
+from symbackprop.model.definitions import WeightedSum, name_terms
 from symbackprop.model.symbols import symbol
 from symbackprop.parsing.expressions import FUNCTIONS, ExpressionError, parse_expression
 from symbackprop.printing.diagram import draw
@@ -373,3 +374,7 @@ def test_weighted_inputs_are_what_the_general_rules_give(text):
             assert (local if local is sp.S.One else symbol(local)) == derivative
             assert rules.settle_branches(derivative, expr, {}, {}, sp.S.Zero) == (derivative, ())
             assert keys == tuple(r.key for r in rules.gate_rules(expr, s))
+    # A weighted sum read from text is read off its names (apart where no name is in two terms).
+    terms = name_terms(expr)
+    if terms is not None:
+        assert list(rules.weighted_inputs(WeightedSum(tuple(terms))).items()) == list(table.items())

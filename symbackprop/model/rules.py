@@ -11,6 +11,7 @@ alpha, as `torch.nn.functional.leaky_relu`.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import chain
 from typing import Iterable
 
 import sympy as sp
@@ -75,6 +76,9 @@ def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr | st
     hundreds of thousands of times a network). A weighted sum read from text is read from its names,
     its SymPy sum not built."""
     if type(expr) is WeightedSum:
+        names = list(chain.from_iterable(expr.terms))
+        if len(set(names)) == len(names):           # no name in two terms: a network's sums
+            return _each_read_off(expr.terms)
         terms: Iterable = map(_name_pairs, expr.terms)
     elif expr.is_Add:
         terms = map(_term_pairs, expr.args)
@@ -90,6 +94,19 @@ def weighted_inputs(expr: sp.Expr | WeightedSum) -> dict[str, tuple[sp.Expr | st
                 twice.add(name)
             found[name] = entry
     return {name: entry for name, entry in found.items() if entry is not None and name not in twice}
+
+
+def _each_read_off(terms: tuple[tuple[str, ...], ...]) -> dict[str, tuple[sp.Expr | str, tuple[str, ...]]]:
+    """weighted_inputs of terms that share no name, in one loop (the general one takes half as long
+    again: a network's 26,000 weights)."""
+    found: dict[str, tuple[sp.Expr | str, tuple[str, ...]]] = {}
+    for term in terms:
+        if len(term) == 1:
+            found[term[0]] = (sp.S.One, _ADD)
+        else:
+            a, b = term
+            found[a], found[b] = (b, _ADD_MULTIPLY), (a, _ADD_MULTIPLY)
+    return found
 
 
 def _term_pairs(term: sp.Expr) -> Iterable:
