@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from itertools import chain
 
 import sympy as sp
 from flint import fmpq
@@ -111,17 +112,18 @@ def _sum_value(node: Node, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -
     terms = read.terms if read is not None else name_terms(node.expr)
     if terms is None:
         return None
+    names = set(chain.from_iterable(terms))
+    if not exact.keys() >= names:
+        try:
+            _add_exact(names.difference(exact), values, exact)
+        except _NotRational:
+            return None
     total = fmpq(0)
-    try:
-        for term in terms:
-            if len(term) == 1:
-                total += exact[term[0]] if term[0] in exact else _exact(term[0], values, exact)
-            else:
-                a, b = term
-                total += ((exact[a] if a in exact else _exact(a, values, exact))
-                          * (exact[b] if b in exact else _exact(b, values, exact)))
-    except _NotRational:
-        return None
+    for term in terms:
+        if len(term) == 1:
+            total += exact[term[0]]
+        else:
+            total += exact[term[0]] * exact[term[1]]
     return _sympy_rational(total)
 
 
@@ -129,12 +131,18 @@ class _NotRational(Exception):
     pass
 
 
-def _exact(name: str, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -> fmpq:
-    value = values.get(name)
-    if not isinstance(value, sp.Rational):
-        raise _NotRational
-    exact[name] = fmpq(int(value.p), int(value.q))
-    return exact[name]
+def _add_exact(names: set[str], values: dict[str, sp.Expr], exact: dict[str, fmpq]) -> None:
+    """Each name's value in flint's rationals, into `exact`; _NotRational where one is not rational.
+    A flint number made once per SymPy number: a network's weights are a few dozen numbers."""
+    made: dict[int, fmpq] = {}
+    for name in names:
+        value = values.get(name)
+        number = made.get(id(value))
+        if number is None:
+            if not isinstance(value, sp.Rational):
+                raise _NotRational
+            number = made[id(value)] = fmpq(int(value.p), int(value.q))
+        exact[name] = number
 
 
 def _sympy_rational(value: fmpq) -> sp.Rational:
