@@ -149,13 +149,18 @@ def _sympy_rational(value: fmpq) -> sp.Rational:
     return sp.Rational(int(value.p), int(value.q))
 
 
-def _rational_sum(values: list[sp.Expr]) -> sp.Rational | None:
-    """sp.Add(*values) where every value is rational, added in flint's rationals; else None."""
+def _rational_sum(values: list[sp.Expr], made: dict[int, fmpq]) -> sp.Rational | None:
+    """sp.Add(*values) where every value is rational, added in flint's rationals; else None. `made`
+    keeps each SymPy number's flint number by its id, for as long as the numbers are kept: the
+    reverse pass's values repeat (one SymPy number per value)."""
     total = fmpq(0)
     for value in values:
-        if not isinstance(value, sp.Rational):
-            return None
-        total += fmpq(int(value.p), int(value.q))
+        number = made.get(id(value))
+        if number is None:
+            if not isinstance(value, sp.Rational):
+                return None
+            number = made[id(value)] = fmpq(int(value.p), int(value.q))
+        total += number
     return _sympy_rational(total)
 
 
@@ -168,6 +173,7 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
     reader_names = _ReaderNames(graph)
     weighted_inputs: dict[str, dict[str, tuple[sp.Expr | str, tuple[str, ...]]]] = {}
     numbers: dict[tuple[int, int], sp.Rational] = {}
+    made: dict[int, fmpq] = {}          # for _rational_sum: the values are held by the steps meanwhile
     throughs: dict[tuple[str, tuple[str, ...]], Through] = {}
     for name in order[1:]:
         paths: list[ChainStep | WeightedInput] = []
@@ -208,7 +214,7 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
                 general = general if numeric.size(general, MAX_GENERAL_SIZE) <= MAX_GENERAL_SIZE else None
             reduction = reduce_logit(name, general, graph, fwd.known)
             general = general if reduction is None else reduction.reduced
-            value = _rational_sum(values)
+            value = _rational_sum(values, made)
             value = _settled(sp.Add(*values) if value is None else value, name)
             vias = tuple(p[1].via if type(p) is tuple else p.via for p in paths)
             steps.append(SumStep(name, vias, general, value, reduction))
