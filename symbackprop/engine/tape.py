@@ -184,10 +184,11 @@ def _local(expr: sp.Expr, x: sp.Symbol, kink: sp.Expr) -> Closure:
     """d expr / d x, compiled. Of a sum whose terms share no input (the loss (y1 - t1)**2 + ... +
     (y10 - t10)**2), the derivative of x's own term, derived as a kind of its own: once for the ten
     terms rather than once per input, twenty SymPy derivatives of the whole sum. rules.local_derivative
-    gives the same, as it differentiates only the terms that hold x, whose kinks are theirs alone."""
+    gives the same, as it differentiates only the terms that hold x, whose kinks are theirs alone. As
+    SymPy gives it (rules.value_derivative): its values are what is needed, not a reader's form."""
     term = rules.own_terms(expr).get(x)
     if term is None:
-        return compile_expr(rules.local_derivative(expr, x, kink))
+        return compile_expr(rules.value_derivative(expr, x, kink))
     names = sorted(term.free_symbols, key=lambda s: s.name)
     _, derivatives = _kind(term.xreplace({s: symbol(f"_{i}") for i, s in enumerate(names)}), len(names), kink)
     local, renamed = derivatives[names.index(x)], [(f"_{i}", s.name) for i, s in enumerate(names)]

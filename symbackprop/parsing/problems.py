@@ -304,7 +304,8 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
     used = set(graph.symbols)
     data_set = _dataset(data, values, node_names, used)
     # Set operations first, then the names they find in the file's order: a network's 26,000 values.
-    nodes_valued, unused = node_names.intersection(values), values.keys() - used
+    nodes_valued = node_names.intersection(values)
+    unused = set() if used.issuperset(values) else values.keys() - used
     for name in values if nodes_valued or unused else ():
         if name in nodes_valued:
             raise ProblemError(f"'{name}' is a node, not a symbol; to take its forward value as given, "
@@ -328,8 +329,8 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
                                "values:)", key=f"given.{name}")
 
     parameters = _parameters(data.get("parameters", list(default_parameters)), values, node_names)
-    for index, name in enumerate(parameters):
-        if data_set and name in data_set.symbols:
+    for index, name in enumerate(parameters) if data_set else ():
+        if name in data_set.symbols:
             raise ProblemError(f"'{name}' is given per example under data:, so it cannot be a "
                                "parameter", key=f"parameters.{index}")
     learning_rate = None
@@ -344,7 +345,11 @@ def _build(data: Mapping[str, Any], source: str | None, lines: dict[str, int]) -
                                key="learning_rate")
     elif parameters and "parameters" in data:
         warnings.append("parameters: no learning_rate is given, so no update is made")
-    independent = set(parameters).difference(graph.ancestors(loss))
+    ancestors = graph.ancestors(loss)
+    # Where every symbol and node leads to the loss (a network), so does every parameter that a
+    # node uses, and every one is used where no value is unused: no set of 26,000 names to make.
+    everything = len(ancestors) == len(graph.symbols) + len(graph.nodes) and not unused
+    independent = set() if everything else set(parameters).difference(ancestors)
     for name in parameters if independent else ():
         if name in independent:
             warnings.append(f"parameters: the loss '{loss}' does not depend on '{name}'; its gradient is 0")
