@@ -206,15 +206,18 @@ def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 1
     kink = problem.kink if kink is None else kink
     order = problem.graph.ancestors(problem.loss)
     data = problem.data.symbols if problem.data is not None else ()
-    missing = [s for s in problem.graph.symbols if s not in problem.values and s not in data]
+    symbols = problem.graph.symbols
+    # By a map first: a network's 26,000 symbols all have values.
+    missing = [] if all(map(problem.values.__contains__, symbols)) else [
+        s for s in symbols if s not in problem.values and s not in data]
     if missing:                         # of those the loss depends on
         relevant = set(order)
         missing = [s for s in missing if s in relevant]
     derived = order[1:]
     if problem.data is not None:
         # A batch's gradient is the examples' mean or sum, which only a symbol that is not data has.
-        symbols = set(problem.graph.symbols)
-        derived = [n for n in derived if n in symbols and n not in data]
+        plain = set(symbols)
+        derived = [n for n in derived if n in plain and n not in data]
     asked = _asked(problem, names, derived)
     if problem.given or missing:
         return _from_solution(problem, asked, kink, digits)
@@ -228,8 +231,8 @@ def gradients(problem, names: str | Sequence[str] | None = None, digits: int = 1
                     found = _batch(tape, problem, rows, asked)
                 except certified.NeedMorePrecision:
                     found = None
-            if found is not None and all(_decided(value, digits) for value in found.values()
-                                         if type(value) is not fmpq):
+            if found is not None and (set(map(type, found.values())) == {fmpq} or all(
+                    _decided(value, digits) for value in found.values() if type(value) is not fmpq)):
                 return found
             bits *= 2
     except (ProblemError, certified.TooLarge):
