@@ -13,7 +13,7 @@ from ..budget import collection_paused
 from ..engine import teaching
 from ..engine.solution import Solution
 from ..engine.training import Run
-from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, WeightedInput
+from ..model.steps import ChainStep, ForwardStep, Gradient, Steps, SumStep, Through, WeightedInput
 from .formats import exact_and_decimal
 from .printers import text, weighted_sum_text
 
@@ -107,30 +107,34 @@ def _step_dict_field(name: str, value: Any) -> Any:
 def _chain_dict(step: ChainStep, written: "_Written") -> dict[str, Any]:
     """_step_dict of a chain step, its fields written out: a dict built at once takes a third of the
     generic loop's time. tests/test_worked_examples.py checks that the two agree, fields and order."""
-    return _chain_entry(written, step.target, step.via, step.rules, step.local, step.local_value,
-                        step.upstream, step.upstream_value, step.general, step.value, step.branches,
-                        step.reused, step.local_general, step.reduction)
+    return _chain_entry(step.target, step.via, step.rules, written(step.local), written(step.local_value),
+                        written(step.upstream), written(step.upstream_value), step.general,
+                        written(step.value), step.branches, step.reused, written(step.local_general),
+                        step.reduction)
 
 
 def _weighted_input_dict(entry: WeightedInput, written: "_Written") -> dict[str, Any]:
-    """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step."""
-    target, (via, rules, upstream, reused), local, local_value, general, value = entry
-    return _chain_entry(written, target, via, rules, local, local_value, upstream.general, upstream.value,
-                        general, value, (), reused, None, None)
+    """_chain_dict of a step the reverse pass kept as a WeightedInput, without making the step. What
+    the steps through one unit share (their Through) is written once for all of them, and a local
+    derivative kept as a name is written as it is."""
+    target, through, local, local_value, general, value = entry
+    upstream, upstream_value = written.through(through)
+    return _chain_entry(target, through.via, through.rules, local if type(local) is str else written(local),
+                        written(local_value), upstream, upstream_value, general, written(value), (),
+                        through.reused, None, None)
 
 
-def _chain_entry(written: "_Written", target, via, rules, local, local_value, upstream, upstream_value,
-                 general, value, branches, reused, local_general, reduction) -> dict[str, Any]:
-    """A chain step's entry in the answer key, from its fields in ChainStep's order. The values
-    through a unit (its inputs', its gradient) and the values, which the reverse pass keeps one of
-    per number (a network's 52,000 steps have 7,500), are written once per key; a step's own general
-    form is its own object, written directly. A local derivative kept as a name is written as it is."""
+def _chain_entry(target, via, rules, local, local_value, upstream, upstream_value, general, value,
+                 branches, reused, local_general, reduction) -> dict[str, Any]:
+    """A chain step's entry in the answer key, from its fields in ChainStep's order, the values among
+    them written already (_Written: each once per key, a network's 52,000 steps having 7,500); a
+    step's own general form is its own object, written here."""
     return {"kind": "chain", "target": target, "via": via, "rules": list(rules),
-            "local": written(local), "local_value": written(local_value),
-            "upstream": written(upstream), "upstream_value": written(upstream_value),
-            "general": None if general is None else text(general), "value": written(value),
+            "local": local, "local_value": local_value,
+            "upstream": upstream, "upstream_value": upstream_value,
+            "general": None if general is None else text(general), "value": value,
             "branches": _step_dict_field("branches", branches) if branches else [],
-            "reused": reused, "local_general": written(local_general),
+            "reused": reused, "local_general": local_general,
             "reduction": None if reduction is None else _step_dict_field("reduction", reduction)}
 
 
@@ -150,6 +154,7 @@ class _Written:
         #: id of the value -> its string. Ids stay their values' own while the key is built: the
         #: solution holds every step, and the steps their values.
         self.strings: dict[int, Any] = {}
+        self.throughs: dict[int, tuple[Any, Any]] = {}
 
     def __call__(self, value: Any) -> Any:
         if value is None:
@@ -158,6 +163,15 @@ class _Written:
         if written is None:
             written = self.strings[id(value)] = text(value) if isinstance(value, sp.Basic) else value
         return written
+
+    def through(self, through: Through) -> tuple[Any, Any]:
+        """The upstream gradient of a unit's weighted inputs, in general form and its value, written
+        once for the unit's hundred or more steps."""
+        pair = self.throughs.get(id(through))
+        if pair is None:
+            upstream = through.upstream
+            pair = self.throughs[id(through)] = (self(upstream.general), self(upstream.value))
+        return pair
 
 
 def _maybe_str(value: sp.Basic | None) -> str | None:
