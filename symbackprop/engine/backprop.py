@@ -74,9 +74,10 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     steps: dict[str, ForwardStep] = {}
     facts: dict[sp.Expr, tuple[sp.Expr, str]] = {}
     exact: dict[str, fmpq] = {}
+    made: dict[int, fmpq] = {}      # _flint's, by id: the values are held by `by_name` meanwhile
     for node in graph.nodes.values():
         try:
-            computed = _sum_value(node, by_name, exact)
+            computed = _sum_value(node, by_name, exact, made)
             if computed is None:
                 numeric.check_magnitude(node.expr, known)
                 computed = numeric.substitute(node.expr, known)
@@ -101,7 +102,8 @@ def forward(graph: Graph, values: dict[str, sp.Expr], given: dict[str, sp.Expr])
     return ForwardPass(steps, known, facts, by_name)
 
 
-def _sum_value(node: Node, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -> sp.Rational | None:
+def _sum_value(node: Node, values: dict[str, sp.Expr], exact: dict[str, fmpq],
+               made: dict[int, fmpq]) -> sp.Rational | None:
     """The value of a sum of names and products of two names whose values are all rational, added
     up in flint's rationals (`exact` keeps each name's, as a layer reads its inputs once per unit);
     None for any other node or value. The same number SymPy's substitution gives (it has no power,
@@ -115,7 +117,7 @@ def _sum_value(node: Node, values: dict[str, sp.Expr], exact: dict[str, fmpq]) -
     names = set(chain.from_iterable(terms))
     if not exact.keys() >= names:
         try:
-            _add_exact(names.difference(exact), values, exact)
+            _add_exact(names.difference(exact), values, exact, made)
         except _NotRational:
             return None
     total = fmpq(0)
@@ -131,18 +133,24 @@ class _NotRational(Exception):
     pass
 
 
-def _add_exact(names: set[str], values: dict[str, sp.Expr], exact: dict[str, fmpq]) -> None:
-    """Each name's value in flint's rationals, into `exact`; _NotRational where one is not rational.
-    A flint number made once per SymPy number: a network's weights are a few dozen numbers."""
-    made: dict[int, fmpq] = {}
+def _add_exact(names: set[str], values: dict[str, sp.Expr], exact: dict[str, fmpq],
+               made: dict[int, fmpq]) -> None:
+    """Each name's value in flint's rationals, into `exact`; _NotRational where one is not rational."""
     for name in names:
-        value = values.get(name)
-        number = made.get(id(value))
+        number = _flint(values.get(name), made)
         if number is None:
-            if not isinstance(value, sp.Rational):
-                raise _NotRational
-            number = made[id(value)] = fmpq(int(value.p), int(value.q))
+            raise _NotRational
         exact[name] = number
+
+
+def _flint(value: sp.Expr | None, made: dict[int, fmpq]) -> fmpq | None:
+    """value in flint's rationals, None where it is not rational; made once per SymPy number and
+    kept in `made` by its id, for as long as the numbers live (a pass's values: a network's weights
+    are a few dozen numbers, its reverse pass's values one SymPy number per value)."""
+    number = made.get(id(value))
+    if number is None and isinstance(value, sp.Rational):
+        number = made[id(value)] = fmpq(int(value.p), int(value.q))
+    return number
 
 
 def _sympy_rational(value: fmpq) -> sp.Rational:
@@ -150,16 +158,12 @@ def _sympy_rational(value: fmpq) -> sp.Rational:
 
 
 def _rational_sum(values: list[sp.Expr], made: dict[int, fmpq]) -> sp.Rational | None:
-    """sp.Add(*values) where every value is rational, added in flint's rationals; else None. `made`
-    keeps each SymPy number's flint number by its id, for as long as the numbers are kept: the
-    reverse pass's values repeat (one SymPy number per value)."""
+    """sp.Add(*values) where every value is rational, added in flint's rationals; else None."""
     total = fmpq(0)
     for value in values:
-        number = made.get(id(value))
+        number = _flint(value, made)
         if number is None:
-            if not isinstance(value, sp.Rational):
-                return None
-            number = made[id(value)] = fmpq(int(value.p), int(value.q))
+            return None
         total += number
     return _sympy_rational(total)
 
@@ -173,7 +177,7 @@ def backward(graph: Graph, loss: str, fwd: ForwardPass, kink: sp.Expr) -> tuple[
     reader_names = _ReaderNames(graph)
     weighted_inputs: dict[str, dict[str, tuple[sp.Expr | str, tuple[str, ...]]]] = {}
     numbers: dict[tuple[int, int], sp.Rational] = {}
-    made: dict[int, fmpq] = {}          # for _rational_sum: the values are held by the steps meanwhile
+    made: dict[int, fmpq] = {}          # _flint's, by id: the values are held by the steps meanwhile
     throughs: dict[tuple[str, tuple[str, ...]], Through] = {}
     for name in order[1:]:
         paths: list[ChainStep | WeightedInput] = []
